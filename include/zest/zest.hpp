@@ -2,4 +2,7 @@
 #pragma once
 
 #include "zest/error.hpp"
+#include "zest/io/config.hpp"
+#include "zest/io/safetensors.hpp"
+#include "zest/tensor.hpp"
 #include "zest/version.hpp"

@@ -6,6 +6,11 @@ include(CMakeFindDependencyMacro)
 find_dependency(Threads)
 find_dependency(Eigen3 3.3 CONFIG)
 find_dependency(xsimd 8 CONFIG)
+# Debian's xsimd 8.1 target names an `xtl` link item that no package provides; xsimd uses xtl only
+# with XSIMD_ENABLE_XTL_COMPLEX, which zest does not set. An empty target satisfies the name.
+if(NOT TARGET xtl)
+  add_library(xtl INTERFACE IMPORTED GLOBAL)
+endif()
 find_dependency(nlohmann_json 3 CONFIG)
 find_dependency(PkgConfig)
 pkg_check_modules(zest_utf8proc REQUIRED IMPORTED_TARGET GLOBAL libutf8proc)

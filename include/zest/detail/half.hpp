@@ -12,6 +12,12 @@
 #include <immintrin.h>
 #endif
 
+// GCC 12 reports its own _mm512_undefined_* intrinsics as "maybe uninitialized" (GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 namespace zest::detail {
 
 inline float bf16_to_f32(uint16_t h) { return std::bit_cast<float>(uint32_t(h) << 16); }
@@ -27,7 +33,8 @@ inline float f16_to_f32(uint16_t h) {
   const uint32_t sign = uint32_t(h & 0x8000u) << 16;
   const uint32_t exponent = (h >> 10) & 0x1fu;
   const uint32_t mantissa = h & 0x3ffu;
-  if (exponent == 0x1f) return std::bit_cast<float>(sign | 0x7f800000u | (mantissa << 13));
+  if (exponent == 0x1f)  // infinity, or NaN made quiet as F16C's vcvtph2ps does
+    return std::bit_cast<float>(sign | 0x7f800000u | (mantissa << 13) | (mantissa ? 0x00400000u : 0u));
   if (exponent != 0) return std::bit_cast<float>(sign | ((exponent + 112) << 23) | (mantissa << 13));
   // Zero or subnormal: mantissa * 2^-24, exact in f32.
   const float magnitude = float(mantissa) * 0x1p-24f;
@@ -123,3 +130,7 @@ inline void f32_to_f16(const float* src, uint16_t* dst, size_t n) {
 }
 
 }  // namespace zest::detail
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

@@ -142,11 +142,16 @@ class TensorView {
     return true;
   }
 
-  // Typed access; throws if T does not store this dtype.
+  // Whether the data's address suits its element type (a file may place a tensor anywhere).
+  bool is_aligned() const { return reinterpret_cast<uintptr_t>(data_) % dtype_size(dtype_) == 0; }
+
+  // Typed access; throws if T does not store this dtype or the data is misaligned for it.
   template <typename T>
   std::span<const T> data() const {
     if (!detail::dtype_matches<T>(dtype_))
       detail::fail(Error::Kind::input, "tensor of dtype ", dtype_, " read with a mismatched element type");
+    if (!is_aligned())
+      detail::fail(Error::Kind::input, "tensor data of dtype ", dtype_, " is misaligned; copy it (Tensor::copy_of) first");
     return {static_cast<const T*>(data_), size_t(numel())};
   }
 
@@ -253,7 +258,7 @@ class Tensor {
 
 // Floating-point elements converted to f32 (f32, f16, bf16 and f64 sources).
 inline Tensor to_f32(const TensorView& src) {
-  if (!src.is_contiguous()) return to_f32(Tensor::copy_of(src));
+  if (!src.is_contiguous() || !src.is_aligned()) return to_f32(Tensor::copy_of(src));
   Tensor out(DType::f32, src.shape());
   float* dst = out.data<float>().data();
   const size_t n = size_t(src.numel());
@@ -272,7 +277,7 @@ inline Tensor to_half(const TensorView& src, DType half) {
   if (half != DType::f16 && half != DType::bf16)
     detail::fail(Error::Kind::input, "to_half wants f16 or bf16, not ", half);
   if (src.dtype() != DType::f32) return to_half(to_f32(src), half);
-  if (!src.is_contiguous()) return to_half(Tensor::copy_of(src), half);
+  if (!src.is_contiguous() || !src.is_aligned()) return to_half(Tensor::copy_of(src), half);
   Tensor out(half, src.shape());
   const float* in = static_cast<const float*>(src.raw());
   uint16_t* dst = out.data<uint16_t>().data();

@@ -10,11 +10,15 @@
 
 #include <unistd.h>
 
-inline std::string safetensors_bytes(std::string_view header_json, std::string_view data) {
+// The header is padded with spaces to a multiple of 8 bytes, as Hugging Face's writer does, unless
+// `pad` is false.
+inline std::string safetensors_bytes(std::string_view header_json, std::string_view data, bool pad = true) {
+  std::string header(header_json);
+  if (pad) header.resize((header.size() + 7) / 8 * 8, ' ');
   std::string file(8, '\0');
-  uint64_t n = header_json.size();
+  uint64_t n = header.size();
   for (int i = 0; i < 8; ++i) file[size_t(i)] = char((n >> (8 * i)) & 0xff);
-  file += header_json;
+  file += header;
   file += data;
   return file;
 }

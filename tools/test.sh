@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# zest's test suite, the README's test command and what CI runs:
+#   1. Release build (-march=native) of everything, and its tests (ctest)
+#   2. the tests again under AddressSanitizer + UndefinedBehaviorSanitizer
+#   3. the tests again built for x86-64-v2 (no AVX2/AVX-512), so the portable fallbacks stay honest
+#   4. consumer projects: FetchContent (SOURCE_DIR and GIT_REPOSITORY) and find_package after install
+#   5. a fuzz smoke: each libFuzzer target for FUZZ_SECONDS (default 30)
+# Prints each stage's result and, last, one line "zest: N passed, M failed"; exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+tools/setup.sh || exit 1
+
+jobs=$(nproc)
+fuzz_seconds=${FUZZ_SECONDS:-30}
+passed=0
+failed=0
+failures=()
+
+note() { printf '\n== %s\n' "$*"; }
+record() {  # record NAME STATUS
+  if [[ $2 -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$1"); fi
+}
+
+# configure_build DIR [cmake args...]: configure and build everything in DIR.
+configure_build() {
+  local dir=$1
+  shift
+  cmake -S . -B "$dir" -G Ninja "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
+  cmake --build "$dir" -j"$jobs"
+}
+
+# run_ctest NAME DIR: runs ctest in DIR and adds its counts to the totals.
+run_ctest() {
+  local name=$1 dir=$2 log
+  log=$(mktemp)
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" 2>&1) | tee "$log"
+  local summary total bad
+  summary=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "$log" | tail -1)
+  total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$summary")
+  bad=$(sed -E 's/.* ([0-9]+) tests? failed.*/\1/' <<<"$summary")
+  rm -f "$log"
+  if [[ -z "$summary" ]]; then
+    record "$name: ctest did not run" 1
+    return
+  fi
+  passed=$((passed + total - bad))
+  failed=$((failed + bad))
+  [[ $bad -eq 0 ]] || failures+=("$name: $bad of $total tests")
+}
+
+stage_start=$SECONDS
+note "1/5 Release build and tests"
+if configure_build build -DCMAKE_BUILD_TYPE=Release; then run_ctest release build; else record "release build" 1; fi
+
+note "2/5 AddressSanitizer + UndefinedBehaviorSanitizer"
+if configure_build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+    -DZEST_SANITIZE=address,undefined -DZEST_BUILD_EXAMPLES=OFF -DZEST_BUILD_BENCH=OFF; then
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_ctest asan build-asan
+else
+  record "sanitizer build" 1
+fi
+
+note "3/5 Portable build (-march=x86-64-v2)"
+if configure_build build-v2 -DCMAKE_BUILD_TYPE=Release -DZEST_ARCH=x86-64-v2 \
+    -DZEST_BUILD_EXAMPLES=OFF -DZEST_BUILD_BENCH=OFF; then
+  run_ctest x86-64-v2 build-v2
+else
+  record "x86-64-v2 build" 1
+fi
+
+note "4/5 Consumer projects"
+consumer() {  # consumer NAME [cmake args...]: configures, builds and runs tests/consumer.
+  local name=$1 dir=build-consumer/$1
+  shift
+  rm -rf "$dir"
+  cmake -S tests/consumer -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" >"$dir.log" 2>&1 &&
+    cmake --build "$dir" -j"$jobs" >>"$dir.log" 2>&1 &&
+    "$dir/hello" "$root/tests/data/fixtures/tiny-llama" | tee -a "$dir.log" | grep -q "llama: 21 tensors" &&
+    ! ls "$dir"/_deps/zest-build/tests/core/test_* >/dev/null 2>&1  # a consumer builds none of our tests
+  local status=$?
+  [[ $status -eq 0 ]] && echo "consumer $name: ok" || { cat "$dir.log"; echo "consumer $name: FAILED"; }
+  record "consumer $name" $status
+}
+mkdir -p build-consumer
+consumer fetchcontent-source -DZEST_CONSUMER_MODE=fetchcontent -DZEST_SOURCE_DIR="$root"
+if git rev-parse HEAD >/dev/null 2>&1; then
+  consumer fetchcontent-git -DZEST_CONSUMER_MODE=fetchcontent -DZEST_GIT_REPOSITORY="file://$root" \
+    -DZEST_GIT_TAG="$(git rev-parse HEAD)"
+fi
+rm -rf build-consumer/prefix
+if cmake --install build --prefix build-consumer/prefix >build-consumer/install.log 2>&1; then
+  consumer find_package -DZEST_CONSUMER_MODE=find_package -DCMAKE_PREFIX_PATH="$root/build-consumer/prefix"
+else
+  cat build-consumer/install.log
+  record "cmake --install" 1
+fi
+# The README's example is examples/hello/main.cpp, word for word.
+if tools/readme_example.sh | diff - examples/hello/main.cpp; then
+  echo "README example = examples/hello/main.cpp: ok"
+  record readme 0
+else
+  echo "README example differs from examples/hello/main.cpp"
+  record readme 1
+fi
+
+note "5/5 Fuzz smoke (${fuzz_seconds}s per target)"
+if cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZEST_FUZZ=ON \
+    -DZEST_BUILD_TESTS=OFF -DZEST_BUILD_EXAMPLES=OFF -DZEST_BUILD_BENCH=OFF >build-fuzz.configure.log 2>&1 &&
+    cmake --build build-fuzz -j"$jobs"; then
+  for source in tests/fuzz/fuzz_*.cpp; do
+    target=$(basename "$source" .cpp)
+    name=${target#fuzz_}
+    corpus=build-fuzz/corpus-$name
+    mkdir -p "$corpus"
+    seeds=tests/fuzz/corpus/$name
+    [[ -d $seeds ]] || seeds=
+    if build-fuzz/tests/fuzz/$target -max_total_time="$fuzz_seconds" -artifact_prefix="build-fuzz/crash-$name-" \
+        "$corpus" $seeds >"build-fuzz/$name.log" 2>&1; then
+      echo "fuzz $name: $(grep -Eo 'Done [0-9]+ runs' "build-fuzz/$name.log" | tail -1), no finding"
+      record "fuzz $name" 0
+    else
+      tail -40 "build-fuzz/$name.log"
+      record "fuzz $name" 1
+    fi
+  done
+else
+  cat build-fuzz.configure.log
+  record "fuzz build" 1
+fi
+
+note "Summary ($((SECONDS - stage_start)) s)"
+for f in "${failures[@]}"; do echo "FAILED: $f"; done
+echo "zest: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]

@@ -54,12 +54,16 @@ inline void quantize_rows_int8(const float* x, size_t rows, size_t cols, size_t 
   for (size_t r = 0; r < rows; ++r) {
     const float* xr = x + r * cols;
     uint8_t* qr = out.q.data() + r * cols_padded;
-    vfloat vmax(0.f);
+    vfloat vmax(0.f), vnan(0.f);  // x * 0 is NaN exactly for NaN and inf, which max would skip
     size_t i = 0;
-    for (; i + kLanes <= cols; i += kLanes) vmax = xsimd::max(vmax, xsimd::abs(vfloat::load_unaligned(xr + i)));
-    float amax = detail::reduce_max(vmax);
-    for (; i < cols; ++i) amax = std::max(amax, std::fabs(xr[i]));
-    if (!std::isfinite(amax)) detail::fail(Error::Kind::input, "quantize_rows_int8: row ", r, " has a non-finite value");
+    for (; i + kLanes <= cols; i += kLanes) {
+      const vfloat v = vfloat::load_unaligned(xr + i);
+      vmax = xsimd::max(vmax, xsimd::abs(v));
+      vnan += v * vfloat(0.f);
+    }
+    float amax = detail::reduce_max(vmax), nan = detail::reduce_add(vnan);
+    for (; i < cols; ++i) amax = std::max(amax, std::fabs(xr[i])), nan += xr[i] * 0.f;
+    if (nan != 0.f || !std::isfinite(amax)) detail::fail(Error::Kind::input, "quantize_rows_int8: row ", r, " has a non-finite value");
     out.scale[r] = amax / 127.f;
     const float inv = amax > 0.f ? 127.f / amax : 0.f;
     alignas(64) int32_t qi[kLanes];

@@ -128,9 +128,12 @@ class PackedMatrix {
           const float* src = w + (p * kPanel + j) * cols_;
           const size_t k0 = b * group_, k1 = std::min(cols_, k0 + group_);
           float amax = 0.f;
-          for (size_t k = k0; k < k1; ++k) amax = std::max(amax, std::fabs(src[k]));
-          if (!std::isfinite(amax))
-            detail::fail(Error::Kind::input, "PackedMatrix: weight row ", p * kPanel + j, " has a non-finite value");
+          for (size_t k = k0; k < k1; ++k) {
+            if (!std::isfinite(src[k]))
+              detail::fail(Error::Kind::input, "PackedMatrix: weight [", p * kPanel + j, "][", k, "] = ", src[k],
+                           " is not finite and cannot be quantized");
+            amax = std::max(amax, std::fabs(src[k]));
+          }
           const float d = amax / 127.f, inv = amax > 0.f ? 127.f / amax : 0.f;
           scales[j] = d;
           int32_t sum = 0;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <new>
@@ -23,6 +24,24 @@ inline float reduce_max(const vfloat& v) {
   alignas(64) float lanes[kLanes];
   v.store_aligned(lanes);
   return *std::max_element(lanes, lanes + kLanes);
+}
+
+// Lane l of the result is the sum of rows[l] (kLanes rows). xsimd 8.1's AVX-512 haddp returns
+// these sums in a shuffled lane order, so the order is probed once and the rows are fed
+// permuted; with a correct haddp the probe finds the identity.
+inline vfloat reduce_add_each(const vfloat* rows) {
+  static const std::array<size_t, kLanes> order = [] {
+    vfloat probe[kLanes];
+    for (size_t i = 0; i < kLanes; ++i) probe[i] = vfloat(float(i));
+    alignas(64) float sums[kLanes];
+    xsimd::haddp(probe).store_aligned(sums);
+    std::array<size_t, kLanes> o{};
+    for (size_t l = 0; l < kLanes; ++l) o[l] = size_t(sums[l]) / kLanes;
+    return o;
+  }();
+  vfloat in[kLanes];
+  for (size_t l = 0; l < kLanes; ++l) in[order[l]] = rows[l];
+  return xsimd::haddp(in);
 }
 
 template <typename T>

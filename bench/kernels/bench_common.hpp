@@ -1,5 +1,5 @@
 // Shared pieces of the kernel benchmarks: thread pools of 1 and 2 threads, buffers larger than
-// the last-level cache, and Google Benchmark counters in GB/s and GFLOP/s.
+// the last-level cache, and Google Benchmark rate counters: bytes/s and FLOP/s.
 #pragma once
 
 #include <cstddef>
@@ -30,9 +30,10 @@ inline std::vector<float> random_floats(size_t n, float scale = 1.f, unsigned se
 }
 
 inline void set_rates(benchmark::State& state, double bytes, double flops) {
-  state.counters["GB/s"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  // Shown as e.g. "bytes=15.2G/s FLOP=4.3G/s".
+  state.counters["bytes"] = benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
   if (flops > 0)
-    state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["FLOP"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
 
 void register_matmul();

@@ -7,6 +7,7 @@
 #include <cstddef>
 
 #include "zest/error.hpp"
+#include "zest/kernels/matmul_bf16_dot.hpp"
 #include "zest/kernels/matmul_float.hpp"
 #include "zest/kernels/matmul_int8.hpp"
 #include "zest/kernels/packed_matrix.hpp"
@@ -20,6 +21,8 @@ struct MatmulOptions {
 };
 
 namespace detail {
+inline constexpr size_t kBf16DotMinRows = 4;
+
 inline void check_matmul(const void* x, size_t m, const PackedMatrix& w, const float* y) {
   if (w.rows() == 0) fail(Error::Kind::input, "matmul: the weight matrix is empty");
   if (m > 0 && (!x || !y)) fail(Error::Kind::input, "matmul: null activation or output pointer");
@@ -42,7 +45,8 @@ inline void matmul(const QuantizedRows& x, const PackedMatrix& w, float* y, Thre
 }
 
 // y (m x w.rows()) = x (m x w.cols()) * W^T, rows contiguous. int8 weights quantize x per row
-// first (into a per-thread buffer; pass QuantizedRows to reuse one quantization).
+// first (into a per-thread buffer; pass QuantizedRows to reuse one quantization); bf16 weights
+// with at least kBf16DotMinRows rows round x to bf16 for vdpbf16ps where the CPU has it.
 inline void matmul(const float* x, size_t m, const PackedMatrix& w, float* y, ThreadPool& pool,
                    MatmulOptions options = {}) {
   detail::check_matmul(x, m, w, y);
@@ -53,6 +57,17 @@ inline void matmul(const float* x, size_t m, const PackedMatrix& w, float* y, Th
     matmul(quantized, w, y, pool, options);
     return;
   }
+#if defined(ZEST_HAVE_BF16_DOT)
+  if (w.format() == WeightFormat::bf16 && m >= detail::kBf16DotMinRows) {
+    thread_local detail::AlignedVector<uint16_t> rounded;
+    detail::round_rows_bf16(x, m, w.cols(), w.cols_padded(), rounded);
+    const uint16_t* a = rounded.data();  // the caller's thread_local, named here for the workers
+    pool.parallel_for(w.panels(), 1, [&](size_t p0, size_t p1) {
+      detail::bf16_dot_matmul_panels(a, m, w, y, options.bias, options.accumulate, p0, p1);
+    });
+    return;
+  }
+#endif
   pool.parallel_for(w.panels(), 1, [&](size_t p0, size_t p1) {
     detail::float_matmul_panels(x, m, w, y, options.bias, options.accumulate, p0, p1);
   });

@@ -25,8 +25,6 @@ namespace zest::detail {
 // Activation rows per tile: 12 x 2 accumulators fill AVX-512's 32 registers; narrower ISAs
 // need more batches per panel, so fewer rows.
 inline constexpr int kTileRows = kLanes >= 16 ? 12 : 4;
-// Inputs per cache block: a 32-row f32 panel slice of 256 inputs is 32 KiB, L1-sized.
-inline constexpr size_t kBlockInputs = 256;
 
 using PanelBatches = vfloat[kPanelBatches];
 
@@ -82,12 +80,6 @@ struct F16PanelReader {
   void one(size_t k, PanelBatches& b0) const {
     for (size_t j = 0; j < kPanelBatches; ++j) b0[j] = load_f16_batch(panel + k * kPanel + j * kLanes);
   }
-};
-
-// Where a tile's accumulators start: zero or what y already holds, plus the bias if any.
-struct TileInit {
-  bool load_y;
-  const float* bias;  // kPanel values (padded), or null
 };
 
 // y[r][0..n_valid) = init + sum_k x[r][k] * panel[k][.] for r < MR, k in [k0, k0 + kn).
@@ -154,17 +146,10 @@ inline void float_tile_rows(const float* x, size_t ldx, size_t m, const Reader& 
 template <typename MakeReader>
 inline void float_matmul_panels(const float* x, size_t m, const PackedMatrix& w, float* y, const float* bias,
                                 bool accumulate, size_t p0, size_t p1, MakeReader make_reader) {
-  const size_t k_total = w.cols(), n = w.rows();
-  for (size_t k0 = 0; k0 < k_total; k0 += kBlockInputs) {
-    const size_t kn = std::min(kBlockInputs, k_total - k0);
-    for (size_t p = p0; p < p1; ++p) {
-      const size_t n0 = p * kPanel, n_valid = std::min(kPanel, n - n0);
-      alignas(64) float panel_bias[kPanel] = {};
-      if (bias && k0 == 0) std::memcpy(panel_bias, bias + n0, n_valid * sizeof(float));
-      const TileInit init{accumulate || k0 > 0, bias && k0 == 0 ? panel_bias : nullptr};
-      float_tile_rows(x + k0, k_total, m, make_reader(p), k0, kn, y + n0, n, n_valid, init);
-    }
-  }
+  for_each_block_and_panel(w, bias, accumulate, p0, p1, kBlockInputs,
+                           [&](size_t k0, size_t kn, size_t p, size_t n0, size_t n_valid, TileInit init) {
+                             float_tile_rows(x + k0, w.cols(), m, make_reader(p), k0, kn, y + n0, w.rows(), n_valid, init);
+                           });
 }
 
 inline void float_matmul_panels(const float* x, size_t m, const PackedMatrix& w, float* y, const float* bias,

@@ -1,0 +1,58 @@
+// Decode attention over a 2048-token KV cache at gpt2-small (12 heads of 64) and 1B-LLaMA
+// (32 query heads sharing 8 KV heads of 64) shapes, f32 and f16 caches. Layers' caches are
+// cycled beyond the L3, as a decode step reads every layer's; GB/s counts the K and V bytes.
+#include <string>
+
+#include "bench_common.hpp"
+#include "zest/detail/half.hpp"
+#include "zest/kernels/attention.hpp"
+
+namespace bench {
+namespace {
+
+struct Model {
+  const char* name;
+  size_t n_heads, n_kv_heads, head_dim;
+};
+const Model kModels[] = {{"gpt2", 12, 12, 64}, {"llama1b", 32, 8, 64}};
+constexpr size_t kContext = 2048;
+
+void decode(benchmark::State& state, Model m, zest::KvType type, size_t threads) {
+  const size_t elems = kContext * m.n_kv_heads * m.head_dim, elem_bytes = type == zest::KvType::f32 ? 4 : 2;
+  const size_t layers = kBeyondCache / (2 * elems * elem_bytes) + 1;
+  const auto src = random_floats(elems, 1.f, 5);
+  std::vector<float> f32(type == zest::KvType::f32 ? elems * 2 * layers : 0);
+  std::vector<uint16_t> f16(type == zest::KvType::f16 ? elems * 2 * layers : 0);
+  for (size_t c = 0; c < 2 * layers; ++c) {
+    if (type == zest::KvType::f32) std::copy(src.begin(), src.end(), f32.begin() + c * elems);
+    else zest::detail::f32_to_f16(src.data(), f16.data() + c * elems, elems);
+  }
+  auto view = [&](size_t c) {
+    const void* data = type == zest::KvType::f32 ? static_cast<const void*>(f32.data() + c * elems) : f16.data() + c * elems;
+    return zest::KvView{data, type, m.n_kv_heads * m.head_dim, m.head_dim};
+  };
+  const zest::AttentionShape shape{m.n_heads, m.n_kv_heads, m.head_dim, 0.125f, 0};
+  const auto q = random_floats(m.n_heads * m.head_dim, 1.f, 6);
+  std::vector<float> out(q.size());
+  size_t layer = 0;
+  for (auto _ : state) {
+    zest::attend_decode(q.data(), view(2 * layer), view(2 * layer + 1), kContext, shape, out.data(), pool(threads));
+    layer = (layer + 1) % layers;
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_rates(state, 2.0 * elems * elem_bytes, 4.0 * kContext * m.n_heads * m.head_dim);
+}
+
+}  // namespace
+
+void register_attention() {
+  for (Model m : kModels)
+    for (zest::KvType type : {zest::KvType::f32, zest::KvType::f16})
+      for (size_t t : {1u, 2u})
+        benchmark::RegisterBenchmark((std::string("attend_decode/") + m.name + "/" + (type == zest::KvType::f32 ? "f32" : "f16") +
+                                      "/ctx:2048/threads:" + std::to_string(t)).c_str(),
+                                     [=](benchmark::State& st) { decode(st, m, type, t); })
+            ->UseRealTime()->Unit(benchmark::kMicrosecond);
+}
+
+}  // namespace bench

@@ -1,0 +1,168 @@
+// GEMV (decode) and GEMM (prefill) for each weight format at gpt2-small and 1B-LLaMA shapes,
+// beside OpenBLAS cblas_sgemv / cblas_sgemm and Eigen. GEMV counts the weight bytes it streams
+// (GB/s, to compare with the triad); GEMM counts 2 M N K flops.
+#include <memory>
+#include <string>
+
+#include <Eigen/Dense>
+#include <cblas.h>
+
+#include "bench_common.hpp"
+#include "zest/kernels/matmul.hpp"
+
+namespace bench {
+namespace {
+
+struct Shape {
+  size_t in, out;  // K and N: y[out] = W[out][in] x[in]
+};
+const Shape kShapes[] = {{768, 768}, {768, 3072}, {3072, 768}, {768, 50257}, {2048, 2048}, {2048, 8192}, {8192, 2048}};
+
+std::string shape_name(Shape s) { return std::to_string(s.in) + "x" + std::to_string(s.out); }
+
+// Weights for one shape, built on first use and kept while consecutive benchmarks share them.
+struct Weights {
+  Shape shape{};
+  std::vector<float> raw;                          // out x in
+  std::vector<std::vector<float>> raw_copies;      // for GEMV peers, cycled beyond the cache
+  std::vector<zest::PackedMatrix> packed;          // copies of one format
+  zest::WeightFormat format = zest::WeightFormat::f32;
+  bool beyond_cache = false;
+};
+
+Weights& weights(Shape s) {
+  static Weights w;
+  if (w.shape.in != s.in || w.shape.out != s.out) {
+    w = Weights{};
+    w.shape = s;
+    w.raw = random_floats(s.in * s.out, 0.05f, 7);
+  }
+  return w;
+}
+
+// Copies of the packed weights: enough to exceed the cache for GEMV, one for GEMM.
+const std::vector<zest::PackedMatrix>& packed(Shape s, zest::WeightFormat format, bool beyond_cache) {
+  Weights& w = weights(s);
+  if (w.packed.empty() || w.format != format || w.beyond_cache != beyond_cache) {
+    w.packed.clear();
+    w.format = format;
+    w.beyond_cache = beyond_cache;
+    w.packed.emplace_back(w.raw.data(), s.out, s.in, format);
+    const size_t copies = beyond_cache ? kBeyondCache / w.packed[0].bytes() + 1 : 1;
+    for (size_t c = 1; c < copies; ++c) w.packed.push_back(w.packed[0]);
+  }
+  return w.packed;
+}
+
+const std::vector<std::vector<float>>& raw_copies(Shape s) {
+  Weights& w = weights(s);
+  if (w.raw_copies.empty()) {
+    const size_t copies = kBeyondCache / (w.raw.size() * 4) + 1;
+    w.raw_copies.assign(copies, w.raw);
+  }
+  return w.raw_copies;
+}
+
+void gemv(benchmark::State& state, Shape s, zest::WeightFormat format, size_t threads) {
+  const auto& mats = packed(s, format, true);
+  const auto x = random_floats(s.in, 1.f, 3);
+  std::vector<float> y(s.out);
+  size_t i = 0;
+  for (auto _ : state) {
+    zest::matmul(x.data(), 1, mats[i], y.data(), pool(threads));
+    i = (i + 1) % mats.size();
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_rates(state, double(mats[0].bytes()), 2.0 * s.in * s.out);
+}
+
+void gemv_openblas(benchmark::State& state, Shape s, size_t threads) {
+  const auto& mats = raw_copies(s);
+  const auto x = random_floats(s.in, 1.f, 3);
+  std::vector<float> y(s.out);
+  openblas_set_num_threads(int(threads));
+  size_t i = 0;
+  for (auto _ : state) {
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, int(s.out), int(s.in), 1.f, mats[i].data(), int(s.in), x.data(), 1, 0.f,
+                y.data(), 1);
+    i = (i + 1) % mats.size();
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_rates(state, double(s.in) * s.out * 4, 2.0 * s.in * s.out);
+}
+
+void gemm(benchmark::State& state, Shape s, size_t m, zest::WeightFormat format, size_t threads) {
+  const auto& mat = packed(s, format, false)[0];
+  const auto x = random_floats(m * s.in, 1.f, 4);
+  std::vector<float> y(m * s.out);
+  for (auto _ : state) {
+    zest::matmul(x.data(), m, mat, y.data(), pool(threads));
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_rates(state, double(mat.bytes()), 2.0 * m * s.in * s.out);
+}
+
+void gemm_openblas(benchmark::State& state, Shape s, size_t m, size_t threads) {
+  const auto& w = weights(s).raw;
+  const auto x = random_floats(m * s.in, 1.f, 4);
+  std::vector<float> y(m * s.out);
+  openblas_set_num_threads(int(threads));
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(s.out), int(s.in), 1.f, x.data(), int(s.in),
+                w.data(), int(s.in), 0.f, y.data(), int(s.out));
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_rates(state, double(s.in) * s.out * 4, 2.0 * m * s.in * s.out);
+}
+
+// Eigen without OpenMP runs on the calling thread only.
+void gemm_eigen(benchmark::State& state, Shape s, size_t m) {
+  using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const auto& w = weights(s).raw;
+  const Eigen::Map<const Matrix> W(w.data(), Eigen::Index(s.out), Eigen::Index(s.in));
+  const auto xv = random_floats(m * s.in, 1.f, 4);
+  const Eigen::Map<const Matrix> X(xv.data(), Eigen::Index(m), Eigen::Index(s.in));
+  Matrix Y(m, s.out);
+  for (auto _ : state) {
+    Y.noalias() = X * W.transpose();
+    benchmark::DoNotOptimize(Y.data());
+  }
+  set_rates(state, double(s.in) * s.out * 4, 2.0 * m * s.in * s.out);
+}
+
+}  // namespace
+
+void register_matmul() {
+  using zest::WeightFormat;
+  const WeightFormat formats[] = {WeightFormat::f32, WeightFormat::bf16, WeightFormat::f16, WeightFormat::int8};
+  for (Shape s : kShapes) {
+    for (WeightFormat f : formats)
+      for (size_t t : {1u, 2u})
+        benchmark::RegisterBenchmark(("gemv/" + std::string(zest::to_string(f)) + "/" + shape_name(s) + "/threads:" + std::to_string(t)).c_str(),
+                                     [=](benchmark::State& st) { gemv(st, s, f, t); })
+            ->UseRealTime()->Unit(benchmark::kMicrosecond);
+    for (size_t t : {1u, 2u})
+      benchmark::RegisterBenchmark(("gemv/openblas/" + shape_name(s) + "/threads:" + std::to_string(t)).c_str(),
+                                   [=](benchmark::State& st) { gemv_openblas(st, s, t); })
+          ->UseRealTime()->Unit(benchmark::kMicrosecond);
+  }
+  for (Shape s : kShapes) {
+    if (s.out > 10000) continue;  // the vocabulary head runs once per sequence, as a GEMV
+    for (size_t m : {128u, 512u}) {
+      const std::string tail = "/" + shape_name(s) + "/m:" + std::to_string(m);
+      for (WeightFormat f : {WeightFormat::f32, WeightFormat::bf16, WeightFormat::int8})
+        for (size_t t : {1u, 2u})
+          benchmark::RegisterBenchmark(("gemm/" + std::string(zest::to_string(f)) + tail + "/threads:" + std::to_string(t)).c_str(),
+                                       [=](benchmark::State& st) { gemm(st, s, m, f, t); })
+              ->UseRealTime()->Unit(benchmark::kMillisecond);
+      for (size_t t : {1u, 2u})
+        benchmark::RegisterBenchmark(("gemm/openblas" + tail + "/threads:" + std::to_string(t)).c_str(),
+                                     [=](benchmark::State& st) { gemm_openblas(st, s, m, t); })
+            ->UseRealTime()->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("gemm/eigen" + tail + "/threads:1").c_str(), [=](benchmark::State& st) { gemm_eigen(st, s, m); })
+          ->UseRealTime()->Unit(benchmark::kMillisecond);
+    }
+  }
+}
+
+}  // namespace bench

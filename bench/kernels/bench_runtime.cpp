@@ -1,0 +1,32 @@
+// The machine's limits: STREAM-triad bandwidth (a[i] = b[i] + s * c[i] over arrays far beyond
+// the L3, counted as STREAM counts it, 12 bytes per element) split across the pool's threads,
+// and the pool's fork/join cost for an empty task.
+#include "bench_common.hpp"
+
+namespace bench {
+
+void register_runtime() {
+  for (size_t threads : {1u, 2u}) {
+    benchmark::RegisterBenchmark(("triad/threads:" + std::to_string(threads)).c_str(), [threads](benchmark::State& state) {
+      const size_t n = kBeyondCache / sizeof(float);
+      std::vector<float> a(n, 0.f), b(n, 1.f), c(n, 2.f);
+      for (auto _ : state) {
+        pool(threads).parallel_for(n, 4096, [&](size_t begin, size_t end) {
+          float* __restrict pa = a.data();
+          const float* __restrict pb = b.data();
+          const float* __restrict pc = c.data();
+          for (size_t i = begin; i < end; ++i) pa[i] = pb[i] + 3.f * pc[i];
+        });
+        benchmark::DoNotOptimize(a.data());
+        benchmark::ClobberMemory();
+      }
+      set_rates(state, 3.0 * n * sizeof(float), 0);
+    })->UseRealTime()->Unit(benchmark::kMillisecond);
+
+    benchmark::RegisterBenchmark(("fork_join_empty/threads:" + std::to_string(threads)).c_str(), [threads](benchmark::State& state) {
+      for (auto _ : state) pool(threads).run([](size_t t, size_t) { benchmark::DoNotOptimize(t); });
+    })->UseRealTime()->Unit(benchmark::kMicrosecond);
+  }
+}
+
+}  // namespace bench

@@ -1,0 +1,249 @@
+// Scaled dot-product attention over a KV cache: decode (one new query row) and causal prefill
+// (m rows), multi-head with GQA / MQA head sharing and an optional sliding window.
+//
+// Both run one tiled kernel ("flash attention"): for a KV head and the query rows that share
+// it (every query head of its group, for a block of positions), keys and values are read in
+// tiles of 64 positions, scores live only for the tile, and a running max / sum per row
+// rescales the output (online softmax), so no n x n score matrix exists and K / V are read once
+// per group, not once per query head. Decode splits long caches across threads by position and
+// merges the partial softmaxes.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "zest/detail/half.hpp"
+#include "zest/error.hpp"
+#include "zest/kernels/simd.hpp"
+#include "zest/runtime/thread_pool.hpp"
+
+namespace zest {
+
+enum class KvType { f32, f16, bf16 };
+
+// One layer's keys or values: element (position t, kv head h, dim i) is at
+// data[t * pos_stride + h * head_stride + i], of type `type`. Strides count elements.
+struct KvView {
+  const void* data = nullptr;
+  KvType type = KvType::f32;
+  size_t pos_stride = 0;
+  size_t head_stride = 0;
+};
+
+struct AttentionShape {
+  size_t n_heads = 0;     // query heads
+  size_t n_kv_heads = 0;  // key / value heads; n_heads is a multiple of it
+  size_t head_dim = 0;
+  float scale = 0.f;      // usually 1 / sqrt(head_dim)
+  size_t window = 0;      // query at position i sees keys (i - window, i]; 0 means unlimited
+};
+
+namespace detail {
+
+inline constexpr size_t kKeyTile = 64;
+inline constexpr size_t kMaxTileRows = 64;
+
+// Rows [t0, t0 + n) of a KV head as f32 rows: the cache itself when it is f32, otherwise a
+// conversion into scratch. Returns the row pointer; *stride gets the distance between rows.
+inline const float* kv_rows_f32(const KvView& kv, size_t head, size_t t0, size_t n, size_t d, float* scratch,
+                                size_t* stride) {
+  const size_t at = t0 * kv.pos_stride + head * kv.head_stride;
+  if (kv.type == KvType::f32) {
+    *stride = kv.pos_stride;
+    return static_cast<const float*>(kv.data) + at;
+  }
+  const auto* src = static_cast<const uint16_t*>(kv.data) + at;
+  for (size_t t = 0; t < n; ++t) {
+    if (kv.type == KvType::f16) f16_to_f32(src + t * kv.pos_stride, scratch + t * d, d);
+    else bf16_to_f32(src + t * kv.pos_stride, scratch + t * d, d);
+  }
+  *stride = d;
+  return scratch;
+}
+
+// One unit of work: the query rows that share KV head kv_head (query heads
+// [head0, head0 + group) at positions [pos0, pos0 + n_pos)), against keys [key_begin, key_end).
+// Row r is query head head0 + r % group at position pos0 + r / group.
+struct AttendTask {
+  const float* q;  // row (position pos0, head 0); positions n_heads * d apart
+  size_t n_heads, head0, group, pos0, n_pos, kv_head, key_begin, key_end;
+};
+
+// For the task's rows: out (rows x d) = sum_j exp(s_j - max) v_j over the visible keys, and
+// each row's max and sum of exp(s_j - max); a row that saw no key keeps max = -inf, sum = 0.
+inline void attend_keys(const AttendTask& a, const KvView& k, const KvView& v, const AttentionShape& shape,
+                        float* out, float* row_max, float* row_sum) {
+  const size_t d = shape.head_dim, rows = a.n_pos * a.group, d_vec = d / kLanes * kLanes;
+  constexpr float minus_inf = -std::numeric_limits<float>::infinity();
+  std::fill(out, out + rows * d, 0.f);
+  std::fill(row_max, row_max + rows, minus_inf);
+  std::fill(row_sum, row_sum + rows, 0.f);
+  thread_local AlignedVector<float> k_scratch, v_scratch;
+  k_scratch.resize(kKeyTile * d);
+  v_scratch.resize(kKeyTile * d);
+  alignas(64) float s[kMaxTileRows][kKeyTile];
+  const size_t last_pos = a.pos0 + a.n_pos - 1;
+  for (size_t t0 = a.key_begin; t0 < a.key_end && t0 <= last_pos; t0 += kKeyTile) {
+    const size_t tn = std::min(kKeyTile, a.key_end - t0);
+    if (shape.window && t0 + tn - 1 + shape.window <= a.pos0) continue;  // too old for every row
+    size_t ks, vs;
+    const float* kt = kv_rows_f32(k, a.kv_head, t0, tn, d, k_scratch.data(), &ks);
+    for (size_t r = 0; r < rows; ++r) {
+      const size_t pos = a.pos0 + r / a.group;
+      const float* qr = a.q + (r / a.group) * a.n_heads * d + (a.head0 + r % a.group) * d;
+      for (size_t j0 = 0; j0 < tn; j0 += kLanes) {
+        const size_t jn = std::min(kLanes, tn - j0);
+        vfloat part[kLanes];
+        for (size_t l = 0; l < kLanes; ++l) {
+          part[l] = vfloat(0.f);
+          if (l >= jn) continue;
+          const float* kr = kt + (j0 + l) * ks;
+          for (size_t i = 0; i < d_vec; i += kLanes)
+            part[l] = xsimd::fma(vfloat::load_unaligned(qr + i), vfloat::load_unaligned(kr + i), part[l]);
+        }
+        (reduce_add_each(part) * vfloat(shape.scale)).store_aligned(&s[r][j0]);
+        for (size_t l = 0; l < jn; ++l) {
+          const float* kr = kt + (j0 + l) * ks;
+          float tail = 0.f;
+          for (size_t i = d_vec; i < d; ++i) tail += qr[i] * kr[i];
+          const size_t key = t0 + j0 + l;
+          const bool visible = key <= pos && (shape.window == 0 || key + shape.window > pos);
+          s[r][j0 + l] = visible ? s[r][j0 + l] + tail * shape.scale : minus_inf;
+        }
+      }
+      std::fill(&s[r][tn], &s[r][0] + kKeyTile, minus_inf);
+      // Online softmax: rescale what this row accumulated to the new maximum.
+      vfloat vmax(minus_inf);
+      for (size_t j = 0; j < kKeyTile; j += kLanes) vmax = xsimd::max(vmax, vfloat::load_aligned(&s[r][j]));
+      const float tile_max = reduce_max(vmax), new_max = std::max(row_max[r], tile_max);
+      if (new_max == minus_inf) continue;  // every key so far is masked for this row
+      const float correction = std::exp(row_max[r] - new_max);
+      row_max[r] = new_max;
+      vfloat vsum(0.f);
+      for (size_t j = 0; j < kKeyTile; j += kLanes) {
+        const vfloat p = xsimd::exp(vfloat::load_aligned(&s[r][j]) - vfloat(new_max));
+        p.store_aligned(&s[r][j]);
+        vsum += p;
+      }
+      row_sum[r] = row_sum[r] * correction + reduce_add(vsum);
+      if (correction != 1.f)
+        for (size_t i = 0; i < d; ++i) out[r * d + i] *= correction;
+    }
+    const float* vt = kv_rows_f32(v, a.kv_head, t0, tn, d, v_scratch.data(), &vs);
+    for (size_t j = 0; j < tn; ++j) {
+      const float* vr = vt + j * vs;
+      for (size_t r = 0; r < rows; ++r) {
+        const float p = s[r][j];
+        if (p == 0.f) continue;
+        float* o = out + r * d;
+        size_t i = 0;
+        for (; i < d_vec; i += kLanes)
+          xsimd::fma(vfloat(p), vfloat::load_unaligned(vr + i), vfloat::load_unaligned(o + i)).store_unaligned(o + i);
+        for (; i < d; ++i) o[i] += p * vr[i];
+      }
+    }
+  }
+}
+
+inline void check_attention(const float* q, const KvView& k, const KvView& v, const AttentionShape& s,
+                            const float* out, const char* who) {
+  if (s.n_heads == 0 || s.n_kv_heads == 0 || s.head_dim == 0)
+    fail(Error::Kind::config, who, ": n_heads = ", s.n_heads, ", n_kv_heads = ", s.n_kv_heads, ", head_dim = ",
+         s.head_dim, " must all be > 0");
+  if (s.n_heads % s.n_kv_heads != 0)
+    fail(Error::Kind::config, who, ": n_heads = ", s.n_heads, " is not a multiple of n_kv_heads = ", s.n_kv_heads);
+  if (!q || !out || !k.data || !v.data) fail(Error::Kind::input, who, ": null query, output or cache pointer");
+  if (!(std::isfinite(s.scale))) fail(Error::Kind::config, who, ": scale = ", s.scale, " is not finite");
+}
+
+// Query heads per unit of work, at most kMaxTileRows.
+inline size_t heads_per_unit(const AttentionShape& s) {
+  const size_t group = s.n_heads / s.n_kv_heads;
+  size_t h = std::min(group, kMaxTileRows);
+  while (group % h != 0) --h;
+  return h;
+}
+
+}  // namespace detail
+
+// Decode: q holds one query row per head (n_heads x head_dim) for position n_ctx - 1, whose key
+// and value are already in the cache with those of positions [0, n_ctx - 1). out gets
+// n_heads x head_dim.
+inline void attend_decode(const float* q, const KvView& k, const KvView& v, size_t n_ctx, const AttentionShape& shape,
+                          float* out, ThreadPool& pool) {
+  detail::check_attention(q, k, v, shape, out, "attend_decode");
+  if (n_ctx == 0) detail::fail(Error::Kind::input, "attend_decode: n_ctx = 0, the cache holds no position");
+  const size_t d = shape.head_dim, pos = n_ctx - 1;
+  const size_t begin = shape.window && n_ctx > shape.window ? n_ctx - shape.window : 0;
+  const size_t group = shape.n_heads / shape.n_kv_heads, unit_heads = detail::heads_per_unit(shape);
+  const size_t units = shape.n_heads / unit_heads;
+  // Split the keys when there are fewer units than threads, keeping >= 256 keys per split.
+  size_t splits = units >= pool.size() ? 1 : (pool.size() + units - 1) / units;
+  splits = std::max<size_t>(1, std::min(splits, (n_ctx - begin) / 256));
+  std::vector<float> partial(units * splits * unit_heads * (d + 2));
+  auto state = [&](size_t unit, size_t split) { return partial.data() + (unit * splits + split) * unit_heads * (d + 2); };
+  pool.run([&](size_t t, size_t nt) {
+    for (size_t task = t; task < units * splits; task += nt) {
+      const size_t unit = task / splits, split = task % splits, head0 = unit * unit_heads;
+      const size_t n_keys = n_ctx - begin;
+      const detail::AttendTask a{q, shape.n_heads, head0, unit_heads, pos, 1, head0 / group,
+                                 begin + n_keys * split / splits, begin + n_keys * (split + 1) / splits};
+      float* st = state(unit, split);
+      detail::attend_keys(a, k, v, shape, st, st + unit_heads * d, st + unit_heads * (d + 1));
+    }
+  });
+  for (size_t unit = 0; unit < units; ++unit)
+    for (size_t h = 0; h < unit_heads; ++h) {
+      float max = -std::numeric_limits<float>::infinity();
+      for (size_t sp = 0; sp < splits; ++sp) max = std::max(max, state(unit, sp)[unit_heads * d + h]);
+      float* o = out + (unit * unit_heads + h) * d;
+      std::fill(o, o + d, 0.f);
+      float sum = 0.f;
+      for (size_t sp = 0; sp < splits; ++sp) {
+        const float* st = state(unit, sp);
+        if (st[unit_heads * d + h] == -std::numeric_limits<float>::infinity()) continue;
+        const float w = std::exp(st[unit_heads * d + h] - max);
+        sum += w * st[unit_heads * (d + 1) + h];
+        for (size_t i = 0; i < d; ++i) o[i] += w * st[h * d + i];
+      }
+      for (size_t i = 0; i < d; ++i) o[i] /= sum;
+    }
+}
+
+// Causal prefill: q holds m rows (m x n_heads x head_dim) for positions [pos0, pos0 + m), whose
+// keys and values are already in the cache with those of positions [0, pos0). out gets
+// m x n_heads x head_dim.
+inline void attend_prefill(const float* q, size_t m, size_t pos0, const KvView& k, const KvView& v,
+                           const AttentionShape& shape, float* out, ThreadPool& pool) {
+  detail::check_attention(q, k, v, shape, out, "attend_prefill");
+  if (m == 0) return;
+  const size_t d = shape.head_dim, group = shape.n_heads / shape.n_kv_heads;
+  const size_t unit_heads = detail::heads_per_unit(shape), units = shape.n_heads / unit_heads;
+  const size_t block = std::max<size_t>(1, detail::kMaxTileRows / unit_heads);  // positions per task
+  const size_t blocks = (m + block - 1) / block;
+  pool.run([&](size_t t, size_t nt) {
+    thread_local std::vector<float> scratch;
+    scratch.resize(detail::kMaxTileRows * (d + 2));
+    for (size_t task = t; task < units * blocks; task += nt) {
+      const size_t unit = task % units, b = task / units, head0 = unit * unit_heads;
+      const size_t p0 = pos0 + b * block, n_pos = std::min(block, pos0 + m - p0);
+      const size_t begin = shape.window && p0 + 1 > shape.window ? p0 + 1 - shape.window : 0;
+      const detail::AttendTask a{q + (b * block) * shape.n_heads * d, shape.n_heads, head0, unit_heads, p0, n_pos,
+                                 head0 / group, begin, p0 + n_pos};
+      const size_t rows = n_pos * unit_heads;
+      float *o = scratch.data(), *row_max = o + rows * d, *row_sum = row_max + rows;
+      detail::attend_keys(a, k, v, shape, o, row_max, row_sum);
+      for (size_t r = 0; r < rows; ++r) {
+        float* dst = out + ((b * block + r / unit_heads) * shape.n_heads + head0 + r % unit_heads) * d;
+        const float inv = 1.f / row_sum[r];
+        for (size_t i = 0; i < d; ++i) dst[i] = o[r * d + i] * inv;
+      }
+    }
+  });
+}
+
+}  // namespace zest

@@ -1,0 +1,80 @@
+// matmul: y = x * W^T (+ bias) (+ y) for a PackedMatrix W, the product behind every Linear.
+// One call serves decode (m = 1, a GEMV that streams the weights once) and prefill (m > 1, a
+// register-blocked GEMM). Output panels of 32 are split statically across the pool's threads,
+// so the 50k-row vocabulary head runs on all of them.
+#pragma once
+
+#include <cstddef>
+
+#include "zest/error.hpp"
+#include "zest/kernels/matmul_bf16_dot.hpp"
+#include "zest/kernels/matmul_float.hpp"
+#include "zest/kernels/matmul_int8.hpp"
+#include "zest/kernels/packed_matrix.hpp"
+#include "zest/runtime/thread_pool.hpp"
+
+namespace zest {
+
+struct MatmulOptions {
+  const float* bias = nullptr;  // w.rows() values added to every output row
+  bool accumulate = false;      // add to y (a residual connection) instead of overwriting it
+};
+
+namespace detail {
+inline constexpr size_t kBf16DotMinRows = 4;
+
+inline void check_matmul(const void* x, size_t m, const PackedMatrix& w, const float* y) {
+  if (w.rows() == 0) fail(Error::Kind::input, "matmul: the weight matrix is empty");
+  if (m > 0 && (!x || !y)) fail(Error::Kind::input, "matmul: null activation or output pointer");
+}
+}  // namespace detail
+
+// Quantized activations (int8 weights only): x.cols must equal w.cols() and x.stride
+// w.cols_padded(), as quantize_rows_int8(x, m, w.cols(), w.cols_padded(), q) makes them.
+inline void matmul(const QuantizedRows& x, const PackedMatrix& w, float* y, ThreadPool& pool,
+                   MatmulOptions options = {}) {
+  detail::check_matmul(x.q.data(), x.rows, w, y);
+  if (w.format() != WeightFormat::int8)
+    detail::fail(Error::Kind::input, "matmul: quantized activations need int8 weights, not ", to_string(w.format()));
+  if (x.cols != w.cols() || x.stride != w.cols_padded())
+    detail::fail(Error::Kind::input, "matmul: activations of ", x.cols, " inputs (stride ", x.stride,
+                 ") do not fit weights of ", w.cols(), " inputs (padded ", w.cols_padded(), ")");
+  pool.parallel_for(w.panels(), 1, [&](size_t p0, size_t p1) {
+    detail::int8_matmul_panels<detail::Int8Dot>(x, w, y, options.bias, options.accumulate, p0, p1);
+  });
+}
+
+// y (m x w.rows()) = x (m x w.cols()) * W^T, rows contiguous. int8 weights quantize x per row
+// first (into a per-thread buffer; pass QuantizedRows to reuse one quantization); bf16 weights
+// with at least kBf16DotMinRows rows round x to bf16 for vdpbf16ps where the CPU has it.
+inline void matmul(const float* x, size_t m, const PackedMatrix& w, float* y, ThreadPool& pool,
+                   MatmulOptions options = {}) {
+  detail::check_matmul(x, m, w, y);
+  if (m == 0) return;
+  if (w.format() == WeightFormat::int8) {
+    thread_local QuantizedRows quantized;
+    quantize_rows_int8(x, m, w.cols(), w.cols_padded(), quantized);
+    matmul(quantized, w, y, pool, options);
+    return;
+  }
+#if defined(ZEST_HAVE_BF16_DOT)
+  if (w.format() == WeightFormat::bf16 && m >= detail::kBf16DotMinRows) {
+    thread_local detail::AlignedVector<uint16_t> rounded;
+    detail::round_rows_bf16(x, m, w.cols(), w.cols_padded(), rounded);
+    const uint16_t* a = rounded.data();  // the caller's thread_local, named here for the workers
+    pool.parallel_for(w.panels(), 1, [&](size_t p0, size_t p1) {
+      detail::bf16_dot_matmul_panels(a, m, w, y, options.bias, options.accumulate, p0, p1);
+    });
+    return;
+  }
+#endif
+  pool.parallel_for(w.panels(), 1, [&](size_t p0, size_t p1) {
+    detail::float_matmul_panels(x, m, w, y, options.bias, options.accumulate, p0, p1);
+  });
+}
+
+inline void matmul(const float* x, size_t m, const PackedMatrix& w, float* y, MatmulOptions options = {}) {
+  matmul(x, m, w, y, default_thread_pool(), options);
+}
+
+}  // namespace zest

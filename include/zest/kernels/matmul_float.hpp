@@ -1,0 +1,171 @@
+// GEMM / GEMV kernels for f32, bf16 and f16 weights with f32 activations and accumulation.
+// One register-blocked tile kernel serves every shape: MR activation rows x one 32-row weight
+// panel, stepping two inputs at a time (the bf16 pair). A "panel reader" turns the stored
+// format into f32 batches in registers, so the conversion costs nothing extra in memory
+// traffic: bf16 by a shift or mask of each 32-bit pair, f16 by F16C (scalar half.hpp without).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "zest/detail/half.hpp"
+#include "zest/kernels/packed_matrix.hpp"
+#include "zest/kernels/simd.hpp"
+#include "zest/kernels/tile.hpp"
+
+#if defined(__F16C__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace zest::detail {
+
+// Activation rows per tile: 12 x 2 accumulators fill AVX-512's 32 registers; narrower ISAs
+// need more batches per panel, so fewer rows.
+inline constexpr int kTileRows = kLanes >= 16 ? 12 : 4;
+
+using PanelBatches = vfloat[kPanelBatches];
+
+struct F32PanelReader {
+  const float* panel;
+  void pair(size_t k, PanelBatches& b0, PanelBatches& b1) const {
+    for (size_t j = 0; j < kPanelBatches; ++j) {
+      b0[j] = vfloat::load_aligned(panel + k * kPanel + j * kLanes);
+      b1[j] = vfloat::load_aligned(panel + (k + 1) * kPanel + j * kLanes);
+    }
+  }
+  void one(size_t k, PanelBatches& b0) const {
+    for (size_t j = 0; j < kPanelBatches; ++j) b0[j] = vfloat::load_aligned(panel + k * kPanel + j * kLanes);
+  }
+};
+
+struct Bf16PanelReader {
+  const uint16_t* panel;  // [k/2][32][2]
+  void pair(size_t k, PanelBatches& b0, PanelBatches& b1) const {
+    const auto* lanes = reinterpret_cast<const uint32_t*>(panel + k * kPanel);
+    for (size_t j = 0; j < kPanelBatches; ++j) {
+      const vuint32 u = vuint32::load_aligned(lanes + j * kLanes);
+      b0[j] = xsimd::bitwise_cast<vfloat>(u << 16);
+      b1[j] = xsimd::bitwise_cast<vfloat>(u & vuint32(0xffff0000u));
+    }
+  }
+  void one(size_t k, PanelBatches& b0) const {
+    PanelBatches unused;
+    pair(k, b0, unused);
+  }
+};
+
+inline vfloat load_f16_batch(const uint16_t* h) {
+#if defined(__AVX512F__)
+  static_assert(kLanes == 16);
+  return _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(h)));
+#elif defined(__F16C__) && defined(__AVX__)
+  static_assert(kLanes == 8);
+  return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(h)));
+#else
+  alignas(64) float f[kLanes];
+  f16_to_f32(h, f, kLanes);
+  return vfloat::load_aligned(f);
+#endif
+}
+
+struct F16PanelReader {
+  const uint16_t* panel;  // [k][32]
+  void pair(size_t k, PanelBatches& b0, PanelBatches& b1) const {
+    one(k, b0);
+    one(k + 1, b1);
+  }
+  void one(size_t k, PanelBatches& b0) const {
+    for (size_t j = 0; j < kPanelBatches; ++j) b0[j] = load_f16_batch(panel + k * kPanel + j * kLanes);
+  }
+};
+
+// y[r][0..n_valid) = init + sum_k x[r][k] * panel[k][.] for r < MR, k in [k0, k0 + kn).
+// x points at row 0, input k0; y at row 0, the panel's first output.
+template <int MR, typename Reader>
+inline void float_tile(const float* x, size_t ldx, const Reader& reader, size_t k0, size_t kn, float* y,
+                       size_t ldy, size_t n_valid, TileInit init) {
+  // With one or two rows the FMA latency chain would bound a GEMV; odd inputs go to a second
+  // set of accumulators then.
+  constexpr bool split = MR <= 2;
+  vfloat acc[MR][kPanelBatches], acc_odd[split ? MR : 1][kPanelBatches];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+    for (size_t j = 0; j < kPanelBatches; ++j) {
+      acc[r][j] = init.load_y ? load_tile_batch(y + r * ldy, j, n_valid) : vfloat(0.f);
+      if (init.bias) acc[r][j] += vfloat::load_aligned(init.bias + j * kLanes);
+      if constexpr (split) acc_odd[r][j] = vfloat(0.f);
+    }
+  size_t k = 0;
+  for (; k + 2 <= kn; k += 2) {
+    PanelBatches b0, b1;
+    reader.pair(k0 + k, b0, b1);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const vfloat a0(x[r * ldx + k]), a1(x[r * ldx + k + 1]);
+#pragma GCC unroll 8
+      for (size_t j = 0; j < kPanelBatches; ++j) {
+        acc[r][j] = xsimd::fma(a0, b0[j], acc[r][j]);
+        if constexpr (split) acc_odd[r][j] = xsimd::fma(a1, b1[j], acc_odd[r][j]);
+        else acc[r][j] = xsimd::fma(a1, b1[j], acc[r][j]);
+      }
+    }
+  }
+  if (k < kn) {
+    PanelBatches b0;
+    reader.one(k0 + k, b0);
+    for (int r = 0; r < MR; ++r)
+      for (size_t j = 0; j < kPanelBatches; ++j) acc[r][j] = xsimd::fma(vfloat(x[r * ldx + k]), b0[j], acc[r][j]);
+  }
+  for (int r = 0; r < MR; ++r) {
+    if constexpr (split)
+      for (size_t j = 0; j < kPanelBatches; ++j) acc[r][j] += acc_odd[r][j];
+    store_tile_row(acc[r], y + r * ldy, n_valid);
+  }
+}
+
+// Runs float_tile over rows [0, m) in tiles of kTileRows, then smaller tiles for the rest.
+template <typename Reader>
+inline void float_tile_rows(const float* x, size_t ldx, size_t m, const Reader& reader, size_t k0, size_t kn,
+                            float* y, size_t ldy, size_t n_valid, TileInit init) {
+  size_t r = 0;
+  for (; r + kTileRows <= m; r += kTileRows)
+    float_tile<kTileRows>(x + r * ldx, ldx, reader, k0, kn, y + r * ldy, ldy, n_valid, init);
+  auto rest = [&](auto rows_tag) {
+    constexpr int R = decltype(rows_tag)::value;
+    for (; r + R <= m; r += R) float_tile<R>(x + r * ldx, ldx, reader, k0, kn, y + r * ldy, ldy, n_valid, init);
+  };
+  if constexpr (kTileRows > 4) rest(std::integral_constant<int, 4>{});
+  rest(std::integral_constant<int, 2>{});
+  rest(std::integral_constant<int, 1>{});
+}
+
+// y[m][w.rows()] (+)= x[m][w.cols()] * W^T (+ bias) for the panels [p0, p1) of a float-format w.
+template <typename MakeReader>
+inline void float_matmul_panels(const float* x, size_t m, const PackedMatrix& w, float* y, const float* bias,
+                                bool accumulate, size_t p0, size_t p1, MakeReader make_reader) {
+  for_each_block_and_panel(w, bias, accumulate, p0, p1, kBlockInputs,
+                           [&](size_t k0, size_t kn, size_t p, size_t n0, size_t n_valid, TileInit init) {
+                             float_tile_rows(x + k0, w.cols(), m, make_reader(p), k0, kn, y + n0, w.rows(), n_valid, init);
+                           });
+}
+
+inline void float_matmul_panels(const float* x, size_t m, const PackedMatrix& w, float* y, const float* bias,
+                                bool accumulate, size_t p0, size_t p1) {
+  switch (w.format()) {
+    case WeightFormat::f32:
+      return float_matmul_panels(x, m, w, y, bias, accumulate, p0, p1,
+                                 [&](size_t p) { return F32PanelReader{w.f32_panel(p)}; });
+    case WeightFormat::bf16:
+      return float_matmul_panels(x, m, w, y, bias, accumulate, p0, p1,
+                                 [&](size_t p) { return Bf16PanelReader{w.half_panel(p)}; });
+    case WeightFormat::f16:
+      return float_matmul_panels(x, m, w, y, bias, accumulate, p0, p1,
+                                 [&](size_t p) { return F16PanelReader{w.half_panel(p)}; });
+    case WeightFormat::int8: break;
+  }
+}
+
+}  // namespace zest::detail

@@ -1,0 +1,160 @@
+// PackedMatrix: a Linear layer's weight, repacked once at load into the layout the matmul
+// kernels stream. The source is HF's nn.Linear.weight: `rows` output features by `cols` input
+// features, row-major f32 (convert f16/bf16 checkpoints with zest/detail/half.hpp first; the
+// round trip is exact).
+//
+// Every format cuts the output rows into panels of kPanel = 32 (the last one zero-padded), and
+// stores each panel input-feature-major, so a kernel reads one contiguous stream per panel and
+// produces 32 outputs per pass (two AVX-512 registers of f32 results):
+//
+//   f32   panel: K2 x 32 floats, element [k][j] = W[32p + j][k]           (K2 = cols rounded up to even)
+//   f16   panel: K2 x 32 halves, same order
+//   bf16  panel: K2/2 x 32 x 2 bf16: for each pair of inputs (k, k+1), 32 output rows, the pair
+//         adjacent, so one 32-bit lane holds both (the operand order of vdpbf16ps) and a shift /
+//         mask turns it into two f32 lanes exactly
+//   int8  panel: blocks of `group` inputs (group = 32, 64 or 128, or all of K2 rounded up to 4
+//         for one scale per output row), each block
+//
+//           int8  q[group/4][32][4]   four consecutive inputs of one output row per 32-bit lane
+//                                     (the operand order of vpdpbusd)
+//           float d[32]               scale of each output row in this block
+//
+//         with W[32p + j][k] ~= d[j] * q[k/4][j][k%4], q in [-127, 127] rounded to nearest
+//         (d = max|W| / 127 over the block's inputs of that row), K zero-padded to a whole
+//         block; plus one float per output row, 128 * sum_blocks d * sum_k q, that the VNNI
+//         kernel subtracts because it multiplies activations offset to unsigned (x + 128).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "zest/detail/half.hpp"
+#include "zest/error.hpp"
+#include "zest/kernels/simd.hpp"
+
+namespace zest {
+
+enum class WeightFormat { f32, bf16, f16, int8 };
+
+inline std::string_view to_string(WeightFormat format) {
+  switch (format) {
+    case WeightFormat::f32: return "f32";
+    case WeightFormat::bf16: return "bf16";
+    case WeightFormat::f16: return "f16";
+    case WeightFormat::int8: return "int8";
+  }
+  return "unknown";
+}
+
+namespace detail {
+inline constexpr size_t kPanel = 32;
+}
+
+class PackedMatrix {
+ public:
+  PackedMatrix() = default;
+
+  // Packs w (rows x cols, row-major). group applies to int8 only: 32, 64 or 128 inputs per
+  // scale, or 0 for one scale per output row.
+  PackedMatrix(const float* w, size_t rows, size_t cols, WeightFormat format, size_t group = 128)
+      : rows_(rows), cols_(cols), format_(format) {
+    using detail::kPanel;
+    if (rows == 0 || cols == 0)
+      detail::fail(Error::Kind::input, "PackedMatrix: shape ", rows, " x ", cols, " is empty");
+    if (!w) detail::fail(Error::Kind::input, "PackedMatrix: weight pointer is null");
+    panels_ = (rows + kPanel - 1) / kPanel;
+    cols_padded_ = (cols + 1) / 2 * 2;
+    if (format == WeightFormat::int8) {
+      if (group != 0 && group != 32 && group != 64 && group != 128)
+        detail::fail(Error::Kind::input, "PackedMatrix: int8 group = ", group, " must be 32, 64, 128 or 0 (per row)");
+      group_ = group ? group : (cols + 3) / 4 * 4;
+      cols_padded_ = (cols + group_ - 1) / group_ * group_;
+      pack_int8(w);
+      return;
+    }
+    group_ = 0;
+    const size_t panel_elems = cols_padded_ * kPanel;
+    if (format == WeightFormat::f32) f32_.assign(panels_ * panel_elems, 0.f);
+    else halves_.assign(panels_ * panel_elems, 0);
+    for (size_t p = 0; p < panels_; ++p)
+      for (size_t j = 0; j < kPanel && p * kPanel + j < rows; ++j) {
+        const float* src = w + (p * kPanel + j) * cols;
+        for (size_t k = 0; k < cols; ++k) {
+          const size_t at = p * panel_elems +
+                            (format == WeightFormat::bf16 ? (k / 2) * 2 * kPanel + j * 2 + k % 2 : k * kPanel + j);
+          if (format == WeightFormat::f32) f32_[at] = src[k];
+          else if (format == WeightFormat::bf16) halves_[at] = detail::f32_to_bf16(src[k]);
+          else halves_[at] = detail::f32_to_f16(src[k]);
+        }
+      }
+  }
+
+  size_t rows() const { return rows_; }
+  size_t cols() const { return cols_; }
+  WeightFormat format() const { return format_; }
+  size_t group() const { return group_; }
+  // Bytes a full pass over the weights reads (what a GEMV streams).
+  size_t bytes() const {
+    return f32_.size() * 4 + halves_.size() * 2 + int8_.size() + row_offset_.size() * 4;
+  }
+
+  // Kernel access: the padded input count and per-panel streams.
+  size_t panels() const { return panels_; }
+  size_t cols_padded() const { return cols_padded_; }
+  const float* f32_panel(size_t p) const { return f32_.data() + p * cols_padded_ * detail::kPanel; }
+  const uint16_t* half_panel(size_t p) const { return halves_.data() + p * cols_padded_ * detail::kPanel; }
+  size_t int8_block_bytes() const { return group_ * detail::kPanel + detail::kPanel * sizeof(float); }
+  const uint8_t* int8_panel(size_t p) const {
+    return int8_.data() + p * (cols_padded_ / group_) * int8_block_bytes();
+  }
+  const float* int8_row_offset(size_t p) const { return row_offset_.data() + p * detail::kPanel; }
+
+ private:
+  void pack_int8(const float* w) {
+    using detail::kPanel;
+    const size_t blocks = cols_padded_ / group_;
+    int8_.assign(panels_ * blocks * int8_block_bytes(), 0);
+    row_offset_.assign(panels_ * kPanel, 0.f);
+    for (size_t p = 0; p < panels_; ++p)
+      for (size_t b = 0; b < blocks; ++b) {
+        uint8_t* block = int8_.data() + (p * blocks + b) * int8_block_bytes();
+        auto* q = reinterpret_cast<int8_t*>(block);
+        float scales[kPanel] = {};
+        for (size_t j = 0; j < kPanel && p * kPanel + j < rows_; ++j) {
+          const float* src = w + (p * kPanel + j) * cols_;
+          const size_t k0 = b * group_, k1 = std::min(cols_, k0 + group_);
+          float amax = 0.f;
+          for (size_t k = k0; k < k1; ++k) {
+            if (!std::isfinite(src[k]))
+              detail::fail(Error::Kind::input, "PackedMatrix: weight [", p * kPanel + j, "][", k, "] = ", src[k],
+                           " is not finite and cannot be quantized");
+            amax = std::max(amax, std::fabs(src[k]));
+          }
+          const float d = amax / 127.f, inv = amax > 0.f ? 127.f / amax : 0.f;
+          scales[j] = d;
+          int32_t sum = 0;
+          for (size_t k = k0; k < k1; ++k) {
+            const int v = int(std::nearbyint(src[k] * inv));
+            const int8_t qv = int8_t(std::clamp(v, -127, 127));
+            q[((k - k0) / 4) * kPanel * 4 + j * 4 + (k - k0) % 4] = qv;
+            sum += qv;
+          }
+          row_offset_[p * kPanel + j] += 128.f * d * float(sum);
+        }
+        std::memcpy(block + group_ * kPanel, scales, sizeof scales);
+      }
+  }
+
+  size_t rows_ = 0, cols_ = 0, cols_padded_ = 0, panels_ = 0, group_ = 0;
+  WeightFormat format_ = WeightFormat::f32;
+  detail::AlignedVector<float> f32_;
+  detail::AlignedVector<uint16_t> halves_;
+  detail::AlignedVector<uint8_t> int8_;
+  detail::AlignedVector<float> row_offset_;
+};
+
+}  // namespace zest

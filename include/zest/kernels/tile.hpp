@@ -1,0 +1,59 @@
+// Loading and storing one row of a 32-output tile, whole or the valid part of the last panel.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+#include "zest/kernels/packed_matrix.hpp"
+#include "zest/kernels/simd.hpp"
+
+namespace zest::detail {
+
+inline constexpr size_t kPanelBatches = kPanel / kLanes;
+// Inputs per cache block: a 32-row f32 panel slice of 256 inputs is 32 KiB, L1-sized.
+inline constexpr size_t kBlockInputs = 256;
+
+inline void store_tile_row(const vfloat* acc, float* y, size_t n_valid) {
+  if (n_valid == kPanel) {
+    for (size_t j = 0; j < kPanelBatches; ++j) acc[j].store_unaligned(y + j * kLanes);
+    return;
+  }
+  alignas(64) float row[kPanel];
+  for (size_t j = 0; j < kPanelBatches; ++j) acc[j].store_aligned(row + j * kLanes);
+  std::memcpy(y, row, n_valid * sizeof(float));
+}
+
+inline vfloat load_tile_batch(const float* y, size_t j, size_t n_valid) {
+  if (n_valid == kPanel) return vfloat::load_unaligned(y + j * kLanes);
+  alignas(64) float row[kPanel] = {};
+  std::memcpy(row, y, n_valid * sizeof(float));
+  return vfloat::load_aligned(row + j * kLanes);
+}
+
+// Where a tile's accumulators start: zero or what y already holds, plus the bias if any.
+struct TileInit {
+  bool load_y;
+  const float* bias;  // kPanel values (padded), or null
+};
+
+// Calls tiles(k0, kn, p, n0, n_valid, init) for each cache block of `block` inputs [k0, k0 + kn)
+// and each panel p in [p0, p1) (outputs [n0, n0 + n_valid)), blocks outermost so a block of
+// every panel's weights stays in cache while the tiles sweep the activation rows. The first
+// block starts from y (accumulate) or zero, plus the bias; later blocks add to y.
+template <typename Tiles>
+inline void for_each_block_and_panel(const PackedMatrix& w, const float* bias, bool accumulate, size_t p0, size_t p1,
+                                     size_t block, Tiles tiles) {
+  const size_t k_total = w.cols(), n = w.rows();
+  for (size_t k0 = 0; k0 < k_total; k0 += block) {
+    const size_t kn = std::min(block, k_total - k0);
+    for (size_t p = p0; p < p1; ++p) {
+      const size_t n0 = p * kPanel, n_valid = std::min(kPanel, n - n0);
+      alignas(64) float panel_bias[kPanel] = {};
+      if (bias && k0 == 0) std::memcpy(panel_bias, bias + n0, n_valid * sizeof(float));
+      tiles(k0, kn, p, n0, n_valid, TileInit{accumulate || k0 > 0, bias && k0 == 0 ? panel_bias : nullptr});
+    }
+  }
+}
+
+}  // namespace zest::detail

@@ -1,0 +1,196 @@
+// matmul for every weight format against Eigen in double precision. bf16 / f16 references use
+// the weights rounded as the packing rounds them; the int8 reference quantizes weights and
+// activations with a scalar loop written here, so each comparison is tight; a looser check
+// against the unrounded f32 product bounds the format's own error.
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include <Eigen/Dense>
+#include <doctest/doctest.h>
+
+#include "zest/kernels/matmul.hpp"
+
+namespace {
+
+using MatrixD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+std::vector<float> random_vector(size_t n, float scale, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+MatrixD to_matrix(const std::vector<float>& v, size_t rows, size_t cols) {
+  MatrixD m(rows, cols);
+  for (size_t i = 0; i < rows * cols; ++i) m.data()[i] = v[i];
+  return m;
+}
+
+// Quantizes each row's block of `group` values as the format documents (scalar reference).
+MatrixD dequantize_rows(const std::vector<float>& v, size_t rows, size_t cols, size_t group) {
+  MatrixD m(rows, cols);
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t k0 = 0; k0 < cols; k0 += group) {
+      const size_t k1 = std::min(cols, k0 + group);
+      float amax = 0;
+      for (size_t k = k0; k < k1; ++k) amax = std::max(amax, std::fabs(v[r * cols + k]));
+      const float d = amax / 127.f, inv = amax > 0 ? 127.f / amax : 0.f;
+      for (size_t k = k0; k < k1; ++k) m(r, k) = double(d) * std::nearbyint(v[r * cols + k] * inv);
+    }
+  return m;
+}
+
+// Largest |got - want| relative to the largest |want|.
+double relative_error(const std::vector<float>& got, const MatrixD& want) {
+  double err = 0, scale = 0;
+  for (Eigen::Index i = 0; i < want.size(); ++i) {
+    err = std::max(err, std::abs(double(got[i]) - want.data()[i]));
+    scale = std::max(scale, std::abs(want.data()[i]));
+  }
+  return err / std::max(scale, 1e-30);
+}
+
+struct Shape {
+  size_t m, n, k;
+};
+// Odd shapes: K below / not a multiple of the vector width, N = 1, N not a multiple of the
+// panel, K across cache blocks, M across the tile rows.
+const Shape kShapes[] = {{1, 1, 1},   {1, 1, 17},   {3, 33, 19},   {1, 768, 768}, {13, 70, 131},
+                         {29, 65, 300}, {5, 40, 513}, {12, 64, 64}, {17, 3, 1030}};
+
+}  // namespace
+
+TEST_CASE("f32, bf16 and f16 matmul match Eigen on odd shapes, with bias and accumulate") {
+  zest::ThreadPool pool(2);
+  for (auto format : {zest::WeightFormat::f32, zest::WeightFormat::bf16, zest::WeightFormat::f16}) {
+    for (const Shape& s : kShapes) {
+      CAPTURE(zest::to_string(format));
+      CAPTURE(s.m);
+      CAPTURE(s.n);
+      CAPTURE(s.k);
+      auto x = random_vector(s.m * s.k, 1.f, 1), w = random_vector(s.n * s.k, 0.1f, 2);
+      auto bias = random_vector(s.n, 1.f, 3), y0 = random_vector(s.m * s.n, 1.f, 4);
+      std::vector<float> rounded = w;
+      for (auto& v : rounded) {
+        if (format == zest::WeightFormat::bf16) v = zest::detail::bf16_to_f32(zest::detail::f32_to_bf16(v));
+        if (format == zest::WeightFormat::f16) v = zest::detail::f16_to_f32(zest::detail::f32_to_f16(v));
+      }
+      std::vector<float> x_bf16 = x;
+      for (auto& v : x_bf16) v = zest::detail::bf16_to_f32(zest::detail::f32_to_bf16(v));
+      const MatrixD X = to_matrix(x, s.m, s.k);
+      const MatrixD exact = X * to_matrix(w, s.n, s.k).transpose();
+      const MatrixD want_f32_x = X * to_matrix(rounded, s.n, s.k).transpose();
+      const MatrixD want_bf16_x = to_matrix(x_bf16, s.m, s.k) * to_matrix(rounded, s.n, s.k).transpose();
+      // Which activations the public matmul multiplies: rounded to bf16 on the vdpbf16ps path.
+      bool bf16_activations = false;
+#if defined(ZEST_HAVE_BF16_DOT)
+      bf16_activations = format == zest::WeightFormat::bf16 && s.m >= zest::detail::kBf16DotMinRows;
+#endif
+      const MatrixD& want = bf16_activations ? want_bf16_x : want_f32_x;
+      const zest::PackedMatrix packed(w.data(), s.n, s.k, format);
+      CHECK(packed.rows() == s.n);
+      CHECK(packed.cols() == s.k);
+
+      std::vector<float> y(s.m * s.n, NAN);
+      zest::matmul(x.data(), s.m, packed, y.data(), pool);
+      CHECK(relative_error(y, want) < 1e-5);
+      CHECK(relative_error(y, exact) < (format == zest::WeightFormat::f32 ? 1e-5 : format == zest::WeightFormat::f16 ? 2e-3 : 1e-2));
+
+      MatrixD want_acc = want + to_matrix(y0, s.m, s.n);
+      want_acc.rowwise() += to_matrix(bias, 1, s.n).row(0);
+      y = y0;
+      zest::matmul(x.data(), s.m, packed, y.data(), pool, {bias.data(), true});
+      CHECK(relative_error(y, want_acc) < 1e-5);
+
+      // Both bf16 kernels on every shape, whichever the public call picked.
+      if (format == zest::WeightFormat::bf16) {
+        std::fill(y.begin(), y.end(), NAN);
+        zest::detail::float_matmul_panels(x.data(), s.m, packed, y.data(), nullptr, false, 0, packed.panels());
+        CHECK(relative_error(y, want_f32_x) < 1e-5);
+#if defined(ZEST_HAVE_BF16_DOT)
+        zest::detail::AlignedVector<uint16_t> a;
+        zest::detail::round_rows_bf16(x.data(), s.m, s.k, packed.cols_padded(), a);
+        std::fill(y.begin(), y.end(), NAN);
+        zest::detail::bf16_dot_matmul_panels(a.data(), s.m, packed, y.data(), nullptr, false, 0, packed.panels());
+        CHECK(relative_error(y, want_bf16_x) < 1e-5);
+#endif
+      }
+    }
+  }
+}
+
+TEST_CASE("int8 matmul: every dot-product implementation, every group size") {
+  zest::ThreadPool pool(2);
+  for (size_t group : {0u, 32u, 64u, 128u}) {
+    for (const Shape& s : kShapes) {
+      CAPTURE(group);
+      CAPTURE(s.m);
+      CAPTURE(s.n);
+      CAPTURE(s.k);
+      auto x = random_vector(s.m * s.k, 1.f, 5), w = random_vector(s.n * s.k, 0.1f, 6);
+      auto bias = random_vector(s.n, 1.f, 7);
+      const zest::PackedMatrix packed(w.data(), s.n, s.k, zest::WeightFormat::int8, group);
+      CHECK(packed.group() == (group ? group : (s.k + 3) / 4 * 4));
+      MatrixD want = dequantize_rows(x, s.m, s.k, s.k) * dequantize_rows(w, s.n, s.k, group ? group : s.k).transpose();
+      want.rowwise() += to_matrix(bias, 1, s.n).row(0);
+      MatrixD exact = to_matrix(x, s.m, s.k) * to_matrix(w, s.n, s.k).transpose();
+      exact.rowwise() += to_matrix(bias, 1, s.n).row(0);
+
+      std::vector<float> y(s.m * s.n, NAN);
+      zest::matmul(x.data(), s.m, packed, y.data(), pool, {bias.data(), false});
+      CHECK(relative_error(y, want) < 1e-5);
+      CHECK(relative_error(y, exact) < 3e-2);
+
+      zest::QuantizedRows q;
+      zest::quantize_rows_int8(x.data(), s.m, s.k, packed.cols_padded(), q);
+      auto run = [&](auto dot) {
+        std::vector<float> yv(s.m * s.n, NAN);
+        zest::detail::int8_matmul_panels<decltype(dot)>(q, packed, yv.data(), bias.data(), false, 0, packed.panels());
+        CHECK(relative_error(yv, want) < 1e-5);
+      };
+      run(zest::detail::Int8DotScalar{});
+#if defined(__AVX2__)
+      run(zest::detail::Int8DotAvx2{});
+#endif
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+      run(zest::detail::Int8DotVnni{});
+#endif
+    }
+  }
+}
+
+TEST_CASE("the 50257-row vocabulary head, one row, split across threads") {
+  zest::ThreadPool pool(2);
+  const size_t n = 50257, k = 64;
+  auto x = random_vector(k, 1.f, 8), w = random_vector(n * k, 0.1f, 9);
+  const MatrixD want = to_matrix(x, 1, k) * to_matrix(w, n, k).transpose();
+  for (auto format : {zest::WeightFormat::f32, zest::WeightFormat::bf16, zest::WeightFormat::int8}) {
+    CAPTURE(zest::to_string(format));
+    const zest::PackedMatrix packed(w.data(), n, k, format);
+    std::vector<float> y(n, NAN);
+    zest::matmul(x.data(), 1, packed, y.data(), pool);
+    CHECK(relative_error(y, want) < (format == zest::WeightFormat::f32 ? 1e-5 : 3e-2));
+  }
+}
+
+TEST_CASE("bad matmul inputs are zest::Errors") {
+  std::vector<float> w(12, 1.f), x(4, 1.f), y(3);
+  CHECK_THROWS_AS(zest::PackedMatrix(w.data(), 0, 4, zest::WeightFormat::f32), zest::Error);
+  CHECK_THROWS_AS(zest::PackedMatrix(nullptr, 3, 4, zest::WeightFormat::f32), zest::Error);
+  CHECK_THROWS_AS(zest::PackedMatrix(w.data(), 3, 4, zest::WeightFormat::int8, 48), zest::Error);
+  w[5] = INFINITY;
+  CHECK_THROWS_AS(zest::PackedMatrix(w.data(), 3, 4, zest::WeightFormat::int8), zest::Error);
+  w[5] = 1.f;
+  const zest::PackedMatrix f32(w.data(), 3, 4, zest::WeightFormat::f32);
+  CHECK_THROWS_AS(zest::matmul(nullptr, 1, f32, y.data()), zest::Error);
+  const zest::PackedMatrix i8(w.data(), 3, 4, zest::WeightFormat::int8, 32);
+  zest::QuantizedRows q;
+  zest::quantize_rows_int8(x.data(), 1, 4, 4, q);  // padded for a different matrix
+  CHECK_THROWS_AS(zest::matmul(q, i8, y.data(), zest::default_thread_pool()), zest::Error);
+  CHECK_THROWS_AS(zest::matmul(q, f32, y.data(), zest::default_thread_pool()), zest::Error);
+  x[2] = NAN;
+  CHECK_THROWS_AS(zest::matmul(x.data(), 1, i8, y.data()), zest::Error);
+}

@@ -15,7 +15,7 @@ const removed = [], punct = [], mark = [], lowered = [];
 for (let cp = 0; cp <= 0x10ffff; cp++) {
   if (cp >= 0xd800 && cp <= 0xdfff) continue;
   const c = String.fromCodePoint(cp);
-  if (!WS.has(cp) && clean.normalizeString(c) === '') removed.push(cp);
+  if (clean.normalizeString(c) === '') removed.push(cp);
   if (!WS.has(cp) && bertPre.preTokenizeString('a' + c + 'a').length === 3) punct.push(cp);
   if (nfd.normalizeString(c) === c && strip.normalizeString(c) === '') mark.push(cp);
   const l = lower.normalizeString(c);
@@ -54,7 +54,8 @@ struct Lowered {
   const char* utf8;
 };
 
-// BertNormalizer clean_text drops these (NUL, U+FFFD and Cc/Cf/Cn/Co/Cs other than whitespace).
+// BertNormalizer clean_text drops these (NUL, U+FFFD and Cc/Cf/Co/Cs other than \\t \\n \\r), before
+// it turns whitespace into spaces.
 ${table('bert_removed', removed)}
 // BertPreTokenizer isolates these (ASCII punctuation and Unicode P*).
 ${table('bert_punctuation', punct)}

@@ -210,11 +210,11 @@ class BertNormalizer final : public Normalizer {
     if (clean_ || chinese_) {
       map_chars(n, [&](char32_t c, Span s, Rebuilder& out) {
         if (clean_) {
-          if (c == '\t' || c == '\n' || c == '\r' || unicode::is_whitespace(c)) {
+          if (unicode::is_bert_removed(c)) return;
+          if (unicode::is_whitespace(c)) {
             out.push(U' ', s);
             return;
           }
-          if (unicode::is_bert_removed(c)) return;
         }
         if (chinese_ && unicode::is_chinese(c)) {
           out.push(U' ', s);

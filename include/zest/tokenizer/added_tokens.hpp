@@ -21,10 +21,12 @@ struct AddedToken {
   std::string decoded;  // what decode shows: the content, normalized if the token is
 };
 
-// A found added token or the text between: bytes [begin, end), token index or -1.
+// A found added token or the text between: bytes [begin, end), token index or -1, and for a
+// token the bytes of its content alone (its offsets leave out the spaces lstrip/rstrip took).
 struct AddedSplit {
   std::size_t begin, end;
   std::int32_t token;
+  std::size_t content_begin = 0, content_end = 0;
 };
 
 class AddedTokens {
@@ -101,6 +103,7 @@ class AddedTokens {
         }
         const AddedToken& t = tokens_[static_cast<std::size_t>(index)];
         std::size_t b = i, e = i + len;
+        const std::size_t match_begin = b, match_end = e;
         i = e;
         if (t.single_word) {
           const bool space_before = b == 0 || !word_char_before(s, b);
@@ -126,7 +129,7 @@ class AddedTokens {
           i = e;
         }
         if (start < b) out.push_back({start, b, -1});
-        out.push_back({b, e, index});
+        out.push_back({b, e, index, match_begin, match_end});
         start = e;
       }
     }

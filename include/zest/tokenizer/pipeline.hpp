@@ -66,7 +66,7 @@ class Pipeline {
     added_.split(text, false, raw);
     for (const auto& r : raw) {
       if (r.token >= 0) {
-        push(e, added_.tokens()[static_cast<std::size_t>(r.token)].id, {u32(r.begin), u32(r.end)});
+        push(e, added_.tokens()[static_cast<std::size_t>(r.token)].id, {u32(r.content_begin), u32(r.content_end)});
         continue;
       }
       if (r.end == r.begin) continue;
@@ -76,7 +76,7 @@ class Pipeline {
       added_.split(n.text, true, normalized);
       for (const auto& s : normalized) {
         if (s.token >= 0) {
-          push(e, added_.tokens()[static_cast<std::size_t>(s.token)].id, n.span(s.begin, s.end));
+          push(e, added_.tokens()[static_cast<std::size_t>(s.token)].id, n.span(s.content_begin, s.content_end));
           continue;
         }
         if (s.end == s.begin) continue;

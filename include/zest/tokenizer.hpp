@@ -1,0 +1,255 @@
+// zest::Tokenizer: Hugging Face tokenizers (tokenizer.json, GPT-2 and BERT vocabulary files) and
+// SentencePiece models, giving exactly the ids Hugging Face's own library gives.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "zest/error.hpp"
+#include "zest/tokenizer/pipeline.hpp"
+#include "zest/tokenizer/sentencepiece.hpp"
+#include "zest/tokenizer/utf8.hpp"
+#include "zest/tokenizer/vocab_files.hpp"
+
+namespace zest {
+
+// What encode does with bytes that are not UTF-8.
+enum class InvalidUtf8 {
+  error,    // throw a zest::Error naming the byte offset
+  replace,  // replace each bad sequence by U+FFFD first
+};
+
+struct Encoding {
+  std::vector<std::int32_t> ids;
+  std::vector<std::pair<std::size_t, std::size_t>> offsets;  // byte [begin, end) in the text per id
+};
+
+struct SpecialTokens {
+  std::optional<std::int32_t> bos, eos, pad, unk;
+};
+
+class Tokenizer {
+ public:
+  // A tokenizer.json, a model directory (tokenizer.json, else vocab.json + merges.txt, else
+  // vocab.txt, else tokenizer.model) or a SentencePiece .model file.
+  static Tokenizer from_file(const std::filesystem::path& path) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+      const fs::path dir = path;
+      if (fs::exists(dir / "tokenizer.json")) return from_file(dir / "tokenizer.json");
+      const auto config = detail::read_config(dir);
+      if (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt")) {
+        return from_json_value(detail::gpt2_files_to_json(dir / "vocab.json", dir / "merges.txt", config),
+                               (dir / "vocab.json").string(), config);
+      }
+      if (fs::exists(dir / "vocab.txt"))
+        return from_json_value(detail::bert_vocab_to_json(dir / "vocab.txt", config), (dir / "vocab.txt").string(), config);
+      if (fs::exists(dir / "tokenizer.model")) return from_file(dir / "tokenizer.model");
+      detail::fail(Error::Kind::io, dir.string(),
+                   ": no tokenizer.json, vocab.json + merges.txt, vocab.txt or tokenizer.model in this directory");
+    }
+    if (!fs::exists(path, ec)) detail::fail(Error::Kind::io, path.string(), ": no such file");
+    if (path.extension() == ".model") {
+      Tokenizer t;
+      t.spm_ = std::make_shared<detail::SentencePiece>(path.string());
+      t.specials_ = t.default_specials(detail::read_config(path.parent_path()));
+      return t;
+    }
+    const std::string text = detail::read_file(path);
+    nlohmann::json root = nlohmann::json::parse(text, nullptr, false);
+    if (root.is_discarded()) detail::fail(Error::Kind::format, path.string(), ": not valid JSON");
+    return from_json_value(root, path.string(), detail::read_config(path.parent_path()));
+  }
+
+  // A tokenizer.json given as text; `name` is used in error messages.
+  static Tokenizer from_json(std::string_view json, std::string_view name = "tokenizer.json") {
+    nlohmann::json root = nlohmann::json::parse(json, nullptr, false);
+    if (root.is_discarded()) detail::fail(Error::Kind::format, name, ": not valid JSON");
+    return from_json_value(root, std::string(name), nlohmann::json::object());
+  }
+
+  std::vector<std::int32_t> encode(std::string_view text, bool add_special_tokens = false,
+                                   InvalidUtf8 invalid = InvalidUtf8::error) const {
+    detail::Encoded e;
+    run_encode(text, add_special_tokens, invalid, e);
+    return std::move(e.ids);
+  }
+
+  Encoding encode_with_offsets(std::string_view text, bool add_special_tokens = false,
+                               InvalidUtf8 invalid = InvalidUtf8::error) const {
+    detail::Encoded e;
+    e.with_offsets = true;
+    run_encode(text, add_special_tokens, invalid, e);
+    Encoding out{std::move(e.ids), {}};
+    out.offsets.reserve(e.offsets.size());
+    for (const auto& s : e.offsets) out.offsets.emplace_back(s.begin, s.end);
+    return out;
+  }
+
+  std::string decode(const std::vector<std::int32_t>& ids, bool skip_special_tokens = false) const {
+    if (spm_) {
+      std::vector<std::int32_t> kept;
+      for (std::int32_t id : ids) {
+        if (id < 0 || static_cast<std::size_t>(id) >= spm_->size())
+          detail::fail(Error::Kind::input, "decode: token id ", id, " is not in the vocabulary");
+        if (!(skip_special_tokens && spm_->is_control(id))) kept.push_back(id);
+      }
+      return spm_->decode(kept);
+    }
+    return pipeline_->decode(ids, skip_special_tokens);
+  }
+
+  // The token's string, or nullopt for an id outside the vocabulary.
+  std::optional<std::string> id_to_token(std::int32_t id) const {
+    if (spm_) {
+      if (id < 0 || static_cast<std::size_t>(id) >= spm_->size()) return std::nullopt;
+      return spm_->piece(id);
+    }
+    if (const auto* t = pipeline_->added().by_id(id)) return t->content;
+    if (const auto* s = pipeline_->model().vocab().token(id)) return *s;
+    return std::nullopt;
+  }
+
+  std::optional<std::int32_t> token_to_id(std::string_view token) const {
+    if (spm_) {
+      const std::int32_t id = spm_->id(token);
+      return id < 0 ? std::nullopt : std::optional<std::int32_t>(id);
+    }
+    if (const auto* t = pipeline_->added().find(token)) return t->id;
+    const std::int32_t id = pipeline_->model().vocab().find(token);
+    return id < 0 ? std::nullopt : std::optional<std::int32_t>(id);
+  }
+
+  // One more than the largest id: the size an embedding table needs.
+  std::size_t vocab_size() const { return spm_ ? spm_->size() : pipeline_->id_bound(); }
+
+  const SpecialTokens& special_tokens() const { return specials_; }
+
+  // The word cache: capacity in words (0 turns it off). Not thread-safe: set it before sharing.
+  void set_cache_capacity(std::size_t words) {
+    if (pipeline_) pipeline_->cache().set_capacity(words);
+  }
+  std::size_t cache_capacity() const { return pipeline_ ? pipeline_->cache().capacity() : 0; }
+
+  // Decodes ids one at a time for streaming: pieces never split a UTF-8 character, and the
+  // pieces of step() followed by finish() join to decode() of all the ids.
+  class StreamDecoder {
+   public:
+    StreamDecoder(const Tokenizer& t, bool skip_special_tokens) : t_(&t), skip_(skip_special_tokens) {}
+
+    // The new text that id completes (often empty).
+    std::string step(std::int32_t id) {
+      ids_.push_back(id);
+      std::string text = t_->decode(ids_, skip_);
+      if (text.size() <= prefix_.size() || ends_with_replacement(text) || text.compare(0, prefix_.size(), prefix_) != 0)
+        return {};
+      std::string fresh = text.substr(prefix_.size());
+      // Keep the last id as context for what follows (a leading space, a "##" piece).
+      ids_.erase(ids_.begin(), ids_.end() - 1);
+      prefix_ = t_->decode(ids_, skip_);
+      emitted_ += fresh;
+      return fresh;
+    }
+
+    // Whatever the ids so far decode to that step() has not returned.
+    std::string finish() {
+      std::string text = t_->decode(ids_, skip_);
+      std::string rest = text.size() > prefix_.size() && text.compare(0, prefix_.size(), prefix_) == 0
+                             ? text.substr(prefix_.size())
+                             : std::string();
+      ids_.clear();
+      prefix_.clear();
+      return rest;
+    }
+
+   private:
+    static bool ends_with_replacement(const std::string& s) {
+      return s.size() >= 3 && s.compare(s.size() - 3, 3, "\xEF\xBF\xBD") == 0;
+    }
+    const Tokenizer* t_;
+    bool skip_;
+    std::vector<std::int32_t> ids_;
+    std::string prefix_, emitted_;
+  };
+
+  StreamDecoder stream_decoder(bool skip_special_tokens = false) const { return StreamDecoder(*this, skip_special_tokens); }
+
+ private:
+  Tokenizer() = default;
+
+  static Tokenizer from_json_value(const nlohmann::json& root, const std::string& file, const nlohmann::json& config) {
+    Tokenizer t;
+    t.pipeline_ = std::make_shared<detail::Pipeline>(root, file);
+    t.specials_ = t.default_specials(config);
+    return t;
+  }
+
+  void run_encode(std::string_view text, bool add_special_tokens, InvalidUtf8 invalid, detail::Encoded& e) const {
+    std::string replaced;
+    if (detail::utf8::find_invalid(text) != std::string_view::npos) {
+      if (invalid == InvalidUtf8::error) detail::utf8::check(text, "encode");
+      replaced = detail::utf8::replace_invalid(text);
+      text = replaced;
+    }
+    if (text.size() > UINT32_MAX) detail::fail(Error::Kind::input, "encode: text of ", text.size(), " bytes is over 4 GiB");
+    if (spm_) {
+      if (add_special_tokens && spm_->bos() >= 0) {
+        e.ids.push_back(spm_->bos());
+        if (e.with_offsets) e.offsets.push_back({});
+      }
+      spm_->encode(text, e.ids, e.with_offsets ? &e.offsets : nullptr);
+      return;
+    }
+    pipeline_->encode(text, add_special_tokens, e);
+  }
+
+  // bos/eos/pad/unk: tokenizer_config.json's when given, else the usual names.
+  SpecialTokens default_specials(const nlohmann::json& config) const {
+    SpecialTokens s;
+    auto from_config = [&](const char* key) -> std::optional<std::int32_t> {
+      if (!config.contains(key)) return std::nullopt;
+      const auto& v = config[key];
+      const std::string name = v.is_string() ? v.get<std::string>()
+                               : v.is_object() && v.contains("content") && v["content"].is_string()
+                                   ? v["content"].get<std::string>()
+                                   : std::string();
+      return name.empty() ? std::nullopt : token_to_id(name);
+    };
+    auto first_of = [&](std::initializer_list<const char*> names) -> std::optional<std::int32_t> {
+      for (const char* n : names)
+        if (auto id = token_to_id(n)) return id;
+      return std::nullopt;
+    };
+    if (spm_) {
+      auto opt = [](std::int32_t id) { return id < 0 ? std::nullopt : std::optional<std::int32_t>(id); };
+      s = {opt(spm_->bos()), opt(spm_->eos()), opt(spm_->pad()), opt(spm_->unk())};
+    } else {
+      s.bos = first_of({"<s>", "<|begin_of_text|>", "<bos>", "[CLS]", "<|endoftext|>"});
+      s.eos = first_of({"</s>", "<|end_of_text|>", "<eos>", "[SEP]", "<|endoftext|>"});
+      s.pad = first_of({"<pad>", "[PAD]", "<|pad|>"});
+      s.unk = first_of({"<unk>", "[UNK]", "<|unk|>"});
+    }
+    if (auto v = from_config("bos_token")) s.bos = v;
+    if (auto v = from_config("eos_token")) s.eos = v;
+    if (auto v = from_config("pad_token")) s.pad = v;
+    if (auto v = from_config("unk_token")) s.unk = v;
+    return s;
+  }
+
+  std::shared_ptr<detail::Pipeline> pipeline_;
+  std::shared_ptr<detail::SentencePiece> spm_;
+  SpecialTokens specials_;
+};
+
+}  // namespace zest

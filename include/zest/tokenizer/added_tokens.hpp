@@ -1,0 +1,165 @@
+// Added tokens: found in the text before the model sees it (leftmost-longest), honouring
+// single_word, lstrip and rstrip; the normalized ones are matched in normalized text.
+#pragma once
+
+#include <bitset>
+#include <string>
+#include <vector>
+
+#include "zest/tokenizer/json.hpp"
+#include "zest/tokenizer/normalized.hpp"
+#include "zest/tokenizer/normalizers.hpp"
+#include "zest/tokenizer/unicode.hpp"
+#include "zest/tokenizer/unigram.hpp"
+
+namespace zest::detail {
+
+struct AddedToken {
+  std::string content;
+  std::int32_t id = 0;
+  bool special = false, lstrip = false, rstrip = false, normalized = true, single_word = false;
+  std::string decoded;  // what decode shows: the content, normalized if the token is
+};
+
+// A found added token or the text between: bytes [begin, end), token index or -1, and for a
+// token the bytes of its content alone (its offsets leave out the spaces lstrip/rstrip took).
+struct AddedSplit {
+  std::size_t begin, end;
+  std::int32_t token;
+  std::size_t content_begin = 0, content_end = 0;
+};
+
+class AddedTokens {
+ public:
+  AddedTokens() = default;
+
+  AddedTokens(const JsonRef& list, const Normalizer* normalizer) {
+    if (list.is_null()) return;
+    if (!list.is_array()) list.error("expected an array of added tokens");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const JsonRef j = list[i];
+      AddedToken t;
+      t.content = j["content"].str();
+      t.id = j["id"].id();
+      t.special = j.bool_or("special", false);
+      t.lstrip = j.bool_or("lstrip", false);
+      t.rstrip = j.bool_or("rstrip", false);
+      t.single_word = j.bool_or("single_word", false);
+      t.normalized = j.bool_or("normalized", !t.special);
+      if (t.content.empty()) continue;
+      utf8::check(t.content, j.file());
+      t.decoded = t.content;
+      if (t.normalized && normalizer) {
+        Normalized n = Normalized::original(t.content, 0, false);
+        normalizer->apply(n);
+        t.decoded = n.text;
+      }
+      add(std::move(t));
+    }
+  }
+
+  void add(AddedToken t) {
+    const auto index = static_cast<std::int32_t>(tokens_.size());
+    Matcher& m = t.normalized ? normalized_ : raw_;
+    const std::string& key = t.normalized ? t.decoded : t.content;
+    m.trie.insert(key, index);
+    m.first_bytes.set(static_cast<unsigned char>(key[0]));
+    m.any = true;
+    by_content_.insert(t.content, index);
+    tokens_.push_back(std::move(t));
+  }
+
+  const std::vector<AddedToken>& tokens() const { return tokens_; }
+  bool empty() const { return tokens_.empty(); }
+  const AddedToken* find(std::string_view content) const {
+    const std::int32_t i = by_content_.find(content);
+    return i < 0 ? nullptr : &tokens_[static_cast<std::size_t>(i)];
+  }
+  const AddedToken* by_id(std::int32_t id) const {
+    for (const auto& t : tokens_)
+      if (t.id == id) return &t;
+    return nullptr;
+  }
+  bool has_raw() const { return raw_.any; }
+  bool has_normalized() const { return normalized_.any; }
+
+  // Splits s into added tokens and the text between them (HF's find_matches).
+  void split(std::string_view s, bool normalized, std::vector<AddedSplit>& out) const {
+    const Matcher& m = normalized ? normalized_ : raw_;
+    std::size_t start = 0;
+    if (m.any) {
+      std::size_t i = 0;
+      while (i < s.size()) {
+        if (!m.first_bytes.test(static_cast<unsigned char>(s[i]))) {
+          ++i;
+          continue;
+        }
+        std::size_t len = 0;
+        std::int32_t index = -1;
+        m.trie.prefixes(s.substr(i), [&](std::size_t n, std::int32_t v) { len = n, index = v; });
+        if (index < 0) {
+          ++i;
+          continue;
+        }
+        const AddedToken& t = tokens_[static_cast<std::size_t>(index)];
+        std::size_t b = i, e = i + len;
+        const std::size_t match_begin = b, match_end = e;
+        i = e;
+        if (t.single_word) {
+          const bool space_before = b == 0 || !word_char_before(s, b);
+          const bool space_after = e == s.size() || !word_char_after(s, e);
+          if (!space_before || !space_after) continue;
+        }
+        if (t.lstrip) {
+          std::size_t nb = b;
+          while (nb > 0) {
+            std::size_t k = nb - 1;
+            while (k > 0 && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80) --k;
+            if (!unicode::is_whitespace(utf8::at(s, k))) break;
+            nb = k;
+          }
+          b = std::max(nb, start);
+        }
+        if (t.rstrip) {
+          while (e < s.size()) {
+            std::size_t k = e;
+            if (!unicode::is_whitespace(utf8::next(s, k))) break;
+            e = k;
+          }
+          i = e;
+        }
+        if (start < b) out.push_back({start, b, -1});
+        out.push_back({b, e, index, match_begin, match_end});
+        start = e;
+      }
+    }
+    if (start < s.size() || s.empty()) out.push_back({start, s.size(), -1});
+  }
+
+ private:
+  struct Matcher {
+    ByteTrie trie;
+    std::bitset<256> first_bytes;
+    bool any = false;
+  };
+
+  // Rust regex's \w: alphabetic, marks, digits, connector punctuation, joiners.
+  static bool is_word(char32_t c) {
+    if (unicode::is_letter(c) || unicode::is_number(c) || c == '_' || c == 0x200C || c == 0x200D) return true;
+    const auto k = unicode::category(c);
+    return k == UTF8PROC_CATEGORY_MN || k == UTF8PROC_CATEGORY_MC || k == UTF8PROC_CATEGORY_ME ||
+           k == UTF8PROC_CATEGORY_PC;
+  }
+  static bool word_char_before(std::string_view s, std::size_t at) {
+    std::size_t k = at - 1;
+    while (k > 0 && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80) --k;
+    return is_word(utf8::at(s, k));
+  }
+  static bool word_char_after(std::string_view s, std::size_t at) { return is_word(utf8::at(s, at)); }
+
+  std::vector<AddedToken> tokens_;
+  StringMap by_content_;
+  Matcher raw_, normalized_;
+};
+
+}  // namespace zest::detail

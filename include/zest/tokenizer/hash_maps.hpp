@@ -1,0 +1,169 @@
+// Flat open-addressing hash maps for the hot look-ups: token string -> id, and merge pair ->
+// (rank, merged id). Built once at load time, then read-only (safe to share between threads).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace zest::detail {
+
+inline std::uint64_t hash_bytes(std::string_view s) {
+  // FNV-1a over 8-byte words, then a final mix: fast on the short strings of vocabularies.
+  std::uint64_t h = 0xcbf29ce484222325ull ^ s.size();
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * 0x100000001b3ull;
+    h ^= h >> 29;
+  }
+  std::uint64_t tail = 0;
+  if (s.size() > i) std::memcpy(&tail, s.data() + i, s.size() - i);
+  h = (h ^ tail) * 0x9E3779B97F4A7C15ull;
+  return h ^ (h >> 32);
+}
+
+inline std::uint64_t mix64(std::uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ull;
+  return x ^ (x >> 33);
+}
+
+// string -> int32, keys kept in one arena.
+class StringMap {
+ public:
+  // Inserts or overwrites.
+  void insert(std::string_view key, std::int32_t value) {
+    if ((count_ + 1) * 4 >= slots_.size() * 3) grow();
+    Slot* s = probe(key);
+    if (s->value == empty) {
+      s->offset = static_cast<std::uint32_t>(arena_.size());
+      s->length = static_cast<std::uint32_t>(key.size());
+      arena_ += key;
+      ++count_;
+    }
+    s->value = value;
+  }
+
+  // The value of key, or -1.
+  std::int32_t find(std::string_view key) const {
+    if (slots_.empty()) return -1;
+    const Slot* s = const_cast<StringMap*>(this)->probe(key);
+    return s->value == empty ? -1 : s->value;
+  }
+
+  std::size_t size() const { return count_; }
+
+  template <typename F>
+  void for_each(F&& f) const {
+    for (const auto& s : slots_)
+      if (s.value != empty) f(std::string_view(arena_).substr(s.offset, s.length), s.value);
+  }
+
+ private:
+  static constexpr std::int32_t empty = INT32_MIN;
+  struct Slot {
+    std::uint32_t offset = 0, length = 0;
+    std::int32_t value = empty;
+    std::uint32_t tag = 0;
+  };
+
+  Slot* probe(std::string_view key) {
+    const std::uint64_t h = hash_bytes(key);
+    const std::uint32_t tag = static_cast<std::uint32_t>(h >> 32);
+    std::size_t i = h & (slots_.size() - 1);
+    while (true) {
+      Slot& s = slots_[i];
+      if (s.value == empty) {
+        s.tag = tag;
+        return &s;
+      }
+      if (s.tag == tag && s.length == key.size() && std::memcmp(arena_.data() + s.offset, key.data(), key.size()) == 0)
+        return &s;
+      i = (i + 1) & (slots_.size() - 1);
+    }
+  }
+
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 64 : old.size() * 2, Slot{});
+    for (const auto& o : old) {
+      if (o.value == empty) continue;
+      Slot* s = probe(std::string_view(arena_).substr(o.offset, o.length));
+      s->offset = o.offset;
+      s->length = o.length;
+      s->value = o.value;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::string arena_;
+  std::size_t count_ = 0;
+};
+
+// (id, id) -> (rank, merged id).
+class PairMap {
+ public:
+  struct Value {
+    std::int32_t rank = -1, id = -1;
+  };
+
+  void reserve(std::size_t n) {
+    std::size_t size = 64;
+    while (size * 3 < n * 4 + 4) size *= 2;
+    slots_.assign(size, Slot{});
+  }
+
+  // Inserts or overwrites (HF's merge map keeps the last duplicate).
+  void insert(std::int32_t a, std::int32_t b, Value v) {
+    if ((count_ + 1) * 4 >= slots_.size() * 3) rehash(slots_.empty() ? 64 : slots_.size() * 2);
+    const std::uint64_t key = pack(a, b);
+    std::size_t i = mix64(key) & (slots_.size() - 1);
+    while (slots_[i].value.rank >= 0) {
+      if (slots_[i].key == key) {
+        slots_[i].value = v;
+        return;
+      }
+      i = (i + 1) & (slots_.size() - 1);
+    }
+    slots_[i] = {key, v};
+    ++count_;
+  }
+
+  Value find(std::int32_t a, std::int32_t b) const {
+    if (slots_.empty()) return {};
+    const std::uint64_t key = pack(a, b);
+    std::size_t i = mix64(key) & (slots_.size() - 1);
+    while (slots_[i].value.rank >= 0) {
+      if (slots_[i].key == key) return slots_[i].value;
+      i = (i + 1) & (slots_.size() - 1);
+    }
+    return {};
+  }
+
+ private:
+  struct Slot {
+    std::uint64_t key = 0;
+    Value value;
+  };
+  static std::uint64_t pack(std::int32_t a, std::int32_t b) {
+    return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(a)) << 32) | static_cast<std::uint32_t>(b);
+  }
+  void rehash(std::size_t size) {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(size, Slot{});
+    count_ = 0;
+    for (const auto& s : old)
+      if (s.value.rank >= 0) insert(static_cast<std::int32_t>(s.key >> 32), static_cast<std::int32_t>(s.key & 0xffffffff), s.value);
+  }
+
+  std::vector<Slot> slots_;
+  std::size_t count_ = 0;
+};
+
+}  // namespace zest::detail

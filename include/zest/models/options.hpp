@@ -1,0 +1,57 @@
+// How a model is loaded: the compute dtype of its weights, threads and device.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "zest/error.hpp"
+#include "zest/kernels/packed_matrix.hpp"
+#include "zest/tensor.hpp"
+
+namespace zest {
+
+// Where a model runs. CUDA needs a build with ZEST_CUDA; this build runs on the CPU only.
+struct Device {
+  enum class Kind { cpu, cuda } kind = Kind::cpu;
+  int index = 0;
+
+  static Device cpu() { return {}; }
+  static Device cuda(int index = 0) { return {Kind::cuda, index}; }
+};
+
+struct LoadOptions {
+  // Weights of the Linear layers: f32, bf16 or f16 (kept in half precision), or i8 (quantized
+  // at load, per-group scales). Norms and embeddings stay f32.
+  DType dtype = DType::f32;
+  int threads = 0;  // 0: one per hardware thread
+  Device device = Device::cpu();
+};
+
+// "f32", "bf16", "f16", "int8" (or "i8") as the dtype of LoadOptions.
+inline DType parse_compute_dtype(std::string_view name) {
+  if (name == "f32" || name == "float32") return DType::f32;
+  if (name == "bf16" || name == "bfloat16") return DType::bf16;
+  if (name == "f16" || name == "float16") return DType::f16;
+  if (name == "int8" || name == "i8") return DType::i8;
+  detail::fail(Error::Kind::input, "unknown compute dtype '", name, "' (choose f32, bf16, f16 or int8)");
+}
+
+namespace detail {
+
+inline WeightFormat weight_format(DType dtype) {
+  switch (dtype) {
+    case DType::f32: return WeightFormat::f32;
+    case DType::bf16: return WeightFormat::bf16;
+    case DType::f16: return WeightFormat::f16;
+    case DType::i8: return WeightFormat::int8;
+    default: fail(Error::Kind::input, "compute dtype ", dtype, " is not one of f32, bf16, f16, int8");
+  }
+}
+
+inline void check_device(const Device& device) {
+  if (device.kind == Device::Kind::cuda)
+    fail(Error::Kind::device, "Device::cuda(", device.index, ") was asked for, but this zest was built without ZEST_CUDA");
+}
+
+}  // namespace detail
+}  // namespace zest

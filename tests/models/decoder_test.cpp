@@ -1,0 +1,100 @@
+// Decoder models against the PyTorch reference's goldens (tests/data/models): last-position and
+// per-position logits within 1e-4 in f32, and greedy generation with the KV cache equal to the
+// reference up to the first step whose reference top-1 margin is below 1e-3.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "golden.hpp"
+#include "zest/models/decoder.hpp"
+
+namespace {
+
+struct Case {
+  std::string model_dir, golden;
+};
+
+const Case kCases[] = {
+    {"fixtures/tiny-gpt2", "models/fixture-goldens/tiny-gpt2.json"},
+    {"fixtures/tiny-llama", "models/fixture-goldens/tiny-llama.json"},
+    {"fixtures/tiny-qwen2", "models/fixture-goldens/tiny-qwen2.json"},
+    {"models/llama-odd-gqa", "models/llama-odd-gqa/golden.json"},
+    {"models/llama-mqa-bf16", "models/llama-mqa-bf16/golden.json"},
+    {"models/mistral-sw", "models/mistral-sw/golden.json"},
+    {"models/qwen2-gqa3-f16", "models/qwen2-gqa3-f16/golden.json"},
+    {"models/gpt2-bf16", "models/gpt2-bf16/golden.json"},
+};
+
+std::string data(const std::string& rel) { return std::string(ZEST_TEST_DATA) + "/" + rel; }
+
+double max_diff(const std::vector<std::pair<size_t, double>>& want, const float* got) {
+  double worst = 0;
+  for (const auto& [id, value] : want) worst = std::max(worst, std::fabs(double(got[id]) - value));
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("f32 logits and greedy generation equal the reference") {
+  zest::ThreadPool pool(2);
+  for (const Case& c : kCases) {
+    CAPTURE(c.model_dir);
+    const zest::DecoderModel model = zest::DecoderModel::load(data(c.model_dir));
+    const auto golden = load_golden(data(c.golden));
+    const size_t vocab = model.vocab_size();
+    for (const auto& prompt : golden["prompts"]) {
+      const auto ids = prompt["ids"].get<std::vector<int32_t>>();
+      CAPTURE(ids.size());
+      // Every position's logits in one pass, compared where the reference has them.
+      zest::DecoderState all(model, ids.size());
+      std::vector<float> logits(ids.size() * vocab);
+      model.forward(all, ids, logits, pool, /*all_positions=*/true);
+      const float* last = logits.data() + (ids.size() - 1) * vocab;
+      CHECK(max_diff(golden_logits(field_or_null(prompt, "last_logits"), field_or_null(prompt, "last_logits_at")), last) < 1e-4);
+      CHECK(std::max_element(last, last + vocab) - last == prompt["argmax_last"].get<long>());
+      const auto& positions = prompt.contains("position_logits") ? prompt["position_logits"] : prompt["position_logits_at"];
+      for (const auto& [pos, values] : positions.items()) {
+        const bool trimmed = values.is_object();
+        const auto want = golden_logits(trimmed ? nlohmann::json() : values, trimmed ? values : nlohmann::json());
+        CHECK(max_diff(want, logits.data() + std::stoul(pos) * vocab) < 1e-4);
+      }
+
+      // Greedy with the KV cache: prefill, then one token per step.
+      const auto& greedy = prompt["greedy"];
+      const auto want_ids = greedy["ids"].get<std::vector<int32_t>>();
+      zest::DecoderState state(model, ids.size() + want_ids.size());
+      std::vector<float> step(vocab);
+      model.forward(state, ids, step, pool);
+      for (size_t i = 0; i < want_ids.size(); ++i) {
+        const auto& top5 = greedy["step_top5"][i];
+        const double margin = top5[0][1].get<double>() - top5[1][1].get<double>();
+        if (margin < 1e-3) break;  // a near tie: either token is right
+        const int32_t next = int32_t(std::max_element(step.begin(), step.end()) - step.begin());
+        CAPTURE(i);
+        REQUIRE(next == want_ids[i]);
+        CHECK(std::fabs(step[size_t(next)] - top5[0][1].get<double>()) < 1e-4);
+        model.forward(state, std::span(&next, 1), step, pool);
+      }
+    }
+  }
+}
+
+TEST_CASE("bad input is refused with an Error") {
+  zest::ThreadPool pool(1);
+  const zest::DecoderModel model = zest::DecoderModel::load(data("fixtures/tiny-llama"));
+  zest::DecoderState state(model, 8);
+  std::vector<float> logits(model.vocab_size());
+  const std::vector<int32_t> bad_id = {1, 8000};
+  CHECK_THROWS_WITH_AS(model.forward(state, bad_id, logits, pool), "token id 8000 is outside the vocabulary of 8000", zest::Error);
+  const std::vector<int32_t> too_long(9, 1);
+  CHECK_THROWS_AS(model.forward(state, too_long, logits, pool), zest::Error);
+  CHECK_THROWS_AS(zest::DecoderState(model, 4096), zest::Error);
+  CHECK_THROWS_AS(zest::DecoderModel::load(data("fixtures/tiny-bert")), zest::Error);
+  zest::LoadOptions cuda;
+  cuda.device = zest::Device::cuda();
+  CHECK_THROWS_WITH_AS(zest::DecoderModel::load(data("fixtures/tiny-llama"), cuda),
+                       doctest::Contains("built without ZEST_CUDA"), zest::Error);
+}

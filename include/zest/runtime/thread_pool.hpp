@@ -33,6 +33,12 @@ inline void cpu_relax() {
   _mm_pause();
 #endif
 }
+// One step of a spin-wait: a pause, and every 64th step a yield, so that on an oversubscribed
+// machine a spinning thread hands its core to the thread it waits for.
+inline void spin_pause(unsigned step) {
+  cpu_relax();
+  if (step % 64 == 0) std::this_thread::yield();
+}
 inline thread_local bool inside_pool_job = false;
 }  // namespace detail
 
@@ -80,7 +86,7 @@ class ThreadPool {
     generation_.fetch_add(1, std::memory_order_seq_cst);
     if (sleepers_.load(std::memory_order_seq_cst) > 0) generation_.notify_all();
     execute(0);
-    while (pending_.load(std::memory_order_acquire) != 0) detail::cpu_relax();
+    for (unsigned i = 1; pending_.load(std::memory_order_acquire) != 0; ++i) detail::spin_pause(i);
     if (error_) {
       std::exception_ptr e = std::exchange(error_, nullptr);
       std::rethrow_exception(e);
@@ -123,7 +129,7 @@ class ThreadPool {
       if (g == seen) {
         const auto spin_until = std::chrono::steady_clock::now() + spin_time_;
         for (unsigned i = 1; (g = generation_.load(std::memory_order_acquire)) == seen; ++i) {
-          detail::cpu_relax();
+          detail::spin_pause(i);
           if (i % 256 == 0 && std::chrono::steady_clock::now() > spin_until) {
             sleepers_.fetch_add(1, std::memory_order_seq_cst);
             generation_.wait(seen, std::memory_order_seq_cst);

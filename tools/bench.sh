@@ -26,7 +26,8 @@ def fmt(v, digits=1):
 for t in (1, 2):
     tri = rate(f"triad/threads:{t}", "bytes")
     fj = med.get(f"fork_join_empty/threads:{t}")
-    print(f"threads {t}: triad {fmt(tri)} GB/s, fork/join of an empty task {fmt(fj and fj['real_time'] * (1e3 if fj['time_unit'] == 'ms' else 1), 3)} us")
+    peak = rate(f"fma_peak/threads:{t}", "FLOP")
+    print(f"threads {t}: triad {fmt(tri)} GB/s, f32 FMA peak {fmt(peak)} GFLOP/s, fork/join of an empty task {fmt(fj and fj['real_time'] * (1e3 if fj['time_unit'] == 'ms' else 1), 3)} us")
 print("\nGEMV: weight GB/s (share of the triad), 2 threads | 1 thread")
 print("| shape KxN | f32 | bf16 | f16 | int8 | OpenBLAS sgemv | int8 / f32 time | bf16 / f32 time |")
 print("|---|---|---|---|---|---|---|---|")

@@ -204,7 +204,7 @@ inline void int8_matmul_panels(const QuantizedRows& x, const PackedMatrix& w, fl
                                bool accumulate, size_t p0, size_t p1) {
   const size_t n = w.rows(), m = x.rows;
   const size_t blocks = w.cols_padded() / w.group();
-  const size_t blocks_per_step = std::max<size_t>(1, kInt8BlockInputs / w.group());
+  const size_t blocks_per_step = m < kMinRowsToBlock ? blocks : std::max<size_t>(1, kInt8BlockInputs / w.group());
   for (size_t b0 = 0; b0 < blocks; b0 += blocks_per_step) {
     const size_t b1 = std::min(blocks, b0 + blocks_per_step);
     for (size_t p = p0; p < p1; ++p) {

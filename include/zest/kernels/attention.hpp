@@ -40,6 +40,7 @@ struct AttentionShape {
   size_t head_dim = 0;
   float scale = 0.f;      // usually 1 / sqrt(head_dim)
   size_t window = 0;      // query at position i sees keys (i - window, i]; 0 means unlimited
+  bool causal = true;     // false (BERT's encoder): every query sees every key; window unused
 };
 
 namespace detail {
@@ -142,17 +143,19 @@ inline void attend_keys(const AttendTask& a, const KvView& k, const KvView& v, c
   alignas(64) float s[kMaxTileRows][kKeyTile];
   size_t visible_begin[kMaxTileRows], visible_end[kMaxTileRows];
   float correction[kMaxTileRows];
-  const size_t last_pos = a.pos0 + a.n_pos - 1;
+  // Without the causal mask every row sees up to the last key, as if at its position.
+  const size_t window = shape.causal ? shape.window : 0;
+  const size_t last_pos = shape.causal ? a.pos0 + a.n_pos - 1 : a.key_end - 1;
   for (size_t t0 = a.key_begin; t0 < a.key_end && t0 <= last_pos; t0 += kKeyTile) {
     const size_t tn = std::min(kKeyTile, a.key_end - t0);
-    if (shape.window && t0 + tn - 1 + shape.window <= a.pos0) continue;  // too old for every row
+    if (window && t0 + tn - 1 + window <= a.pos0) continue;  // too old for every row
     size_t ks, vs;
     const float* kt = kv_rows_f32(k, a.kv_head, t0, tn, d, k_scratch.data(), &ks);
     for (size_t r = 0; r < rows; ++r) {
       // Keys t0 + j visible from position pos: pos - window < t0 + j <= pos.
-      const size_t pos = a.pos0 + r / a.group;
+      const size_t pos = shape.causal ? a.pos0 + r / a.group : last_pos;
       const size_t j1 = std::min(tn, pos + 1 - std::min(pos + 1, t0));
-      const size_t j0 = shape.window && pos + 1 > shape.window + t0 ? std::min(j1, pos + 1 - shape.window - t0) : 0;
+      const size_t j0 = window && pos + 1 > window + t0 ? std::min(j1, pos + 1 - window - t0) : 0;
       visible_begin[r] = j0;
       visible_end[r] = j1;
       correction[r] = 1.f;
@@ -248,9 +251,10 @@ inline void attend_decode(const float* q, const KvView& k, const KvView& v, size
     }
 }
 
-// Causal prefill: q holds m rows (m x n_heads x head_dim) for positions [pos0, pos0 + m), whose
-// keys and values are already in the cache with those of positions [0, pos0). out gets
-// m x n_heads x head_dim.
+// Prefill: q holds m rows (m x n_heads x head_dim) for positions [pos0, pos0 + m), whose keys
+// and values are already in the cache with those of positions [0, pos0). out gets
+// m x n_heads x head_dim. Causal unless shape.causal is false (then every row sees all
+// pos0 + m keys, as BERT's encoder does).
 inline void attend_prefill(const float* q, size_t m, size_t pos0, const KvView& k, const KvView& v,
                            const AttentionShape& shape, float* out, ThreadPool& pool) {
   detail::check_attention(q, k, v, shape, out, "attend_prefill");
@@ -265,9 +269,10 @@ inline void attend_prefill(const float* q, size_t m, size_t pos0, const KvView& 
     for (size_t task = t; task < units * blocks; task += nt) {
       const size_t unit = task % units, b = task / units, head0 = unit * unit_heads;
       const size_t p0 = pos0 + b * block, n_pos = std::min(block, pos0 + m - p0);
-      const size_t begin = shape.window && p0 + 1 > shape.window ? p0 + 1 - shape.window : 0;
+      const size_t window = shape.causal ? shape.window : 0;
+      const size_t begin = window && p0 + 1 > window ? p0 + 1 - window : 0;
       const detail::AttendTask a{q + (b * block) * shape.n_heads * d, shape.n_heads, head0, unit_heads, p0, n_pos,
-                                 head0 / group, begin, p0 + n_pos};
+                                 head0 / group, begin, shape.causal ? p0 + n_pos : pos0 + m};
       const size_t rows = n_pos * unit_heads;
       float *o = scratch.data(), *row_max = o + rows * d, *row_sum = row_max + rows;
       detail::attend_keys(a, k, v, shape, o, row_max, row_sum);

@@ -1,7 +1,9 @@
 // The machine's limits: STREAM-triad bandwidth (a[i] = b[i] + s * c[i] over arrays far beyond
 // the L3, counted as STREAM counts it, 12 bytes per element) split across the pool's threads,
 // the f32 FMA peak (independent register-resident FMA chains: the GEMM roofline), and the
-// pool's fork/join cost for an empty task.
+// pool's fork/join cost for an empty task, beside an OpenMP parallel region's.
+#include <omp.h>
+
 #include "bench_common.hpp"
 #include "zest/kernels/simd.hpp"
 
@@ -46,6 +48,14 @@ void register_runtime() {
 
     benchmark::RegisterBenchmark(("fork_join_empty/threads:" + std::to_string(threads)).c_str(), [threads](benchmark::State& state) {
       for (auto _ : state) pool(threads).run([](size_t t, size_t) { benchmark::DoNotOptimize(t); });
+    })->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+    // The same with an OpenMP parallel region (libgomp, default wait policy), for comparison.
+    benchmark::RegisterBenchmark(("fork_join_empty_openmp/threads:" + std::to_string(threads)).c_str(), [threads](benchmark::State& state) {
+      for (auto _ : state) {
+#pragma omp parallel num_threads(int(threads))
+        benchmark::DoNotOptimize(omp_get_thread_num());
+      }
     })->UseRealTime()->Unit(benchmark::kMicrosecond);
   }
 }

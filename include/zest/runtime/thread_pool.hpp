@@ -2,11 +2,13 @@
 //
 // A decode step of a small model is a few hundred microseconds split into dozens of kernel
 // calls, so fork/join must cost about a microsecond: workers spin on a generation counter for
-// a while after each job (spin_time), then sleep on it (std::atomic::wait, a futex on Linux).
+// a while after each job (spin_time, yielding now and then in case the machine is
+// oversubscribed), then sleep on it (std::atomic::wait, a futex on Linux).
 // Work is split statically: run(fn) calls fn(thread, n_threads) once on every thread, the
 // caller being thread 0, and parallel_for gives each thread one contiguous slice of a range.
-// Chosen over OpenMP: same latency when spinning, no compiler flag or runtime for users, and
-// an explicit pool object that the caller sizes and passes to each kernel.
+// Chosen over OpenMP: no compiler flag or runtime for users, an explicit pool object that the
+// caller sizes and passes to each kernel, and a fork/join at least as fast (bench/kernels
+// measures both: fork_join_empty and fork_join_empty_openmp).
 #pragma once
 
 #include <algorithm>

@@ -16,7 +16,8 @@ for tok in gpt2 bert-base-uncased spm-bpe-8k spm-unigram-8k wordpiece-cased-8k r
       RAYON_NUM_THREADS=1 node "$here/encode.js" "$json" $special < "$shared/corpora/$corpus" > "$work/ref"
       "$zest" --tokenizer "$json" $special < "$shared/corpora/$corpus" > "$work/zest"
       counts=$(awk 'NR==FNR { ref[FNR] = $0; n = FNR; next } { if (ref[FNR] == $0) same++ } END { print same + 0 "/" n }' "$work/ref" "$work/zest")
-      printf '%-20s %-15s %-8s %s\n' "$tok" "$corpus" "${special:+yes}${special:-no}" "$counts"
+      label=no; [ -n "$special" ] && label=yes
+      printf "%-20s %-15s %-8s %s\n" "$tok" "$corpus" "$label" "$counts"
       [ "$(wc -l < "$work/ref")" = "$(wc -l < "$work/zest")" ] || echo "  line counts differ: $(wc -l < "$work/ref") vs $(wc -l < "$work/zest")"
     done
   done

@@ -47,7 +47,7 @@ class Pipeline {
     model_ = make_model(j["model"]);
     post_processor_ = j.has("post_processor") ? make_post_processor(j["post_processor"]) : nullptr;
     decoder_ = j.has("decoder") ? make_decoder(j["decoder"]) : nullptr;
-    if (j.has("added_tokens")) added_ = AddedTokens(j["added_tokens"], normalizer_.get());
+    if (j.has("added_tokens")) added_ = AddedTokens(j["added_tokens"], normalizer_.get(), model_->vocab());
     byte_level_ = normalizer_ ? nullptr : dynamic_cast<const ByteLevelPre*>(pre_tokenizer_.get());
     if (byte_level_ && !byte_level_->use_regex()) byte_level_ = nullptr;
     bert_ = dynamic_cast<const BertNormalizer*>(normalizer_.get());

@@ -148,28 +148,31 @@ class Tokenizer {
    public:
     StreamDecoder(const Tokenizer& t, bool skip_special_tokens) : t_(&t), skip_(skip_special_tokens) {}
 
-    // The new text that id completes (often empty).
+    // The new text that id completes (often empty). As HF's DecodeStream: decode the ids since
+    // the previous piece's start, and emit what goes past that piece once it does not end in
+    // U+FFFD (an incomplete character).
     std::string step(std::int32_t id) {
       ids_.push_back(id);
-      std::string text = t_->decode(ids_, skip_);
+      const std::string text = t_->decode(ids_, skip_);
       if (text.size() <= prefix_.size() || ends_with_replacement(text) || text.compare(0, prefix_.size(), prefix_) != 0)
         return {};
       std::string fresh = text.substr(prefix_.size());
-      // Keep the last id as context for what follows (a leading space, a "##" piece).
-      ids_.erase(ids_.begin(), ids_.end() - 1);
+      const std::size_t next_start = ids_.size() - start_;
+      ids_.erase(ids_.begin(), ids_.begin() + static_cast<std::ptrdiff_t>(start_));
       prefix_ = t_->decode(ids_, skip_);
-      emitted_ += fresh;
+      start_ = next_start;
       return fresh;
     }
 
     // Whatever the ids so far decode to that step() has not returned.
     std::string finish() {
-      std::string text = t_->decode(ids_, skip_);
+      const std::string text = t_->decode(ids_, skip_);
       std::string rest = text.size() > prefix_.size() && text.compare(0, prefix_.size(), prefix_) == 0
                              ? text.substr(prefix_.size())
                              : std::string();
       ids_.clear();
       prefix_.clear();
+      start_ = 0;
       return rest;
     }
 
@@ -179,8 +182,9 @@ class Tokenizer {
     }
     const Tokenizer* t_;
     bool skip_;
-    std::vector<std::int32_t> ids_;
-    std::string prefix_, emitted_;
+    std::vector<std::int32_t> ids_;  // the ids since the start of the last emitted piece
+    std::string prefix_;             // what ids_ decoded to when that piece was emitted
+    std::size_t start_ = 0;          // where in ids_ the newest piece starts
   };
 
   StreamDecoder stream_decoder(bool skip_special_tokens = false) const { return StreamDecoder(*this, skip_special_tokens); }

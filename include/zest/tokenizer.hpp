@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "zest/error.hpp"
+#include "zest/tokenizer/json_loader.hpp"
 #include "zest/tokenizer/pipeline.hpp"
 #include "zest/tokenizer/sentencepiece.hpp"
 #include "zest/tokenizer/utf8.hpp"
@@ -66,17 +67,12 @@ class Tokenizer {
       t.specials_ = t.default_specials(detail::read_config(path.parent_path()));
       return t;
     }
-    const std::string text = detail::read_file(path);
-    nlohmann::json root = nlohmann::json::parse(text, nullptr, false);
-    if (root.is_discarded()) detail::fail(Error::Kind::format, path.string(), ": not valid JSON");
-    return from_json_value(root, path.string(), detail::read_config(path.parent_path()));
+    return from_json_text(detail::read_file(path), path.string(), detail::read_config(path.parent_path()));
   }
 
   // A tokenizer.json given as text; `name` is used in error messages.
   static Tokenizer from_json(std::string_view json, std::string_view name = "tokenizer.json") {
-    nlohmann::json root = nlohmann::json::parse(json, nullptr, false);
-    if (root.is_discarded()) detail::fail(Error::Kind::format, name, ": not valid JSON");
-    return from_json_value(root, std::string(name), nlohmann::json::object());
+    return from_json_text(json, std::string(name), nlohmann::json::object());
   }
 
   std::vector<std::int32_t> encode(std::string_view text, bool add_special_tokens = false,
@@ -192,9 +188,20 @@ class Tokenizer {
  private:
   Tokenizer() = default;
 
-  static Tokenizer from_json_value(const nlohmann::json& root, const std::string& file, const nlohmann::json& config) {
+  static Tokenizer from_json_text(std::string_view text, const std::string& file, const nlohmann::json& config) {
+    nlohmann::json root;
+    detail::ModelTables tables;
+    if (!detail::parse_tokenizer_json(text, root, tables)) {  // again the plain way, for the error
+      root = nlohmann::json::parse(text, nullptr, false);
+      if (root.is_discarded()) detail::fail(Error::Kind::format, file, ": not valid JSON");
+    }
+    return from_json_value(root, file, config, tables);
+  }
+
+  static Tokenizer from_json_value(const nlohmann::json& root, const std::string& file, const nlohmann::json& config,
+                                   const detail::ModelTables& tables = {}) {
     Tokenizer t;
-    t.pipeline_ = std::make_shared<detail::Pipeline>(root, file);
+    t.pipeline_ = std::make_shared<detail::Pipeline>(root, tables, file);
     t.specials_ = t.default_specials(config);
     return t;
   }

@@ -43,7 +43,7 @@ bool throws_naming(auto&& f, const std::string& needle) {
     f();
   } catch (const zest::Error& e) {
     const bool ok = std::string(e.what()).find(needle) != std::string::npos;
-    if (!ok) MESSAGE("message was: " << e.what());
+    if (!ok) MESSAGE("message was: " << std::string(e.what()));
     return ok;
   }
   return false;

@@ -21,30 +21,31 @@
 
 namespace zest::detail {
 
-inline std::unique_ptr<Model> make_model(const JsonRef& j) {
+inline std::unique_ptr<Model> make_model(const JsonRef& j, const ModelTables& t) {
   std::string type = j.has("type") ? j.type() : "";
   if (type.empty()) {  // older files leave the type out; the fields tell
-    if (j.has("merges")) type = "BPE";
-    else if (j.has("unk_id") || (j.has("vocab") && j["vocab"].is_array())) type = "Unigram";
+    if (j.has("merges") || t.merges_given) type = "BPE";
+    else if (j.has("unk_id") || t.vocab_scores_given || (j.has("vocab") && j["vocab"].is_array())) type = "Unigram";
     else if (j.has("continuing_subword_prefix") || j.has("max_input_chars_per_word")) type = "WordPiece";
   }
-  if (type == "BPE") return Bpe::from_json(j);
-  if (type == "WordPiece") return WordPiece::from_json(j);
-  if (type == "Unigram") return Unigram::from_json(j);
+  if (type == "BPE") return Bpe::from_json(j, t);
+  if (type == "WordPiece") return WordPiece::from_json(j, t);
+  if (type == "Unigram") return Unigram::from_json(j, t);
   if (j.has("type")) j["type"].unsupported("model \"" + type + "\" is not supported by zest");
   j.unsupported("model of unknown type");
 }
 
 class Pipeline {
  public:
-  Pipeline(const nlohmann::json& root, std::string_view file) {
+  // root: the parsed tokenizer.json; tables: the model tables the fast loader took out of it.
+  Pipeline(const nlohmann::json& root, const ModelTables& tables, std::string_view file) {
     const JsonRef j(root, "$", file);
     if (!j.is_object()) j.error("expected a JSON object");
     if (j.has("truncation")) j["truncation"].unsupported("truncation is not supported; truncate the ids yourself");
     if (j.has("padding")) j["padding"].unsupported("padding is not supported; pad the ids yourself");
     normalizer_ = j.has("normalizer") ? make_normalizer(j["normalizer"]) : nullptr;
     pre_tokenizer_ = j.has("pre_tokenizer") ? make_pre_tokenizer(j["pre_tokenizer"]) : nullptr;
-    model_ = make_model(j["model"]);
+    model_ = make_model(j["model"], tables);
     post_processor_ = j.has("post_processor") ? make_post_processor(j["post_processor"]) : nullptr;
     decoder_ = j.has("decoder") ? make_decoder(j["decoder"]) : nullptr;
     if (j.has("added_tokens")) added_ = AddedTokens(j["added_tokens"], normalizer_.get(), model_->vocab());

@@ -28,9 +28,11 @@ def check(model_dir):
 
     for g in golden["prompts"]:
         if golden["model_type"] == "bert":
-            r = goldens.bert_prompt(model, g["ids"], [int(p) for p in g["position_logits"]])
+            r = goldens.bert_prompt(model, g["ids"], [int(p) for p in g.get("position_logits", {})])
             note("hidden_first", stat_diff(r["hidden_first"], g["hidden_first"]))
             note("pooler", stat_diff(r["pooler"], g["pooler"]))
+            if "classifier_logits" in g:
+                note("classifier_logits", maxdiff(r["classifier_logits"], g["classifier_logits"]))
         else:
             n = g["greedy"]["n"]
             r = goldens.decoder_prompt(model, g["ids"], n, [int(p) for p in g["position_logits"]])
@@ -38,9 +40,10 @@ def check(model_dir):
             note("greedy_top5_logits", max(maxdiff([v for _, v in a], [v for _, v in b])
                                            for a, b in zip(r["greedy"]["step_top5"], g["greedy"]["step_top5"])))
             note("logsumexp_last", abs(r["logsumexp_last"] - g["logsumexp_last"]))
-        note("last_logits", maxdiff(r["last_logits"], g["last_logits"]))
-        note("argmax_mismatches", int(r["argmax_last"] != g["argmax_last"]))
-        for p, v in g["position_logits"].items():
+        if "last_logits" in g:
+            note("last_logits", maxdiff(r["last_logits"], g["last_logits"]))
+            note("argmax_mismatches", int(r["argmax_last"] != g["argmax_last"]))
+        for p, v in g.get("position_logits", {}).items():
             note("position_logits", maxdiff(r["position_logits"][p], v))
         note("hidden_last", stat_diff(r["hidden_last"], g["hidden_last"]))
     if "padded_batch" in golden:

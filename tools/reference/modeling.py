@@ -165,7 +165,7 @@ class Llama:
         self.windows = [self.layer_window(i) for i in range(self.n_layer)]
         self.embed = self.p("embed_tokens.weight")
         head = weights.get("lm_head.weight")
-        tie = config.get("tie_word_embeddings", kind == "qwen2" and head is None)
+        tie = config.get("tie_word_embeddings", False)  # the default of all three configs
         if not tie and head is None:
             raise KeyError("lm_head.weight missing and tie_word_embeddings is false")
         self.lm_head = self.embed if tie else head

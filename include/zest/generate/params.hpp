@@ -1,22 +1,18 @@
-// GenerateParams: how to pick the next tokens; GenerationConfig: a model's generation_config.json.
+// GenerateParams: how one generate() call picks its tokens, with defaults from a model's
+// generation_config.json (zest::GenerationConfig, parsed in zest/io/config.hpp).
 #pragma once
 
 #include <cmath>
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "zest/error.hpp"
+#include "zest/io/config.hpp"
 
 namespace zest {
 
@@ -25,15 +21,15 @@ namespace zest {
 // processors run in HF's order: repetition penalty, then (sampling only) temperature, top-k,
 // top-p, min-p.
 struct GenerateParams {
-  int max_new_tokens = 128;        // HF's own default is max_length = 20 in all; zest counts new tokens
-  bool do_sample = false;          // false: greedy (argmax after the repetition penalty)
-  float temperature = 1.0f;        // 0 means greedy even when do_sample is set
-  int top_k = 50;                  // 0: off
-  float top_p = 1.0f;              // 1: off
-  float min_p = 0.0f;              // 0: off
-  float repetition_penalty = 1.0f; // 1: off; applies to the prompt's and the generated ids
-  std::optional<uint64_t> seed;    // none: seeded from std::random_device
-  std::vector<std::string> stop;   // stop strings, matched on the decoded text
+  int max_new_tokens = 128;         // HF's own default is max_length = 20 in all; zest counts new tokens
+  bool do_sample = false;           // false: greedy (argmax after the repetition penalty)
+  float temperature = 1.0f;         // 0 means greedy even when do_sample is set
+  int top_k = 50;                   // 0: off
+  float top_p = 1.0f;               // 1: off
+  float min_p = 0.0f;               // 0: off
+  float repetition_penalty = 1.0f;  // 1: off; applies to the prompt's and the generated ids
+  std::optional<uint64_t> seed;     // none: seeded from std::random_device
+  std::vector<std::string> stop;    // stop strings, matched on the decoded text
   bool ignore_eos = false;
   std::function<bool(std::string_view piece)> on_text;  // streaming; return false to stop
 
@@ -41,8 +37,8 @@ struct GenerateParams {
   bool sampling() const { return do_sample && temperature > 0.0f; }
 };
 
-// Throws Error(input) naming the first parameter out of its range (HF's own checks; temperature
-// 0 is accepted and means greedy).
+// Throws Error(input) naming the first parameter out of its range (the ranges HF's processors
+// accept; temperature 0 is accepted and means greedy).
 inline void validate(const GenerateParams& p) {
   using detail::fail;
   constexpr auto bad = Error::Kind::input;
@@ -58,95 +54,19 @@ inline void validate(const GenerateParams& p) {
     if (s.empty()) fail(bad, "stop strings must not be empty");
 }
 
-// What generation_config.json holds: default GenerateParams and the special token ids.
-struct GenerationConfig {
-  GenerateParams defaults;
-  std::vector<int32_t> eos_token_ids;  // the file may give one id or a list
-  std::optional<int32_t> bos_token_id;
-  std::optional<int32_t> pad_token_id;
-
-  // Parses the JSON text of a generation_config.json; `source` names it in error messages.
-  static GenerationConfig from_json(std::string_view text, std::string_view source = "generation_config.json");
-  // Reads a file; a directory means its generation_config.json, and when that file is absent the
-  // result is HF's defaults with no special ids.
-  static GenerationConfig from_file(const std::filesystem::path& file_or_dir);
-};
-
-namespace detail {
-
-// Reads `key` into `out` when present and not null; a value of the wrong type is a config error.
-template <typename T>
-void read_field(const nlohmann::json& j, const char* key, T& out, std::string_view source) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return;
-  bool ok;
-  if constexpr (std::is_same_v<T, bool>) {
-    ok = it->is_boolean();
-  } else if constexpr (std::is_integral_v<T>) {
-    ok = it->is_number_integer() && it->get<int64_t>() >= std::numeric_limits<T>::min() &&
-         it->get<int64_t>() <= std::numeric_limits<T>::max();
-  } else {
-    ok = it->is_number();
-  }
-  if (!ok) fail(Error::Kind::config, source, ": field \"", key, "\" has the wrong type or range: ", it->dump());
-  out = it->get<T>();
-}
-
-inline int32_t token_id(const nlohmann::json& v, const char* key, std::string_view source) {
-  if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > INT32_MAX)
-    fail(Error::Kind::config, source, ": field \"", key, "\" must be a token id (or a list of them), got ", v.dump());
-  return static_cast<int32_t>(v.get<int64_t>());
-}
-
-inline std::optional<int32_t> optional_id(const nlohmann::json& j, const char* key, std::string_view source) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return std::nullopt;
-  return token_id(*it, key, source);
-}
-
-}  // namespace detail
-
-inline GenerationConfig GenerationConfig::from_json(std::string_view text, std::string_view source) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) detail::fail(Error::Kind::format, source, ": not valid JSON");
-  if (!j.is_object()) detail::fail(Error::Kind::format, source, ": expected a JSON object");
-  GenerationConfig c;
-  GenerateParams& p = c.defaults;
-  detail::read_field(j, "max_new_tokens", p.max_new_tokens, source);
-  detail::read_field(j, "do_sample", p.do_sample, source);
-  detail::read_field(j, "temperature", p.temperature, source);
-  detail::read_field(j, "top_k", p.top_k, source);
-  detail::read_field(j, "top_p", p.top_p, source);
-  detail::read_field(j, "min_p", p.min_p, source);
-  detail::read_field(j, "repetition_penalty", p.repetition_penalty, source);
-  if (auto it = j.find("eos_token_id"); it != j.end() && !it->is_null()) {
-    if (it->is_array()) {
-      for (const auto& v : *it) c.eos_token_ids.push_back(detail::token_id(v, "eos_token_id", source));
-    } else {
-      c.eos_token_ids.push_back(detail::token_id(*it, "eos_token_id", source));
-    }
-  }
-  c.bos_token_id = detail::optional_id(j, "bos_token_id", source);
-  c.pad_token_id = detail::optional_id(j, "pad_token_id", source);
-  try {
-    validate(p);
-  } catch (const Error& e) {
-    detail::fail(Error::Kind::config, source, ": ", e.what());
-  }
-  return c;
-}
-
-inline GenerationConfig GenerationConfig::from_file(const std::filesystem::path& file_or_dir) {
-  std::filesystem::path path = file_or_dir;
-  if (std::filesystem::is_directory(path)) {
-    path /= "generation_config.json";
-    if (!std::filesystem::exists(path)) return {};
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) detail::fail(Error::Kind::io, path.string(), ": cannot open");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return from_json(text.str(), path.string());
+// The parameters a model's generation_config.json asks for; max_new_tokens keeps zest's default
+// when the file does not set it. (Its eos_token_ids stay in the GenerationConfig.)
+inline GenerateParams default_params(const GenerationConfig& g) {
+  GenerateParams p;
+  if (g.max_new_tokens)
+    p.max_new_tokens = static_cast<int>(std::min<int64_t>(*g.max_new_tokens, std::numeric_limits<int>::max()));
+  p.do_sample = g.do_sample;
+  p.temperature = static_cast<float>(g.temperature);
+  p.top_k = static_cast<int>(std::min<int64_t>(g.top_k, std::numeric_limits<int>::max()));
+  p.top_p = static_cast<float>(g.top_p);
+  p.min_p = static_cast<float>(g.min_p);
+  p.repetition_penalty = static_cast<float>(g.repetition_penalty);
+  return p;
 }
 
 }  // namespace zest

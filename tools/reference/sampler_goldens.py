@@ -91,6 +91,7 @@ PARAM_SETS = [
     params(top_k=1000),  # larger than the vocabulary
     params(top_p=0.0),
     params(top_p=0.5),
+    params(top_p=0.7),
     params(top_p=0.9),
     params(min_p=0.05),
     params(min_p=0.3),
@@ -113,6 +114,7 @@ def logits_cases(g):
     out.append(("ties_half_steps", torch.round(2 * torch.randn(80, generator=g)) / 2))
     out.append(("ties_plateau", torch.tensor([3.0, 1.0, 2.0, 2.0, 2.0, 2.0, 0.5, -1.0, 2.0, 1.0, -3.0, 0.0])))
     out.append(("all_negative", -2.0 - torch.rand(48, generator=g)))
+    out.append(("ties_uniform8", torch.full((8,), 0.75)))  # top-p boundaries inside one tie group
     result = []
     for name, logits in out:
         n = logits.numel()

@@ -150,6 +150,22 @@ TEST_CASE("greedy: do_sample false or temperature 0 takes the first largest logi
   CHECK(work[1] == doctest::Approx(2.0f));     // divided once although 1 occurs twice
 }
 
+TEST_CASE("scores that overflow at a tiny temperature give the greedy limit, not NaN") {
+  zest::GenerateParams p;
+  p.do_sample = true;
+  p.temperature = 1e-10f;
+  p.seed = 5;
+  zest::Sampler sampler(p, 3);
+  std::vector<float> logits = {1e30f, 2e30f, -1e30f}, probs(3);
+  std::vector<float> work = logits;
+  CHECK(sampler.next(work, {}) == 1);
+  work = logits;
+  sampler.distribution(work, {}, probs);
+  CHECK(probs == std::vector<float>{0.0f, 1.0f, 0.0f});
+  std::vector<float> negative = {-1e30f, -2e30f, -3e30f};
+  CHECK(sampler.next(negative, {}) == 0);
+}
+
 TEST_CASE("choosing a token allocates nothing") {
   std::vector<float> logits(5000);
   for (size_t i = 0; i < logits.size(); ++i) logits[i] = std::cos(0.01 * i * i);

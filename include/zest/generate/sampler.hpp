@@ -58,8 +58,7 @@ class Sampler {
   // The next token for these logits (one per vocabulary entry; they are overwritten with the
   // processed scores) given every id before it, the prompt's included.
   int32_t next(std::span<float> logits, std::span<const int32_t> previous_ids) {
-    prepare(logits, previous_ids);
-    if (!params_.sampling()) return detail::argmax(logits);
+    if (!sampling(prepare(logits, previous_ids))) return detail::argmax(logits);
     const size_t n = filter(logits);
     const double u = rng_.uniform();
     double cumulative = 0.0;
@@ -75,9 +74,9 @@ class Sampler {
   void distribution(std::span<float> logits, std::span<const int32_t> previous_ids, std::span<float> probs) {
     if (probs.size() != logits.size())
       detail::fail(Error::Kind::input, "sampler: ", probs.size(), " probabilities for ", logits.size(), " logits");
-    prepare(logits, previous_ids);
+    const float top = prepare(logits, previous_ids);
     std::fill(probs.begin(), probs.end(), 0.0f);
-    if (!params_.sampling()) {
+    if (!sampling(top)) {
       probs[detail::argmax(logits)] = 1.0f;
       return;
     }
@@ -91,8 +90,13 @@ class Sampler {
     return (uint64_t(device()) << 32) ^ device();
   }
 
-  // Checks the inputs and applies the repetition penalty (which greedy decoding also uses).
-  void prepare(std::span<float> logits, std::span<const int32_t> previous_ids) {
+  // Whether to draw at random, given the largest logit after the penalty: a temperature so small
+  // (or a penalty so strong) that the scores overflow is taken as its limit, greedy decoding.
+  bool sampling(float top) const { return params_.sampling() && std::isfinite(top / params_.temperature); }
+
+  // Checks the inputs and applies the repetition penalty (which greedy decoding also uses);
+  // returns the largest logit after it.
+  float prepare(std::span<float> logits, std::span<const int32_t> previous_ids) {
     if (logits.size() != order_.size())
       detail::fail(Error::Kind::input, "sampler: ", logits.size(), " logits for a vocabulary of ", order_.size());
     bool any_finite = false;
@@ -107,6 +111,7 @@ class Sampler {
         detail::fail(Error::Kind::input, "sampler: previous id ", id, " is outside the vocabulary of ", logits.size());
     if (params_.repetition_penalty != 1.0f)
       detail::apply_repetition_penalty(logits, previous_ids, params_.repetition_penalty, seen_);
+    return *std::max_element(logits.begin(), logits.end());
   }
 
   // Temperature, top-k, top-p and min-p. Leaves the kept token ids in order_[0, n) and their

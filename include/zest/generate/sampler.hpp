@@ -150,22 +150,29 @@ class Sampler {
 
   // HF's TopP keeps, in ranked order, the first token and each token whose predecessors' mass is
   // below top_p (their rule, "drop where the ascending cumulative sum <= 1 - top_p", restated
-  // from the top so that only the head of the vocabulary needs sorting).
+  // from the top). Only a head of the ranking holding mass top_p is sorted: it is found by
+  // selecting heads of growing size.
   template <typename Ranked>
   size_t top_p(std::span<const float> logits, size_t n, Ranked ranked) {
     float top = -std::numeric_limits<float>::infinity();
     for (size_t j = 0; j < n; ++j) top = std::max(top, logits[order_[j]]);
     double sum = 0.0;
-    for (size_t j = 0; j < n; ++j) sum += std::exp(double(logits[order_[j]]) - top);
-    for (size_t m = std::min<size_t>(n, 64);; m = std::min(n, m * 4)) {  // a head with enough mass
-      std::partial_sort(order_.begin(), order_.begin() + m, order_.begin() + n, ranked);
-      double before = 0.0;
-      for (size_t j = 0; j < m; ++j) {
-        if (j > 0 && !(before < params_.top_p)) return j;
-        before += std::exp(double(logits[order_[j]]) - top) / sum;
-      }
-      if (m == n) return n;
+    for (size_t j = 0; j < n; ++j) sum += std::exp(logits[order_[j]] - top);
+    const double p = params_.top_p * sum;  // compare unnormalised masses
+    size_t m = std::min<size_t>(n, 64);
+    for (;; m = std::min(n, m * 4)) {
+      if (m < n) std::nth_element(order_.begin(), order_.begin() + (m - 1), order_.begin() + n, ranked);
+      double mass = 0.0;
+      for (size_t j = 0; j < m; ++j) mass += std::exp(logits[order_[j]] - top);
+      if (mass >= p || m == n) break;
     }
+    std::sort(order_.begin(), order_.begin() + m, ranked);
+    double before = 0.0;
+    for (size_t j = 0; j < m; ++j) {
+      if (j > 0 && !(before < p)) return j;
+      before += std::exp(logits[order_[j]] - top);
+    }
+    return m;
   }
 
   // probs_[j] = softmax of logits[order_[j]] over j < n.

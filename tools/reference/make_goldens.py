@@ -227,6 +227,9 @@ def make_bert(root, name, c, note, sentence_transformers=False):
     prompts = [[2] + p[1:] + [3] for p in prompts_for(c["vocab_size"], len(name), [7, 12, 19], 2)[1:]]
     g = header(name, c, note)
     g["prompts"] = [goldens.bert_prompt(model, ids, [0, 3]) for ids in prompts]
+    # A sentence pair: [CLS] a [SEP] b [SEP] with token types 0 for the first part, 1 for the second.
+    pair = prompts[0] + prompts[1][1:]
+    g["pair"] = goldens.bert_prompt(model, pair, [0, 3], [0] * len(prompts[0]) + [1] * (len(prompts[1]) - 1))
     ids, mask, batch, diff = goldens.padded_batch(model, prompts, c["pad_token_id"])
     g["padded_batch"] = {"pad_id": c["pad_token_id"], "padded_len": ids.shape[1],
                          "max_abs_hidden_diff_vs_unpadded": goldens.num(diff)}

@@ -75,8 +75,9 @@ struct AttendTask {
 };
 
 // s[0..tn) = scale * q . k_j for the keys of a tile (rows `stride` apart), kLanes keys at a
-// time: one partial-sum batch per key, dims outermost so the kLanes FMA chains run in
-// parallel, then one transposing reduction. Lanes past tn repeat the last key.
+// time: one partial-sum batch per key (kLanes independent FMA chains, each key row read in
+// order, which the prefetchers follow), then one transposing reduction. Lanes past tn repeat
+// the last key.
 inline void score_keys(const float* q, const float* keys, size_t stride, size_t tn, size_t d, float scale, float* s) {
   const size_t d_vec = d / kLanes * kLanes;
   for (size_t j0 = 0; j0 < tn; j0 += kLanes) {
@@ -85,11 +86,10 @@ inline void score_keys(const float* q, const float* keys, size_t stride, size_t 
     vfloat part[kLanes];
 #pragma GCC unroll 16
     for (size_t l = 0; l < kLanes; ++l) part[l] = vfloat(0.f);
-    for (size_t i = 0; i < d_vec; i += kLanes) {
-      const vfloat qi = vfloat::load_unaligned(q + i);
 #pragma GCC unroll 16
-      for (size_t l = 0; l < kLanes; ++l) part[l] = xsimd::fma(qi, vfloat::load_unaligned(key[l] + i), part[l]);
-    }
+    for (size_t l = 0; l < kLanes; ++l)
+      for (size_t i = 0; i < d_vec; i += kLanes)
+        part[l] = xsimd::fma(vfloat::load_unaligned(q + i), vfloat::load_unaligned(key[l] + i), part[l]);
     (reduce_add_each(part) * vfloat(scale)).store_aligned(s + j0);
     if (d_vec < d)
       for (size_t l = 0; l < kLanes && j0 + l < tn; ++l) {

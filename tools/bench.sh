@@ -57,6 +57,8 @@ for s, m in gemms:
     f32, ob, i8 = (rate(f"gemm/{f}/{s}/{m}/threads:2", "FLOP") for f in ("f32", "openblas", "int8"))
     print(f"| {s}, {m} | " + " | ".join(cells) + f" | {fmt(f32 and ob and f32 / ob, 2)} | {fmt(f32 and i8 and i8 / f32, 2)} |")
 print("\nDecode attention, 2048-token cache: K+V GB/s (share of the triad), 2 threads | 1 thread")
+print("| kernel | 2 threads | 1 thread |")
+print("|---|---|---|")
 for n in sorted({n.rsplit("/", 1)[0] for n in med if n.startswith("attend_decode/")}):
     parts = []
     for t in (2, 1):

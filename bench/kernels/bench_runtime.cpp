@@ -2,7 +2,9 @@
 // the L3, counted as STREAM counts it, 12 bytes per element) split across the pool's threads,
 // the f32 FMA peak (independent register-resident FMA chains: the GEMM roofline), and the
 // pool's fork/join cost for an empty task, beside an OpenMP parallel region's.
+#if defined(_OPENMP)
 #include <omp.h>
+#endif
 
 #include "bench_common.hpp"
 #include "zest/kernels/simd.hpp"
@@ -50,6 +52,7 @@ void register_runtime() {
       for (auto _ : state) pool(threads).run([](size_t t, size_t) { benchmark::DoNotOptimize(t); });
     })->UseRealTime()->Unit(benchmark::kMicrosecond);
 
+#if defined(_OPENMP)
     // The same with an OpenMP parallel region (libgomp, default wait policy), for comparison.
     benchmark::RegisterBenchmark(("fork_join_empty_openmp/threads:" + std::to_string(threads)).c_str(), [threads](benchmark::State& state) {
       for (auto _ : state) {
@@ -57,6 +60,7 @@ void register_runtime() {
         benchmark::DoNotOptimize(omp_get_thread_num());
       }
     })->UseRealTime()->Unit(benchmark::kMicrosecond);
+#endif
   }
 }
 

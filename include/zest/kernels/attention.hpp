@@ -48,23 +48,19 @@ namespace detail {
 inline constexpr size_t kKeyTile = 64;
 inline constexpr size_t kMaxTileRows = 64;
 
-// Rows [t0, t0 + n) of a KV head as f32 rows: the cache itself when it is f32, otherwise a
-// conversion into scratch. Returns the row pointer; *stride gets the distance between rows.
-inline const float* kv_rows_f32(const KvView& kv, size_t head, size_t t0, size_t n, size_t d, float* scratch,
-                                size_t* stride) {
-  const size_t at = t0 * kv.pos_stride + head * kv.head_stride;
-  if (kv.type == KvType::f32) {
-    *stride = kv.pos_stride;
-    return static_cast<const float*>(kv.data) + at;
-  }
-  const auto* src = static_cast<const uint16_t*>(kv.data) + at;
-  for (size_t t = 0; t < n; ++t) {
-    if (kv.type == KvType::f16) f16_to_f32(src + t * kv.pos_stride, scratch + t * d, d);
-    else bf16_to_f32(src + t * kv.pos_stride, scratch + t * d, d);
-  }
-  *stride = d;
-  return scratch;
-}
+// How each cache element type is read: kLanes at a time into f32 lanes, or one.
+template <KvType type>
+struct KvElement {
+  using T = uint16_t;
+  static vfloat batch(const T* p) { return type == KvType::f16 ? load_f16_batch(p) : load_bf16_batch(p); }
+  static float one(T h) { return type == KvType::f16 ? f16_to_f32(h) : bf16_to_f32(h); }
+};
+template <>
+struct KvElement<KvType::f32> {
+  using T = float;
+  static vfloat batch(const float* p) { return vfloat::load_unaligned(p); }
+  static float one(float x) { return x; }
+};
 
 // One unit of work: the query rows that share KV head kv_head (query heads
 // [head0, head0 + group) at positions [pos0, pos0 + n_pos)), against keys [key_begin, key_end).
@@ -74,72 +70,77 @@ struct AttendTask {
   size_t n_heads, head0, group, pos0, n_pos, kv_head, key_begin, key_end;
 };
 
-// s[0..tn) = scale * q . k_j for the keys of a tile (rows `stride` apart), kLanes keys at a
-// time: one partial-sum batch per key, dims outermost so the kLanes FMA chains run in
-// parallel, then one transposing reduction. Lanes past tn repeat the last key.
-inline void score_keys(const float* q, const float* keys, size_t stride, size_t tn, size_t d, float scale, float* s) {
+// s[0..tn) = scale * q . k_j for the keys of a tile (rows `stride` elements apart, read in
+// the cache's own type), kLanes keys at a time: one partial-sum batch per key (kLanes
+// independent FMA chains, each key row read in order, which the prefetchers follow), then one
+// transposing reduction. Lanes past tn repeat the last key.
+template <KvType type, typename T>
+inline void score_keys(const float* q, const T* keys, size_t stride, size_t tn, size_t d, float scale, float* s) {
+  using E = KvElement<type>;
   const size_t d_vec = d / kLanes * kLanes;
   for (size_t j0 = 0; j0 < tn; j0 += kLanes) {
-    const float* key[kLanes];
+    const T* key[kLanes];
     for (size_t l = 0; l < kLanes; ++l) key[l] = keys + std::min(j0 + l, tn - 1) * stride;
     vfloat part[kLanes];
 #pragma GCC unroll 16
-    for (size_t l = 0; l < kLanes; ++l) part[l] = vfloat(0.f);
-    for (size_t i = 0; i < d_vec; i += kLanes) {
-      const vfloat qi = vfloat::load_unaligned(q + i);
-#pragma GCC unroll 16
-      for (size_t l = 0; l < kLanes; ++l) part[l] = xsimd::fma(qi, vfloat::load_unaligned(key[l] + i), part[l]);
+    for (size_t l = 0; l < kLanes; ++l) {
+      part[l] = vfloat(0.f);
+      for (size_t i = 0; i < d_vec; i += kLanes)
+        part[l] = xsimd::fma(vfloat::load_unaligned(q + i), E::batch(key[l] + i), part[l]);
     }
     (reduce_add_each(part) * vfloat(scale)).store_aligned(s + j0);
     if (d_vec < d)
       for (size_t l = 0; l < kLanes && j0 + l < tn; ++l) {
         float tail = 0.f;
-        for (size_t i = d_vec; i < d; ++i) tail += q[i] * key[l][i];
+        for (size_t i = d_vec; i < d; ++i) tail += q[i] * E::one(key[l][i]);
         s[j0 + l] += tail * scale;
       }
   }
 }
 
 // o[i0, i0 + NB * kLanes) = o * correction + sum_{j in [j0, j1)} p_j v_j, o in registers.
-template <size_t NB>
-inline void accumulate_values_batches(const float* p, const float* values, size_t stride, size_t j0, size_t j1,
-                                      size_t i0, float correction, float* o) {
+template <KvType type, size_t NB, typename T>
+inline void accumulate_values_batches(const float* p, const T* values, size_t stride, size_t j0, size_t j1, size_t i0,
+                                      float correction, float* o) {
   vfloat acc[NB];
   for (size_t b = 0; b < NB; ++b) acc[b] = vfloat::load_unaligned(o + i0 + b * kLanes) * vfloat(correction);
   for (size_t j = j0; j < j1; ++j) {
     const vfloat pj(p[j]);
-    const float* vr = values + j * stride + i0;
+    const T* vr = values + j * stride + i0;
 #pragma GCC unroll 4
-    for (size_t b = 0; b < NB; ++b) acc[b] = xsimd::fma(pj, vfloat::load_unaligned(vr + b * kLanes), acc[b]);
+    for (size_t b = 0; b < NB; ++b) acc[b] = xsimd::fma(pj, KvElement<type>::batch(vr + b * kLanes), acc[b]);
   }
   for (size_t b = 0; b < NB; ++b) acc[b].store_unaligned(o + i0 + b * kLanes);
 }
 
 // o[0..d) = o * correction + sum_{j in [j0, j1)} p_j v_j.
-inline void accumulate_values(const float* p, const float* values, size_t stride, size_t j0, size_t j1, size_t d,
+template <KvType type, typename T>
+inline void accumulate_values(const float* p, const T* values, size_t stride, size_t j0, size_t j1, size_t d,
                               float correction, float* o) {
   size_t i0 = 0;
-  for (; i0 + 4 * kLanes <= d; i0 += 4 * kLanes) accumulate_values_batches<4>(p, values, stride, j0, j1, i0, correction, o);
-  for (; i0 + kLanes <= d; i0 += kLanes) accumulate_values_batches<1>(p, values, stride, j0, j1, i0, correction, o);
+  for (; i0 + 4 * kLanes <= d; i0 += 4 * kLanes)
+    accumulate_values_batches<type, 4>(p, values, stride, j0, j1, i0, correction, o);
+  for (; i0 + kLanes <= d; i0 += kLanes) accumulate_values_batches<type, 1>(p, values, stride, j0, j1, i0, correction, o);
   for (; i0 < d; ++i0) {
     float acc = o[i0] * correction;
-    for (size_t j = j0; j < j1; ++j) acc += p[j] * values[j * stride + i0];
+    for (size_t j = j0; j < j1; ++j) acc += p[j] * KvElement<type>::one(values[j * stride + i0]);
     o[i0] = acc;
   }
 }
 
 // For the task's rows: out (rows x d) = sum_j exp(s_j - max) v_j over the visible keys, and
 // each row's max and sum of exp(s_j - max); a row that saw no key keeps max = -inf, sum = 0.
+template <KvType type>
 inline void attend_keys(const AttendTask& a, const KvView& k, const KvView& v, const AttentionShape& shape,
                         float* out, float* row_max, float* row_sum) {
+  using T = typename KvElement<type>::T;
+  const T* k_head = static_cast<const T*>(k.data) + a.kv_head * k.head_stride;
+  const T* v_head = static_cast<const T*>(v.data) + a.kv_head * v.head_stride;
   const size_t d = shape.head_dim, rows = a.n_pos * a.group;
   constexpr float minus_inf = -std::numeric_limits<float>::infinity();
   std::fill(out, out + rows * d, 0.f);
   std::fill(row_max, row_max + rows, minus_inf);
   std::fill(row_sum, row_sum + rows, 0.f);
-  thread_local AlignedVector<float> k_scratch, v_scratch;
-  k_scratch.resize(kKeyTile * d);
-  v_scratch.resize(kKeyTile * d);
   alignas(64) float s[kMaxTileRows][kKeyTile];
   size_t visible_begin[kMaxTileRows], visible_end[kMaxTileRows];
   float correction[kMaxTileRows];
@@ -149,8 +150,7 @@ inline void attend_keys(const AttendTask& a, const KvView& k, const KvView& v, c
   for (size_t t0 = a.key_begin; t0 < a.key_end && t0 <= last_pos; t0 += kKeyTile) {
     const size_t tn = std::min(kKeyTile, a.key_end - t0);
     if (window && t0 + tn - 1 + window <= a.pos0) continue;  // too old for every row
-    size_t ks, vs;
-    const float* kt = kv_rows_f32(k, a.kv_head, t0, tn, d, k_scratch.data(), &ks);
+    const T* kt = k_head + t0 * k.pos_stride;
     for (size_t r = 0; r < rows; ++r) {
       // Keys t0 + j visible from position pos: pos - window < t0 + j <= pos.
       const size_t pos = shape.causal ? a.pos0 + r / a.group : last_pos;
@@ -162,7 +162,7 @@ inline void attend_keys(const AttendTask& a, const KvView& k, const KvView& v, c
       if (j0 == j1) continue;
       const float* qr = a.q + (r / a.group) * a.n_heads * d + (a.head0 + r % a.group) * d;
       float* sr = s[r];
-      score_keys(qr, kt, ks, tn, d, shape.scale, sr);
+      score_keys<type>(qr, kt, k.pos_stride, tn, d, shape.scale, sr);
       std::fill(sr, sr + j0, minus_inf);
       std::fill(sr + j1, sr + kKeyTile, minus_inf);
       // Online softmax: rescale what this row accumulated to the new maximum.
@@ -179,10 +179,19 @@ inline void attend_keys(const AttendTask& a, const KvView& k, const KvView& v, c
       }
       row_sum[r] = row_sum[r] * correction[r] + reduce_add(vsum);
     }
-    const float* vt = kv_rows_f32(v, a.kv_head, t0, tn, d, v_scratch.data(), &vs);
+    const T* vt = v_head + t0 * v.pos_stride;
     for (size_t r = 0; r < rows; ++r)
       if (visible_begin[r] < visible_end[r])
-        accumulate_values(s[r], vt, vs, visible_begin[r], visible_end[r], d, correction[r], out + r * d);
+        accumulate_values<type>(s[r], vt, v.pos_stride, visible_begin[r], visible_end[r], d, correction[r], out + r * d);
+  }
+}
+
+inline void attend_keys(const AttendTask& a, const KvView& k, const KvView& v, const AttentionShape& shape,
+                        float* out, float* row_max, float* row_sum) {
+  switch (k.type) {
+    case KvType::f32: return attend_keys<KvType::f32>(a, k, v, shape, out, row_max, row_sum);
+    case KvType::f16: return attend_keys<KvType::f16>(a, k, v, shape, out, row_max, row_sum);
+    case KvType::bf16: return attend_keys<KvType::bf16>(a, k, v, shape, out, row_max, row_sum);
   }
 }
 
@@ -194,6 +203,7 @@ inline void check_attention(const float* q, const KvView& k, const KvView& v, co
   if (s.n_heads % s.n_kv_heads != 0)
     fail(Error::Kind::config, who, ": n_heads = ", s.n_heads, " is not a multiple of n_kv_heads = ", s.n_kv_heads);
   if (!q || !out || !k.data || !v.data) fail(Error::Kind::input, who, ": null query, output or cache pointer");
+  if (k.type != v.type) fail(Error::Kind::input, who, ": keys and values must share one cache type");
   if (!(std::isfinite(s.scale))) fail(Error::Kind::config, who, ": scale = ", s.scale, " is not finite");
 }
 

@@ -44,7 +44,7 @@ inline void matmul(const QuantizedRows& x, const PackedMatrix& w, float* y, Thre
   });
 }
 
-// y (m x w.rows()) = x (m x w.cols()) * W^T, rows contiguous. int8 weights quantize x per row
+// y (m x w.rows()) = x (m x w.cols()) * W^T, rows contiguous; y must not overlap x. int8 weights quantize x per row
 // first (into a per-thread buffer; pass QuantizedRows to reuse one quantization); bf16 weights
 // with at least kBf16DotMinRows rows round x to bf16 for vdpbf16ps where the CPU has it.
 inline void matmul(const float* x, size_t m, const PackedMatrix& w, float* y, ThreadPool& pool,

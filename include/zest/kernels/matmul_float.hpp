@@ -16,10 +16,6 @@
 #include "zest/kernels/simd.hpp"
 #include "zest/kernels/tile.hpp"
 
-#if defined(__F16C__) || defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-
 namespace zest::detail {
 
 // Activation rows per tile: 12 x 2 accumulators fill AVX-512's 32 registers; narrower ISAs
@@ -56,20 +52,6 @@ struct Bf16PanelReader {
     pair(k, b0, unused);
   }
 };
-
-inline vfloat load_f16_batch(const uint16_t* h) {
-#if defined(__AVX512F__)
-  static_assert(kLanes == 16);
-  return _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(h)));
-#elif defined(__F16C__) && defined(__AVX__)
-  static_assert(kLanes == 8);
-  return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(h)));
-#else
-  alignas(64) float f[kLanes];
-  f16_to_f32(h, f, kLanes);
-  return vfloat::load_aligned(f);
-#endif
-}
 
 struct F16PanelReader {
   const uint16_t* panel;  // [k][32]

@@ -12,7 +12,9 @@
 
 #include <xsimd/xsimd.hpp>
 
-#if defined(__AVX512F__)
+#include "zest/detail/half.hpp"
+
+#if defined(__AVX512F__) || defined(__AVX2__) || defined(__F16C__)
 #include <immintrin.h>
 #endif
 
@@ -52,6 +54,38 @@ inline vfloat reduce_add_each(const vfloat* rows) {
   sums.store_aligned(in);
   for (size_t l = 0; l < kLanes; ++l) out[l] = in[lane_of_row[l]];
   return vfloat::load_aligned(out);
+#endif
+}
+
+// kLanes f16 values as f32: F16C / AVX-512 where compiled for, else half.hpp's scalar code.
+inline vfloat load_f16_batch(const uint16_t* h) {
+#if defined(__AVX512F__)
+  static_assert(kLanes == 16);
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h)));
+#elif defined(__F16C__) && defined(__AVX__)
+  static_assert(kLanes == 8);
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)));
+#else
+  alignas(64) float f[kLanes];
+  f16_to_f32(h, f, kLanes);
+  return vfloat::load_aligned(f);
+#endif
+}
+
+// kLanes bf16 values as f32 (exact: the bits shifted into the high half).
+inline vfloat load_bf16_batch(const uint16_t* h) {
+#if defined(__AVX512F__)
+  static_assert(kLanes == 16);
+  const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(h));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
+#elif defined(__AVX2__)
+  static_assert(kLanes == 8);
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(raw), 16));
+#else
+  alignas(64) float f[kLanes];
+  bf16_to_f32(h, f, kLanes);
+  return vfloat::load_aligned(f);
 #endif
 }
 

@@ -50,6 +50,9 @@ const Case kCases[] = {
     {"fixtures/tiny-bert", "models/fixture-goldens/tiny-bert.json"},
     {"models/bert-cls", "models/bert-cls/golden.json"},
     {"models/st-bert-mean", "models/st-bert-mean/golden.json"},
+    {"models/st-bert-cls", "models/st-bert-cls/golden.json"},
+    {"models/st-bert-max", "models/st-bert-max/golden.json"},
+    {"models/bert-multilabel-f16", "models/bert-multilabel-f16/golden.json"},
 };
 
 }  // namespace
@@ -63,8 +66,9 @@ TEST_CASE("f32 hidden states and heads equal the reference") {
     const size_t d = model.hidden_size();
     for (const auto& prompt : golden["prompts"]) {
       const auto ids = prompt["ids"].get<std::vector<int32_t>>();
+      const auto types = prompt.value("token_type_ids", std::vector<int32_t>{});
       CAPTURE(ids.size());
-      const zest::EncoderInput input{ids, {}};
+      const zest::EncoderInput input{ids, types};
       const zest::EncoderOutput out = model.forward(std::span(&input, 1), pool);
       REQUIRE(out.rows() == ids.size());
       CHECK(stats_diff(prompt["hidden_first"], out.row(0, 0), d) < 1e-4);
@@ -88,6 +92,10 @@ TEST_CASE("f32 hidden states and heads equal the reference") {
         const auto want = prompt["classifier_logits"].get<std::vector<double>>();
         REQUIRE(logits.size() == want.size());
         for (size_t i = 0; i < want.size(); ++i) CHECK(std::fabs(logits[i] - want[i]) < 1e-4);
+        const auto scores = zest::classifier_scores(model.config(), logits);
+        const bool multi = model.config().problem_type == "multi_label_classification";
+        const auto want_scores = prompt[multi ? "classifier_sigmoid" : "classifier_softmax"].get<std::vector<double>>();
+        for (size_t i = 0; i < want.size(); ++i) CHECK(std::fabs(scores[i] - want_scores[i]) < 1e-5);
       }
     }
   }

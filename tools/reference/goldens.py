@@ -62,13 +62,16 @@ def decoder_prompt(model, ids, n_greedy, positions):
         return rec
 
 
-def bert_prompt(model, ids, positions):
+def bert_prompt(model, ids, positions, token_types=None):
     """One text's record for a BERT: hidden states, pooler and the heads the weights carry."""
     with torch.no_grad():
         x = torch.tensor([ids])
-        hidden = model.forward(x)[0]
+        types = torch.tensor([token_types]) if token_types is not None else None
+        hidden = model.forward(x, token_type_ids=types)[0]
         pooled = model.pooler(hidden[None])[0] if model.p("pooler.dense.weight", False) is not None else None
         rec = {"ids": list(ids), "hidden_last": stats(hidden[-1]), "hidden_first": stats(hidden[0])}
+        if token_types is not None:
+            rec["token_type_ids"] = list(token_types)
         if "cls.predictions.bias" in model.w:
             logits = model.mlm_logits(hidden)
             rec["argmax_last"] = int(torch.argmax(logits[-1]))

@@ -129,7 +129,8 @@ def gpt2_weights(c, init):
     return w
 
 
-def bert_config(vocab, hidden, heads, inter, layers, dtype, architecture, labels=None):
+def bert_config(vocab, hidden, heads, inter, layers, dtype, architecture, labels=None,
+                problem_type="single_label_classification"):
     c = {
         "architectures": [architecture], "attention_probs_dropout_prob": 0.1, "classifier_dropout": None,
         "hidden_act": "gelu", "hidden_dropout_prob": 0.1, "hidden_size": hidden, "initializer_range": 0.02,
@@ -141,7 +142,7 @@ def bert_config(vocab, hidden, heads, inter, layers, dtype, architecture, labels
     if labels:
         c["id2label"] = {str(i): l for i, l in enumerate(labels)}
         c["label2id"] = {l: i for i, l in enumerate(labels)}
-        c["problem_type"] = "single_label_classification"
+        c["problem_type"] = problem_type
     return c
 
 
@@ -205,35 +206,46 @@ def make_decoder(root, name, c, note, eos=None, n_greedy=24):
     write_json(os.path.join(out, "golden.json"), g)
 
 
-def make_bert(root, name, c, note, sentence_transformers=False):
+def old_layer_norm_names(weights):
+    """Old BERT checkpoints name LayerNorm parameters gamma / beta."""
+    return {k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta"): v
+            for k, v in weights.items()}
+
+
+def make_bert(root, name, c, note, sentence_transformers=False, pooling="mean", normalize=True, old_names=False,
+              token_types=False):
     out = os.path.join(root, name)
-    save_model(out, c, bert_weights(c, Init(name), "" if sentence_transformers else "bert."))
+    weights = bert_weights(c, Init(name), "" if sentence_transformers else "bert.")
+    save_model(out, c, old_layer_norm_names(weights) if old_names else weights)
     if sentence_transformers:
-        write_json(os.path.join(out, "modules.json"), [
-            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}])
+        modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                   {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]
+        if normalize:
+            modules.append({"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"})
+        write_json(os.path.join(out, "modules.json"), modules)
         write_json(os.path.join(out, "sentence_bert_config.json"), {"do_lower_case": False, "max_seq_length": 64})
         os.makedirs(os.path.join(out, "1_Pooling"), exist_ok=True)
-        os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
         write_json(os.path.join(out, "1_Pooling", "config.json"), {
-            "word_embedding_dimension": c["hidden_size"], "pooling_mode_cls_token": False,
-            "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
+            "word_embedding_dimension": c["hidden_size"], "pooling_mode_cls_token": pooling == "cls",
+            "pooling_mode_mean_tokens": pooling == "mean", "pooling_mode_max_tokens": pooling == "max",
             "pooling_mode_mean_sqrt_len_tokens": False, "pooling_mode_weightedmean_tokens": False,
             "pooling_mode_lasttoken": False, "include_prompt": True})
-        # Normalize has no configuration; keep the folder in git.
-        open(os.path.join(out, "2_Normalize", ".gitkeep"), "w").close()
+        if normalize:  # Normalize has no configuration; keep the folder in git.
+            os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
+            open(os.path.join(out, "2_Normalize", ".gitkeep"), "w").close()
     model = modeling.load_model(out)
     prompts = [[2] + p[1:] + [3] for p in prompts_for(c["vocab_size"], len(name), [7, 12, 19], 2)[1:]]
     g = header(name, c, note)
-    g["prompts"] = [goldens.bert_prompt(model, ids, [0, 3]) for ids in prompts]
+    # Token types as for a sentence pair: 1 from the middle of the text on.
+    types = [[0] * (len(p) // 2) + [1] * (len(p) - len(p) // 2) if token_types else None for p in prompts]
+    g["prompts"] = [goldens.bert_prompt(model, ids, [0, 3], t) for ids, t in zip(prompts, types)]
     ids, mask, batch, diff = goldens.padded_batch(model, prompts, c["pad_token_id"])
     g["padded_batch"] = {"pad_id": c["pad_token_id"], "padded_len": ids.shape[1],
                          "max_abs_hidden_diff_vs_unpadded": goldens.num(diff)}
     if sentence_transformers:
         with torch.no_grad():
             emb = modeling.sentence_embedding(out, model, ids, mask)
-        g["sentence_embeddings"] = {"pooling": "mean", "normalize": True, "note": "one per prompt, from the padded batch",
+        g["sentence_embeddings"] = {"pooling": pooling, "normalize": normalize, "note": "one per prompt, from the padded batch",
                                     "embeddings": [goldens.nums(e) for e in emb]}
     write_json(os.path.join(out, "golden.json"), g)
 
@@ -268,6 +280,20 @@ def main(root):
         vocab=256, hidden=48, heads=3, inter=96, layers=2, dtype="bfloat16", architecture="BertModel"),
         "sentence-transformers directory: BertModel (no 'bert.' prefix), mean pooling, Normalize, bf16 file",
         sentence_transformers=True)
+    make_bert(root, "bert-multilabel-f16", bert_config(
+        vocab=256, hidden=48, heads=3, inter=96, layers=2, dtype="float16",
+        architecture="BertForSequenceClassification", labels=["toxic", "insult", "threat", "spam"],
+        problem_type="multi_label_classification"),
+        "BertForSequenceClassification, multi_label_classification with 4 labels, old LayerNorm gamma/beta "
+        "names, token type ids (1 from the middle of each text on), f16 file", old_names=True, token_types=True)
+    make_bert(root, "st-bert-cls", bert_config(
+        vocab=256, hidden=40, heads=5, inter=72, layers=2, dtype="float32", architecture="BertModel"),
+        "sentence-transformers directory: hidden 40, 5 heads of 8, CLS pooling, Normalize, f32 file",
+        sentence_transformers=True, pooling="cls")
+    make_bert(root, "st-bert-max", bert_config(
+        vocab=256, hidden=40, heads=5, inter=72, layers=2, dtype="float32", architecture="BertModel"),
+        "sentence-transformers directory: hidden 40, 5 heads of 8, max pooling, no Normalize, f32 file",
+        sentence_transformers=True, pooling="max", normalize=False)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@
 #include "zest/kernels/attention_bidirectional.hpp"
 #include "zest/kernels/matmul.hpp"
 #include "zest/kernels/norm.hpp"
+#include "zest/kernels/softmax.hpp"
 #include "zest/models/options.hpp"
 #include "zest/models/weight_reader.hpp"
 #include "zest/runtime/thread_pool.hpp"
@@ -75,6 +76,20 @@ inline LayerNormWeights read_layer_norm(const WeightReader& w, const std::string
 }
 
 }  // namespace detail
+
+// Classifier logits (rows of num_labels) to scores as transformers' text-classification pipeline
+// does: none for problem_type regression, sigmoid for multi_label_classification or one label,
+// softmax otherwise.
+inline std::vector<float> classifier_scores(const ModelConfig& config, std::vector<float> logits) {
+  const size_t labels = config.id2label.size();
+  if (config.problem_type == "regression" || labels == 0) return logits;
+  if (config.problem_type == "multi_label_classification" || labels == 1) {
+    for (float& v : logits) v = 1.0f / (1.0f + std::exp(-v));
+    return logits;
+  }
+  softmax(logits.data(), logits.size() / labels, labels);
+  return logits;
+}
 
 class EncoderModel {
  public:

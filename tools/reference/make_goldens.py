@@ -212,11 +212,56 @@ def old_layer_norm_names(weights):
             for k, v in weights.items()}
 
 
+def bert_tokenizer(vocab_size):
+    """A WordPiece tokenizer.json for the small BERT vocabularies: [PAD] [UNK] [CLS] [SEP] are ids
+    0-3 and the word "t<i>" is id i, so the prompts can be written as text ("t90 t169")."""
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
+    vocab = {t: i for i, t in enumerate(specials)}
+    vocab.update({f"t{i}": i for i in range(len(specials), vocab_size)})
+    added = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
+              "special": True} for i, t in enumerate(specials)]
+    return {
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
+        "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
+                       "strip_accents": None, "lowercase": False},
+        "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "post_processor": {
+            "type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                       {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                     {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}},
+                     {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
+            "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [2], "tokens": ["[CLS]"]},
+                               "[SEP]": {"id": "[SEP]", "ids": [3], "tokens": ["[SEP]"]}}},
+        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                  "max_input_chars_per_word": 100, "vocab": vocab},
+    }
+
+
+def make_fill_mask(root):
+    """tiny-bert (tests/data/fixtures) on "the quick brown [MASK] jumps over the lazy dog.": the
+    bert-base-uncased ids of the fixture's first prompt with "fox" masked, and the top 10 of the
+    softmax at the mask."""
+    fixture = os.path.join(root, "..", "fixtures", "tiny-bert")
+    ids = [101, 1996, 4248, 2829, 103, 14523, 2058, 1996, 13971, 3899, 1012, 102]
+    model = modeling.load_model(fixture)
+    with torch.no_grad():
+        probs = torch.softmax(model.mlm_logits(model.forward(torch.tensor([ids]))[0])[4], 0)
+        values, top = torch.topk(probs, 10)
+    write_json(os.path.join(root, "fixture-goldens", "tiny-bert-fill-mask.json"), {
+        "format": "lab-golden-1", "model": "tiny-bert", "reference": f"tools/reference/modeling.py (torch {torch.__version__})",
+        "text": "the quick brown [MASK] jumps over the lazy dog.", "ids": ids, "mask_position": 4,
+        "top": [{"id": int(i), "score": goldens.num(v)} for i, v in zip(top.tolist(), values.tolist())]})
+
+
 def make_bert(root, name, c, note, sentence_transformers=False, pooling="mean", normalize=True, old_names=False,
               token_types=False):
     out = os.path.join(root, name)
     weights = bert_weights(c, Init(name), "" if sentence_transformers else "bert.")
     save_model(out, c, old_layer_norm_names(weights) if old_names else weights)
+    write_json(os.path.join(out, "tokenizer.json"), bert_tokenizer(c["vocab_size"]))
     if sentence_transformers:
         modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
                    {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]
@@ -294,6 +339,7 @@ def main(root):
         vocab=256, hidden=40, heads=5, inter=72, layers=2, dtype="float32", architecture="BertModel"),
         "sentence-transformers directory: hidden 40, 5 heads of 8, max pooling, no Normalize, f32 file",
         sentence_transformers=True, pooling="max", normalize=False)
+    make_fill_mask(root)
 
 
 if __name__ == "__main__":

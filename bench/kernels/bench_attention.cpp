@@ -1,6 +1,7 @@
 // Decode attention over a 2048-token KV cache at gpt2-small (12 heads of 64) and 1B-LLaMA
 // (32 query heads sharing 8 KV heads of 64) shapes, f32 and f16 caches. Layers' caches are
 // cycled beyond the L3, as a decode step reads every layer's; GB/s counts the K and V bytes.
+// The caches are head-major ([kv head][position][dim]), so each head's keys are one stream.
 #include <string>
 
 #include "bench_common.hpp"
@@ -29,7 +30,7 @@ void decode(benchmark::State& state, Model m, zest::KvType type, size_t threads)
   }
   auto view = [&](size_t c) {
     const void* data = type == zest::KvType::f32 ? static_cast<const void*>(f32.data() + c * elems) : f16.data() + c * elems;
-    return zest::KvView{data, type, m.n_kv_heads * m.head_dim, m.head_dim};
+    return zest::KvView{data, type, m.head_dim, kContext * m.head_dim};  // [kv_head][pos][dim]
   };
   const zest::AttentionShape shape{m.n_heads, m.n_kv_heads, m.head_dim, 0.125f, 0};
   const auto q = random_floats(m.n_heads * m.head_dim, 1.f, 6);

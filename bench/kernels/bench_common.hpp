@@ -31,7 +31,8 @@ inline std::vector<float> random_floats(size_t n, float scale = 1.f, unsigned se
 
 inline void set_rates(benchmark::State& state, double bytes, double flops) {
   // Shown as e.g. "bytes=15.2G/s FLOP=4.3G/s".
-  state.counters["bytes"] = benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+  if (bytes > 0)
+    state.counters["bytes"] = benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
   if (flops > 0)
     state.counters["FLOP"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "zest/error.hpp"
+#include "zest/tokenizer/json_loader.hpp"
 #include "zest/tokenizer/pipeline.hpp"
 #include "zest/tokenizer/sentencepiece.hpp"
 #include "zest/tokenizer/utf8.hpp"
@@ -66,17 +67,12 @@ class Tokenizer {
       t.specials_ = t.default_specials(detail::read_config(path.parent_path()));
       return t;
     }
-    const std::string text = detail::read_file(path);
-    nlohmann::json root = nlohmann::json::parse(text, nullptr, false);
-    if (root.is_discarded()) detail::fail(Error::Kind::format, path.string(), ": not valid JSON");
-    return from_json_value(root, path.string(), detail::read_config(path.parent_path()));
+    return from_json_text(detail::read_file(path), path.string(), detail::read_config(path.parent_path()));
   }
 
   // A tokenizer.json given as text; `name` is used in error messages.
   static Tokenizer from_json(std::string_view json, std::string_view name = "tokenizer.json") {
-    nlohmann::json root = nlohmann::json::parse(json, nullptr, false);
-    if (root.is_discarded()) detail::fail(Error::Kind::format, name, ": not valid JSON");
-    return from_json_value(root, std::string(name), nlohmann::json::object());
+    return from_json_text(json, std::string(name), nlohmann::json::object());
   }
 
   std::vector<std::int32_t> encode(std::string_view text, bool add_special_tokens = false,
@@ -148,28 +144,31 @@ class Tokenizer {
    public:
     StreamDecoder(const Tokenizer& t, bool skip_special_tokens) : t_(&t), skip_(skip_special_tokens) {}
 
-    // The new text that id completes (often empty).
+    // The new text that id completes (often empty). As HF's DecodeStream: decode the ids since
+    // the previous piece's start, and emit what goes past that piece once it does not end in
+    // U+FFFD (an incomplete character).
     std::string step(std::int32_t id) {
       ids_.push_back(id);
-      std::string text = t_->decode(ids_, skip_);
+      const std::string text = t_->decode(ids_, skip_);
       if (text.size() <= prefix_.size() || ends_with_replacement(text) || text.compare(0, prefix_.size(), prefix_) != 0)
         return {};
       std::string fresh = text.substr(prefix_.size());
-      // Keep the last id as context for what follows (a leading space, a "##" piece).
-      ids_.erase(ids_.begin(), ids_.end() - 1);
+      const std::size_t next_start = ids_.size() - start_;
+      ids_.erase(ids_.begin(), ids_.begin() + static_cast<std::ptrdiff_t>(start_));
       prefix_ = t_->decode(ids_, skip_);
-      emitted_ += fresh;
+      start_ = next_start;
       return fresh;
     }
 
     // Whatever the ids so far decode to that step() has not returned.
     std::string finish() {
-      std::string text = t_->decode(ids_, skip_);
+      const std::string text = t_->decode(ids_, skip_);
       std::string rest = text.size() > prefix_.size() && text.compare(0, prefix_.size(), prefix_) == 0
                              ? text.substr(prefix_.size())
                              : std::string();
       ids_.clear();
       prefix_.clear();
+      start_ = 0;
       return rest;
     }
 
@@ -179,8 +178,9 @@ class Tokenizer {
     }
     const Tokenizer* t_;
     bool skip_;
-    std::vector<std::int32_t> ids_;
-    std::string prefix_, emitted_;
+    std::vector<std::int32_t> ids_;  // the ids since the start of the last emitted piece
+    std::string prefix_;             // what ids_ decoded to when that piece was emitted
+    std::size_t start_ = 0;          // where in ids_ the newest piece starts
   };
 
   StreamDecoder stream_decoder(bool skip_special_tokens = false) const { return StreamDecoder(*this, skip_special_tokens); }
@@ -188,9 +188,20 @@ class Tokenizer {
  private:
   Tokenizer() = default;
 
-  static Tokenizer from_json_value(const nlohmann::json& root, const std::string& file, const nlohmann::json& config) {
+  static Tokenizer from_json_text(std::string_view text, const std::string& file, const nlohmann::json& config) {
+    nlohmann::json root;
+    detail::ModelTables tables;
+    if (!detail::parse_tokenizer_json(text, root, tables)) {  // again the plain way, for the error
+      root = nlohmann::json::parse(text, nullptr, false);
+      if (root.is_discarded()) detail::fail(Error::Kind::format, file, ": not valid JSON");
+    }
+    return from_json_value(root, file, config, tables);
+  }
+
+  static Tokenizer from_json_value(const nlohmann::json& root, const std::string& file, const nlohmann::json& config,
+                                   const detail::ModelTables& tables = {}) {
     Tokenizer t;
-    t.pipeline_ = std::make_shared<detail::Pipeline>(root, file);
+    t.pipeline_ = std::make_shared<detail::Pipeline>(root, tables, file);
     t.specials_ = t.default_specials(config);
     return t;
   }

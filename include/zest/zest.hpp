@@ -2,7 +2,13 @@
 #pragma once
 
 #include "zest/error.hpp"
+#include "zest/generate/generator.hpp"
+#include "zest/generate/params.hpp"
 #include "zest/io/config.hpp"
 #include "zest/io/safetensors.hpp"
+#include "zest/models/decoder.hpp"
+#include "zest/models/options.hpp"
+#include "zest/pipeline.hpp"
 #include "zest/tensor.hpp"
+#include "zest/tokenizer.hpp"
 #include "zest/version.hpp"

@@ -59,10 +59,11 @@ std::vector<double> reference(const std::vector<float>& q, size_t m, size_t pos0
   for (size_t r = 0; r < m; ++r)
     for (size_t h = 0; h < s.n_heads; ++h) {
       const size_t pos = pos0 + r, kvh = h / group;
-      std::vector<double> score(pos + 1, -INFINITY);
+      std::vector<double> score(pos0 + m, -INFINITY);
       double max = -INFINITY;
-      for (size_t j = 0; j <= pos; ++j) {
-        if (s.window && j + s.window <= pos) continue;
+      const size_t last = s.causal ? pos : pos0 + m - 1;  // the encoder sees every key
+      for (size_t j = 0; j <= last; ++j) {
+        if (s.causal && s.window && j + s.window <= pos) continue;
         double dot = 0;
         for (size_t i = 0; i < d; ++i) dot += double(q[(r * s.n_heads + h) * d + i]) * k.values[(j * s.n_kv_heads + kvh) * d + i];
         score[j] = dot * s.scale;
@@ -70,7 +71,7 @@ std::vector<double> reference(const std::vector<float>& q, size_t m, size_t pos0
       }
       double sum = 0;
       for (double& x : score) sum += (x = std::exp(x - max));
-      for (size_t j = 0; j <= pos; ++j)
+      for (size_t j = 0; j <= last; ++j)
         for (size_t i = 0; i < d; ++i)
           out[(r * s.n_heads + h) * d + i] += score[j] / sum * v.values[(j * s.n_kv_heads + kvh) * d + i];
     }
@@ -127,6 +128,22 @@ TEST_CASE("prefill attention: causal, after a cached prefix, tiles of every size
           zest::attend_prefill(q.data(), m, pos0, k.view, v.view, s, out.data(), pool);
           check_close(out, reference(q, m, pos0, k, v, s));
         }
+}
+
+TEST_CASE("bidirectional (encoder) prefill sees every key") {
+  zest::ThreadPool pool(2);
+  for (const Case& c : kCases)
+    for (size_t m : {1u, 9u, 130u}) {
+      CAPTURE(c.n_heads);
+      CAPTURE(c.head_dim);
+      CAPTURE(m);
+      const zest::AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, 0.3f, c.window, false};
+      const Cache k(m, c.n_kv_heads, c.head_dim, zest::KvType::f32, true, 7), v(m, c.n_kv_heads, c.head_dim, zest::KvType::f32, true, 8);
+      const auto q = random_vector(m * c.n_heads * c.head_dim, 9);
+      std::vector<float> out(q.size(), NAN);
+      zest::attend_prefill(q.data(), m, 0, k.view, v.view, s, out.data(), pool);
+      check_close(out, reference(q, m, 0, k, v, s));
+    }
 }
 
 TEST_CASE("bad attention shapes are zest::Errors") {

@@ -10,6 +10,7 @@
 #include <doctest/doctest.h>
 
 #include "zest/kernels/matmul.hpp"
+#include "zest/kernels/norm_quantize.hpp"
 
 namespace {
 
@@ -193,4 +194,35 @@ TEST_CASE("bad matmul inputs are zest::Errors") {
   CHECK_THROWS_AS(zest::matmul(q, f32, y.data(), zest::default_thread_pool()), zest::Error);
   x[2] = NAN;
   CHECK_THROWS_AS(zest::matmul(x.data(), 1, i8, y.data()), zest::Error);
+}
+
+TEST_CASE("norm fused with quantization equals norm then quantize, and feeds the int8 matmul") {
+  const size_t rows = 3, n = 131, out_rows = 40;
+  auto x = random_vector(rows * n, 2.f, 10), g = random_vector(n, 1.f, 11), b = random_vector(n, 1.f, 12);
+  auto w = random_vector(out_rows * n, 0.1f, 13);
+  const zest::PackedMatrix packed(w.data(), out_rows, n, zest::WeightFormat::int8, 32);
+  // Reference: the normalised rows in double, then the scalar quantizer of this file.
+  std::vector<float> ln(rows * n), rms(rows * n);
+  for (size_t r = 0; r < rows; ++r) {
+    double mean = 0, var = 0, ms = 0;
+    for (size_t i = 0; i < n; ++i) mean += x[r * n + i], ms += double(x[r * n + i]) * x[r * n + i];
+    mean /= double(n);
+    for (size_t i = 0; i < n; ++i) var += (x[r * n + i] - mean) * (x[r * n + i] - mean);
+    for (size_t i = 0; i < n; ++i) {
+      ln[r * n + i] = float((x[r * n + i] - mean) / std::sqrt(var / double(n) + 1e-5) * g[i] + b[i]);
+      rms[r * n + i] = float(x[r * n + i] / std::sqrt(ms / double(n) + 1e-6) * g[i]);
+    }
+  }
+  const MatrixD W = dequantize_rows(w, out_rows, n, 32);
+  zest::QuantizedRows q;
+  for (bool layer : {true, false}) {
+    CAPTURE(layer);
+    if (layer) zest::layer_norm_quantize(x.data(), rows, n, g.data(), b.data(), 1e-5f, packed.cols_padded(), q);
+    else zest::rms_norm_quantize(x.data(), rows, n, g.data(), 1e-6f, packed.cols_padded(), q);
+    const MatrixD want = dequantize_rows(layer ? ln : rms, rows, n, n) * W.transpose();
+    std::vector<float> y(rows * out_rows);
+    zest::matmul(q, packed, y.data(), zest::default_thread_pool());
+    // A normalised value within float rounding of a rounding boundary may land one step away.
+    CHECK(relative_error(y, want) < 1e-3);
+  }
 }

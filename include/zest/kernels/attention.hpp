@@ -40,6 +40,7 @@ struct AttentionShape {
   size_t head_dim = 0;
   float scale = 0.f;      // usually 1 / sqrt(head_dim)
   size_t window = 0;      // query at position i sees keys (i - window, i]; 0 means unlimited
+  bool causal = true;     // false (BERT's encoder): every query sees every key; window unused
 };
 
 namespace detail {
@@ -73,11 +74,65 @@ struct AttendTask {
   size_t n_heads, head0, group, pos0, n_pos, kv_head, key_begin, key_end;
 };
 
+// s[0..tn) = scale * q . k_j for the keys of a tile (rows `stride` apart), kLanes keys at a
+// time: one partial-sum batch per key, dims outermost so the kLanes FMA chains run in
+// parallel, then one transposing reduction. Lanes past tn repeat the last key.
+inline void score_keys(const float* q, const float* keys, size_t stride, size_t tn, size_t d, float scale, float* s) {
+  const size_t d_vec = d / kLanes * kLanes;
+  for (size_t j0 = 0; j0 < tn; j0 += kLanes) {
+    const float* key[kLanes];
+    for (size_t l = 0; l < kLanes; ++l) key[l] = keys + std::min(j0 + l, tn - 1) * stride;
+    vfloat part[kLanes];
+#pragma GCC unroll 16
+    for (size_t l = 0; l < kLanes; ++l) part[l] = vfloat(0.f);
+    for (size_t i = 0; i < d_vec; i += kLanes) {
+      const vfloat qi = vfloat::load_unaligned(q + i);
+#pragma GCC unroll 16
+      for (size_t l = 0; l < kLanes; ++l) part[l] = xsimd::fma(qi, vfloat::load_unaligned(key[l] + i), part[l]);
+    }
+    (reduce_add_each(part) * vfloat(scale)).store_aligned(s + j0);
+    if (d_vec < d)
+      for (size_t l = 0; l < kLanes && j0 + l < tn; ++l) {
+        float tail = 0.f;
+        for (size_t i = d_vec; i < d; ++i) tail += q[i] * key[l][i];
+        s[j0 + l] += tail * scale;
+      }
+  }
+}
+
+// o[i0, i0 + NB * kLanes) = o * correction + sum_{j in [j0, j1)} p_j v_j, o in registers.
+template <size_t NB>
+inline void accumulate_values_batches(const float* p, const float* values, size_t stride, size_t j0, size_t j1,
+                                      size_t i0, float correction, float* o) {
+  vfloat acc[NB];
+  for (size_t b = 0; b < NB; ++b) acc[b] = vfloat::load_unaligned(o + i0 + b * kLanes) * vfloat(correction);
+  for (size_t j = j0; j < j1; ++j) {
+    const vfloat pj(p[j]);
+    const float* vr = values + j * stride + i0;
+#pragma GCC unroll 4
+    for (size_t b = 0; b < NB; ++b) acc[b] = xsimd::fma(pj, vfloat::load_unaligned(vr + b * kLanes), acc[b]);
+  }
+  for (size_t b = 0; b < NB; ++b) acc[b].store_unaligned(o + i0 + b * kLanes);
+}
+
+// o[0..d) = o * correction + sum_{j in [j0, j1)} p_j v_j.
+inline void accumulate_values(const float* p, const float* values, size_t stride, size_t j0, size_t j1, size_t d,
+                              float correction, float* o) {
+  size_t i0 = 0;
+  for (; i0 + 4 * kLanes <= d; i0 += 4 * kLanes) accumulate_values_batches<4>(p, values, stride, j0, j1, i0, correction, o);
+  for (; i0 + kLanes <= d; i0 += kLanes) accumulate_values_batches<1>(p, values, stride, j0, j1, i0, correction, o);
+  for (; i0 < d; ++i0) {
+    float acc = o[i0] * correction;
+    for (size_t j = j0; j < j1; ++j) acc += p[j] * values[j * stride + i0];
+    o[i0] = acc;
+  }
+}
+
 // For the task's rows: out (rows x d) = sum_j exp(s_j - max) v_j over the visible keys, and
 // each row's max and sum of exp(s_j - max); a row that saw no key keeps max = -inf, sum = 0.
 inline void attend_keys(const AttendTask& a, const KvView& k, const KvView& v, const AttentionShape& shape,
                         float* out, float* row_max, float* row_sum) {
-  const size_t d = shape.head_dim, rows = a.n_pos * a.group, d_vec = d / kLanes * kLanes;
+  const size_t d = shape.head_dim, rows = a.n_pos * a.group;
   constexpr float minus_inf = -std::numeric_limits<float>::infinity();
   std::fill(out, out + rows * d, 0.f);
   std::fill(row_max, row_max + rows, minus_inf);
@@ -86,66 +141,48 @@ inline void attend_keys(const AttendTask& a, const KvView& k, const KvView& v, c
   k_scratch.resize(kKeyTile * d);
   v_scratch.resize(kKeyTile * d);
   alignas(64) float s[kMaxTileRows][kKeyTile];
-  const size_t last_pos = a.pos0 + a.n_pos - 1;
+  size_t visible_begin[kMaxTileRows], visible_end[kMaxTileRows];
+  float correction[kMaxTileRows];
+  // Without the causal mask every row sees up to the last key, as if at its position.
+  const size_t window = shape.causal ? shape.window : 0;
+  const size_t last_pos = shape.causal ? a.pos0 + a.n_pos - 1 : a.key_end - 1;
   for (size_t t0 = a.key_begin; t0 < a.key_end && t0 <= last_pos; t0 += kKeyTile) {
     const size_t tn = std::min(kKeyTile, a.key_end - t0);
-    if (shape.window && t0 + tn - 1 + shape.window <= a.pos0) continue;  // too old for every row
+    if (window && t0 + tn - 1 + window <= a.pos0) continue;  // too old for every row
     size_t ks, vs;
     const float* kt = kv_rows_f32(k, a.kv_head, t0, tn, d, k_scratch.data(), &ks);
     for (size_t r = 0; r < rows; ++r) {
-      const size_t pos = a.pos0 + r / a.group;
+      // Keys t0 + j visible from position pos: pos - window < t0 + j <= pos.
+      const size_t pos = shape.causal ? a.pos0 + r / a.group : last_pos;
+      const size_t j1 = std::min(tn, pos + 1 - std::min(pos + 1, t0));
+      const size_t j0 = window && pos + 1 > window + t0 ? std::min(j1, pos + 1 - window - t0) : 0;
+      visible_begin[r] = j0;
+      visible_end[r] = j1;
+      correction[r] = 1.f;
+      if (j0 == j1) continue;
       const float* qr = a.q + (r / a.group) * a.n_heads * d + (a.head0 + r % a.group) * d;
-      for (size_t j0 = 0; j0 < tn; j0 += kLanes) {
-        const size_t jn = std::min(kLanes, tn - j0);
-        vfloat part[kLanes];
-        for (size_t l = 0; l < kLanes; ++l) {
-          part[l] = vfloat(0.f);
-          if (l >= jn) continue;
-          const float* kr = kt + (j0 + l) * ks;
-          for (size_t i = 0; i < d_vec; i += kLanes)
-            part[l] = xsimd::fma(vfloat::load_unaligned(qr + i), vfloat::load_unaligned(kr + i), part[l]);
-        }
-        (reduce_add_each(part) * vfloat(shape.scale)).store_aligned(&s[r][j0]);
-        for (size_t l = 0; l < jn; ++l) {
-          const float* kr = kt + (j0 + l) * ks;
-          float tail = 0.f;
-          for (size_t i = d_vec; i < d; ++i) tail += qr[i] * kr[i];
-          const size_t key = t0 + j0 + l;
-          const bool visible = key <= pos && (shape.window == 0 || key + shape.window > pos);
-          s[r][j0 + l] = visible ? s[r][j0 + l] + tail * shape.scale : minus_inf;
-        }
-      }
-      std::fill(&s[r][tn], &s[r][0] + kKeyTile, minus_inf);
+      float* sr = s[r];
+      score_keys(qr, kt, ks, tn, d, shape.scale, sr);
+      std::fill(sr, sr + j0, minus_inf);
+      std::fill(sr + j1, sr + kKeyTile, minus_inf);
       // Online softmax: rescale what this row accumulated to the new maximum.
       vfloat vmax(minus_inf);
-      for (size_t j = 0; j < kKeyTile; j += kLanes) vmax = xsimd::max(vmax, vfloat::load_aligned(&s[r][j]));
-      const float tile_max = reduce_max(vmax), new_max = std::max(row_max[r], tile_max);
-      if (new_max == minus_inf) continue;  // every key so far is masked for this row
-      const float correction = std::exp(row_max[r] - new_max);
+      for (size_t j = 0; j < kKeyTile; j += kLanes) vmax = xsimd::max(vmax, vfloat::load_aligned(sr + j));
+      const float new_max = std::max(row_max[r], reduce_max(vmax));
+      correction[r] = std::exp(row_max[r] - new_max);
       row_max[r] = new_max;
       vfloat vsum(0.f);
       for (size_t j = 0; j < kKeyTile; j += kLanes) {
-        const vfloat p = xsimd::exp(vfloat::load_aligned(&s[r][j]) - vfloat(new_max));
-        p.store_aligned(&s[r][j]);
+        const vfloat p = xsimd::exp(vfloat::load_aligned(sr + j) - vfloat(new_max));
+        p.store_aligned(sr + j);
         vsum += p;
       }
-      row_sum[r] = row_sum[r] * correction + reduce_add(vsum);
-      if (correction != 1.f)
-        for (size_t i = 0; i < d; ++i) out[r * d + i] *= correction;
+      row_sum[r] = row_sum[r] * correction[r] + reduce_add(vsum);
     }
     const float* vt = kv_rows_f32(v, a.kv_head, t0, tn, d, v_scratch.data(), &vs);
-    for (size_t j = 0; j < tn; ++j) {
-      const float* vr = vt + j * vs;
-      for (size_t r = 0; r < rows; ++r) {
-        const float p = s[r][j];
-        if (p == 0.f) continue;
-        float* o = out + r * d;
-        size_t i = 0;
-        for (; i < d_vec; i += kLanes)
-          xsimd::fma(vfloat(p), vfloat::load_unaligned(vr + i), vfloat::load_unaligned(o + i)).store_unaligned(o + i);
-        for (; i < d; ++i) o[i] += p * vr[i];
-      }
-    }
+    for (size_t r = 0; r < rows; ++r)
+      if (visible_begin[r] < visible_end[r])
+        accumulate_values(s[r], vt, vs, visible_begin[r], visible_end[r], d, correction[r], out + r * d);
   }
 }
 
@@ -214,9 +251,10 @@ inline void attend_decode(const float* q, const KvView& k, const KvView& v, size
     }
 }
 
-// Causal prefill: q holds m rows (m x n_heads x head_dim) for positions [pos0, pos0 + m), whose
-// keys and values are already in the cache with those of positions [0, pos0). out gets
-// m x n_heads x head_dim.
+// Prefill: q holds m rows (m x n_heads x head_dim) for positions [pos0, pos0 + m), whose keys
+// and values are already in the cache with those of positions [0, pos0). out gets
+// m x n_heads x head_dim. Causal unless shape.causal is false (then every row sees all
+// pos0 + m keys, as BERT's encoder does).
 inline void attend_prefill(const float* q, size_t m, size_t pos0, const KvView& k, const KvView& v,
                            const AttentionShape& shape, float* out, ThreadPool& pool) {
   detail::check_attention(q, k, v, shape, out, "attend_prefill");
@@ -231,9 +269,10 @@ inline void attend_prefill(const float* q, size_t m, size_t pos0, const KvView& 
     for (size_t task = t; task < units * blocks; task += nt) {
       const size_t unit = task % units, b = task / units, head0 = unit * unit_heads;
       const size_t p0 = pos0 + b * block, n_pos = std::min(block, pos0 + m - p0);
-      const size_t begin = shape.window && p0 + 1 > shape.window ? p0 + 1 - shape.window : 0;
+      const size_t window = shape.causal ? shape.window : 0;
+      const size_t begin = window && p0 + 1 > window ? p0 + 1 - window : 0;
       const detail::AttendTask a{q + (b * block) * shape.n_heads * d, shape.n_heads, head0, unit_heads, p0, n_pos,
-                                 head0 / group, begin, p0 + n_pos};
+                                 head0 / group, begin, shape.causal ? p0 + n_pos : pos0 + m};
       const size_t rows = n_pos * unit_heads;
       float *o = scratch.data(), *row_max = o + rows * d, *row_sum = row_max + rows;
       detail::attend_keys(a, k, v, shape, o, row_max, row_sum);

@@ -39,42 +39,49 @@ struct QuantizedRows {
   std::vector<float> scale;               // d_x per row
 };
 
-// Quantizes x (rows x cols) for weights whose padded input count is cols_padded.
-inline void quantize_rows_int8(const float* x, size_t rows, size_t cols, size_t cols_padded, QuantizedRows& out) {
+namespace detail {
+
+// One row: scale = max|x| / 127, q = round-to-nearest-even(x / scale) + 128, padding 128.
+inline void quantize_row_int8(const float* x, size_t cols, size_t cols_padded, uint8_t* q, float* scale, size_t row) {
+  vfloat vmax(0.f), vnan(0.f);  // x * 0 is NaN exactly for NaN and inf, which max would skip
+  size_t i = 0;
+  for (; i + kLanes <= cols; i += kLanes) {
+    const vfloat v = vfloat::load_unaligned(x + i);
+    vmax = xsimd::max(vmax, xsimd::abs(v));
+    vnan += v * vfloat(0.f);
+  }
+  float amax = reduce_max(vmax), nan = reduce_add(vnan);
+  for (; i < cols; ++i) amax = std::max(amax, std::fabs(x[i])), nan += x[i] * 0.f;
+  if (nan != 0.f || !std::isfinite(amax)) fail(Error::Kind::input, "quantize_rows_int8: row ", row, " has a non-finite value");
+  *scale = amax / 127.f;
+  const float inv = amax > 0.f ? 127.f / amax : 0.f;
+  alignas(64) int32_t qi[kLanes];
+  for (i = 0; i + kLanes <= cols; i += kLanes) {
+    xsimd::nearbyint_as_int(vfloat::load_unaligned(x + i) * vfloat(inv)).store_aligned(qi);
+    for (size_t l = 0; l < kLanes; ++l) q[i + l] = uint8_t(qi[l] + 128);
+  }
+  for (; i < cols; ++i) q[i] = uint8_t(int(std::nearbyint(x[i] * inv)) + 128);
+  std::fill(q + cols, q + cols_padded, uint8_t(128));
+}
+
+inline void prepare_quantized(size_t rows, size_t cols, size_t cols_padded, QuantizedRows& out) {
   if (cols_padded < cols || cols_padded % 4 != 0)
-    detail::fail(Error::Kind::input, "quantize_rows_int8: cols_padded = ", cols_padded,
-                 " must be a multiple of 4 and at least cols = ", cols);
+    fail(Error::Kind::input, "quantize_rows_int8: cols_padded = ", cols_padded,
+         " must be a multiple of 4 and at least cols = ", cols);
   out.rows = rows;
   out.cols = cols;
   out.stride = cols_padded;
   out.q.resize(rows * cols_padded);
   out.scale.resize(rows);
-  using detail::vfloat;
-  using detail::kLanes;
-  for (size_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * cols;
-    uint8_t* qr = out.q.data() + r * cols_padded;
-    vfloat vmax(0.f), vnan(0.f);  // x * 0 is NaN exactly for NaN and inf, which max would skip
-    size_t i = 0;
-    for (; i + kLanes <= cols; i += kLanes) {
-      const vfloat v = vfloat::load_unaligned(xr + i);
-      vmax = xsimd::max(vmax, xsimd::abs(v));
-      vnan += v * vfloat(0.f);
-    }
-    float amax = detail::reduce_max(vmax), nan = detail::reduce_add(vnan);
-    for (; i < cols; ++i) amax = std::max(amax, std::fabs(xr[i])), nan += xr[i] * 0.f;
-    if (nan != 0.f || !std::isfinite(amax)) detail::fail(Error::Kind::input, "quantize_rows_int8: row ", r, " has a non-finite value");
-    out.scale[r] = amax / 127.f;
-    const float inv = amax > 0.f ? 127.f / amax : 0.f;
-    alignas(64) int32_t qi[kLanes];
-    for (i = 0; i + kLanes <= cols; i += kLanes) {
-      // nearest-even rounding, as std::nearbyint in the tail
-      xsimd::nearbyint_as_int(vfloat::load_unaligned(xr + i) * vfloat(inv)).store_aligned(qi);
-      for (size_t l = 0; l < kLanes; ++l) qr[i + l] = uint8_t(qi[l] + 128);
-    }
-    for (; i < cols; ++i) qr[i] = uint8_t(int(std::nearbyint(xr[i] * inv)) + 128);
-    std::fill(qr + cols, qr + cols_padded, uint8_t(128));
-  }
+}
+
+}  // namespace detail
+
+// Quantizes x (rows x cols) for int8 weights w: pass cols_padded = w.cols_padded().
+inline void quantize_rows_int8(const float* x, size_t rows, size_t cols, size_t cols_padded, QuantizedRows& out) {
+  detail::prepare_quantized(rows, cols, cols_padded, out);
+  for (size_t r = 0; r < rows; ++r)
+    detail::quantize_row_int8(x + r * cols, cols, cols_padded, out.q.data() + r * cols_padded, &out.scale[r], r);
 }
 
 namespace detail {
@@ -197,7 +204,7 @@ inline void int8_matmul_panels(const QuantizedRows& x, const PackedMatrix& w, fl
                                bool accumulate, size_t p0, size_t p1) {
   const size_t n = w.rows(), m = x.rows;
   const size_t blocks = w.cols_padded() / w.group();
-  const size_t blocks_per_step = std::max<size_t>(1, kInt8BlockInputs / w.group());
+  const size_t blocks_per_step = m < kMinRowsToBlock ? blocks : std::max<size_t>(1, kInt8BlockInputs / w.group());
   for (size_t b0 = 0; b0 < blocks; b0 += blocks_per_step) {
     const size_t b1 = std::min(blocks, b0 + blocks_per_step);
     for (size_t p = p0; p < p1; ++p) {

@@ -12,6 +12,10 @@
 
 #include <xsimd/xsimd.hpp>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 namespace zest::detail {
 
 using vfloat = xsimd::batch<float>;
@@ -27,21 +31,28 @@ inline float reduce_max(const vfloat& v) {
 }
 
 // Lane l of the result is the sum of rows[l] (kLanes rows). xsimd 8.1's AVX-512 haddp returns
-// these sums in a shuffled lane order, so the order is probed once and the rows are fed
-// permuted; with a correct haddp the probe finds the identity.
+// these sums in a shuffled lane order, so the order is probed once and undone with a lane
+// permutation; where haddp is correct (SSE, AVX2) the probe finds the identity.
 inline vfloat reduce_add_each(const vfloat* rows) {
-  static const std::array<size_t, kLanes> order = [] {
+  static const std::array<uint32_t, kLanes> lane_of_row = [] {
     vfloat probe[kLanes];
     for (size_t i = 0; i < kLanes; ++i) probe[i] = vfloat(float(i));
     alignas(64) float sums[kLanes];
     xsimd::haddp(probe).store_aligned(sums);
-    std::array<size_t, kLanes> o{};
-    for (size_t l = 0; l < kLanes; ++l) o[l] = size_t(sums[l]) / kLanes;
-    return o;
+    std::array<uint32_t, kLanes> lane{};
+    for (size_t l = 0; l < kLanes; ++l) lane[size_t(sums[l]) / kLanes] = uint32_t(l);
+    return lane;
   }();
-  vfloat in[kLanes];
-  for (size_t l = 0; l < kLanes; ++l) in[order[l]] = rows[l];
-  return xsimd::haddp(in);
+  const vfloat sums = xsimd::haddp(rows);
+#if defined(__AVX512F__)
+  static_assert(kLanes == 16);
+  return _mm512_permutexvar_ps(_mm512_loadu_si512(lane_of_row.data()), sums);
+#else
+  alignas(64) float in[kLanes], out[kLanes];
+  sums.store_aligned(in);
+  for (size_t l = 0; l < kLanes; ++l) out[l] = in[lane_of_row[l]];
+  return vfloat::load_aligned(out);
+#endif
 }
 
 template <typename T>

@@ -13,6 +13,11 @@ namespace zest::detail {
 inline constexpr size_t kPanelBatches = kPanel / kLanes;
 // Inputs per cache block: a 32-row f32 panel slice of 256 inputs is 32 KiB, L1-sized.
 inline constexpr size_t kBlockInputs = 256;
+// Below this many rows the activations fit in L1 whole and there is no weight reuse to block
+// for, so each panel streams in one pass: one sequential read per panel, prefetcher-friendly.
+inline constexpr size_t kMinRowsToBlock = 4;
+
+inline size_t input_block(size_t m, size_t k) { return m < kMinRowsToBlock ? k : kBlockInputs; }
 
 inline void store_tile_row(const vfloat* acc, float* y, size_t n_valid) {
   if (n_valid == kPanel) {

@@ -2,11 +2,13 @@
 //
 // A decode step of a small model is a few hundred microseconds split into dozens of kernel
 // calls, so fork/join must cost about a microsecond: workers spin on a generation counter for
-// a while after each job (spin_time), then sleep on it (std::atomic::wait, a futex on Linux).
+// a while after each job (spin_time, yielding now and then in case the machine is
+// oversubscribed), then sleep on it (std::atomic::wait, a futex on Linux).
 // Work is split statically: run(fn) calls fn(thread, n_threads) once on every thread, the
 // caller being thread 0, and parallel_for gives each thread one contiguous slice of a range.
-// Chosen over OpenMP: same latency when spinning, no compiler flag or runtime for users, and
-// an explicit pool object that the caller sizes and passes to each kernel.
+// Chosen over OpenMP: no compiler flag or runtime for users, an explicit pool object that the
+// caller sizes and passes to each kernel, and a fork/join at least as fast (bench/kernels
+// measures both: fork_join_empty and fork_join_empty_openmp).
 #pragma once
 
 #include <algorithm>
@@ -32,6 +34,12 @@ inline void cpu_relax() {
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
   _mm_pause();
 #endif
+}
+// One step of a spin-wait: a pause, and every 64th step a yield, so that on an oversubscribed
+// machine a spinning thread hands its core to the thread it waits for.
+inline void spin_pause(unsigned step) {
+  cpu_relax();
+  if (step % 64 == 0) std::this_thread::yield();
 }
 inline thread_local bool inside_pool_job = false;
 }  // namespace detail
@@ -80,7 +88,7 @@ class ThreadPool {
     generation_.fetch_add(1, std::memory_order_seq_cst);
     if (sleepers_.load(std::memory_order_seq_cst) > 0) generation_.notify_all();
     execute(0);
-    while (pending_.load(std::memory_order_acquire) != 0) detail::cpu_relax();
+    for (unsigned i = 1; pending_.load(std::memory_order_acquire) != 0; ++i) detail::spin_pause(i);
     if (error_) {
       std::exception_ptr e = std::exchange(error_, nullptr);
       std::rethrow_exception(e);
@@ -123,7 +131,7 @@ class ThreadPool {
       if (g == seen) {
         const auto spin_until = std::chrono::steady_clock::now() + spin_time_;
         for (unsigned i = 1; (g = generation_.load(std::memory_order_acquire)) == seen; ++i) {
-          detail::cpu_relax();
+          detail::spin_pause(i);
           if (i % 256 == 0 && std::chrono::steady_clock::now() > spin_until) {
             sleepers_.fetch_add(1, std::memory_order_seq_cst);
             generation_.wait(seen, std::memory_order_seq_cst);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "zest/tokenizer/json.hpp"
+#include "zest/tokenizer/model.hpp"
 #include "zest/tokenizer/normalized.hpp"
 #include "zest/tokenizer/normalizers.hpp"
 #include "zest/tokenizer/unicode.hpp"
@@ -33,14 +34,18 @@ class AddedTokens {
  public:
   AddedTokens() = default;
 
-  AddedTokens(const JsonRef& list, const Normalizer* normalizer) {
+  // HF's add_tokens: a token takes the id its content already has (an earlier added token, then
+  // the model's vocabulary), else the next id from the model's vocabulary size; the "id" in
+  // the file is not used.
+  AddedTokens(const JsonRef& list, const Normalizer* normalizer, const Vocab& vocab) {
     if (list.is_null()) return;
+    std::int32_t next_id = static_cast<std::int32_t>(vocab.size());
     if (!list.is_array()) list.error("expected an array of added tokens");
     for (std::size_t i = 0; i < list.size(); ++i) {
       const JsonRef j = list[i];
       AddedToken t;
       t.content = j["content"].str();
-      t.id = j["id"].id();
+      j["id"].id();  // checked, not used
       t.special = j.bool_or("special", false);
       t.lstrip = j.bool_or("lstrip", false);
       t.rstrip = j.bool_or("rstrip", false);
@@ -48,6 +53,9 @@ class AddedTokens {
       t.normalized = j.bool_or("normalized", !t.special);
       if (t.content.empty()) continue;
       utf8::check(t.content, j.file());
+      if (const AddedToken* same = find(t.content)) t.id = same->id;
+      else if (const std::int32_t id = vocab.find(t.content); id >= 0) t.id = id;
+      else t.id = next_id++;
       t.decoded = t.content;
       if (t.normalized && normalizer) {
         Normalized n = Normalized::original(t.content, 0, false);
@@ -126,7 +134,8 @@ class AddedTokens {
             if (!unicode::is_whitespace(utf8::next(s, k))) break;
             e = k;
           }
-          i = e;
+          // The search goes on from the match's end, as HF's: a following added token may
+          // still match inside the stripped spaces and is kept.
         }
         if (start < b) out.push_back({start, b, -1});
         out.push_back({b, e, index, match_begin, match_end});
@@ -143,19 +152,12 @@ class AddedTokens {
     bool any = false;
   };
 
-  // Rust regex's \w: alphabetic, marks, digits, connector punctuation, joiners.
-  static bool is_word(char32_t c) {
-    if (unicode::is_letter(c) || unicode::is_number(c) || c == '_' || c == 0x200C || c == 0x200D) return true;
-    const auto k = unicode::category(c);
-    return k == UTF8PROC_CATEGORY_MN || k == UTF8PROC_CATEGORY_MC || k == UTF8PROC_CATEGORY_ME ||
-           k == UTF8PROC_CATEGORY_PC;
-  }
   static bool word_char_before(std::string_view s, std::size_t at) {
     std::size_t k = at - 1;
     while (k > 0 && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80) --k;
-    return is_word(utf8::at(s, k));
+    return unicode::is_word_char(utf8::at(s, k));
   }
-  static bool word_char_after(std::string_view s, std::size_t at) { return is_word(utf8::at(s, at)); }
+  static bool word_char_after(std::string_view s, std::size_t at) { return unicode::is_word_char(utf8::at(s, at)); }
 
   std::vector<AddedToken> tokens_;
   StringMap by_content_;

@@ -23,7 +23,7 @@ class Bpe final : public Model {
     bool fuse_unk = false, byte_fallback = false, ignore_merges = false;
   };
 
-  static std::unique_ptr<Bpe> from_json(const JsonRef& j) {
+  static std::unique_ptr<Bpe> from_json(const JsonRef& j, const ModelTables& t) {
     if (j.has("dropout")) {
       const double p = j["dropout"].number();
       if (p > 0.0) j["dropout"].unsupported("BPE dropout is random; zest encodes deterministically");
@@ -35,7 +35,14 @@ class Bpe final : public Model {
     o.fuse_unk = j.bool_or("fuse_unk", false);
     o.byte_fallback = j.bool_or("byte_fallback", false);
     o.ignore_merges = j.bool_or("ignore_merges", false);
-    auto bpe = std::make_unique<Bpe>(Vocab::from_json_object(j["vocab"]), std::move(o));
+    auto bpe = std::make_unique<Bpe>(t.vocab_ids_given ? Vocab::from_pairs(t.vocab_ids, j) : Vocab::from_json_object(j["vocab"]),
+                                     std::move(o));
+    if (t.merges_given) {
+      bpe->merges_.reserve(t.merges.size());
+      for (std::size_t i = 0; i < t.merges.size(); ++i)
+        bpe->add_merge(t.merges[i].first, t.merges[i].second, static_cast<std::int32_t>(i), j);
+      return bpe;
+    }
     const JsonRef merges = j["merges"];
     if (!merges.is_array()) merges.error("expected an array of merges");
     bpe->merges_.reserve(merges.size());
@@ -69,12 +76,20 @@ class Bpe final : public Model {
 
   void add_merge(std::string_view a, std::string_view b, std::int32_t rank, const JsonRef& where) {
     const std::int32_t ia = vocab_.find(a), ib = vocab_.find(b);
-    if (ia < 0) where.error("merge token \"" + std::string(a) + "\" is not in the vocabulary");
-    if (ib < 0) where.error("merge token \"" + std::string(b) + "\" is not in the vocabulary");
+    if (ia < 0 || ib < 0) {
+      const std::string_view missing = ia < 0 ? a : b;
+      const std::string what = "merge token \"" + std::string(missing) + "\" is not in the vocabulary";
+      if (where.is_object()) where.child_error("merges[" + std::to_string(rank) + "]", what);
+      where.error(what);
+    }
     const std::size_t cut = std::min(o_.continuing_subword_prefix.size(), b.size());
     const std::string merged = std::string(a) + std::string(b.substr(cut));
     const std::int32_t im = vocab_.find(merged);
-    if (im < 0) where.error("merged token \"" + merged + "\" is not in the vocabulary");
+    if (im < 0) {
+      const std::string what = "merged token \"" + merged + "\" is not in the vocabulary";
+      if (where.is_object()) where.child_error("merges[" + std::to_string(rank) + "]", what);
+      where.error(what);
+    }
     merges_.insert(ia, ib, {rank, im});
   }
 

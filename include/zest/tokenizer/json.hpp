@@ -24,6 +24,10 @@ class JsonRef {
   [[noreturn]] void error(std::string_view what) const {
     fail(Error::Kind::format, file_, ": ", path_, ": ", what);
   }
+  // A fault in a child that has no JSON value of its own here (a table the fast loader took).
+  [[noreturn]] void child_error(std::string_view child, std::string_view what) const {
+    fail(Error::Kind::format, file_, ": ", path_, ".", child, ": ", what);
+  }
   [[noreturn]] void unsupported(std::string_view what) const {
     fail(Error::Kind::unsupported, file_, ": ", path_, ": ", what);
   }

@@ -1,88 +1,115 @@
-// A bounded, thread-safe LRU map from a pre-tokenized word to its tokens: sharded by hash, one
-// mutex per shard, so that threads encoding with one Tokenizer rarely wait for each other.
+// The word cache: pre-tokenized word -> its tokens, bounded, shared by threads. A hit costs one
+// hash and one look at a 4-way set of cache-line-sized slots under that shard's lock; eviction
+// is CLOCK within the set (each slot's "recently used" bit), an approximation of LRU.
+// Words up to 24 bytes with up to 8 tokens are cached: almost all words of natural text.
 #pragma once
 
-#include <array>
+#include <atomic>
 #include <cstdint>
-#include <list>
+#include <cstring>
+#include <memory>
 #include <mutex>
-#include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
-#include "zest/tokenizer/hash_maps.hpp"
 #include "zest/tokenizer/model.hpp"
 
 namespace zest::detail {
 
 class WordCache {
  public:
-  static constexpr std::size_t shards = 16;
+  static constexpr std::size_t max_key = 24, max_tokens = 8, ways = 4, shards = 16;
 
   explicit WordCache(std::size_t capacity) { set_capacity(capacity); }
 
-  // Not thread-safe: call before sharing.
+  // Capacity in words (rounded up to a power of two per shard; 0 turns the cache off).
+  // Not thread-safe: call before sharing the tokenizer.
   void set_capacity(std::size_t capacity) {
-    per_shard_ = (capacity + shards - 1) / shards;
-    for (auto& s : shards_) {
-      s.map.clear();
-      s.order.clear();
+    sets_per_shard_ = 0;
+    if (capacity == 0) {
+      for (auto& s : shards_) s.slots.reset();
+      return;
     }
+    std::size_t sets = 1;
+    while (sets * ways * shards < capacity) sets *= 2;
+    sets_per_shard_ = sets;
+    for (auto& s : shards_) s.slots = std::make_unique<Slot[]>(sets * ways);
   }
-  std::size_t capacity() const { return per_shard_ * shards; }
-  bool enabled() const { return per_shard_ > 0; }
+  std::size_t capacity() const { return sets_per_shard_ * ways * shards; }
+  bool enabled() const { return sets_per_shard_ > 0; }
 
-  // Appends the cached tokens of word to out and returns true, or returns false.
+  static bool cacheable(std::string_view word) { return word.size() <= max_key && !word.empty(); }
+
+  // Appends the cached tokens of word and returns true, or returns false.
   bool get(std::string_view word, std::uint64_t hash, std::vector<Token>& out) {
-    Shard& s = shard(hash);
-    std::lock_guard lock(s.mutex);
-    auto it = s.map.find(Key{word, hash});
-    if (it == s.map.end()) return false;
-    s.order.splice(s.order.begin(), s.order, it->second);
-    const auto& tokens = it->second->tokens;
-    out.insert(out.end(), tokens.begin(), tokens.end());
-    return true;
+    Shard& sh = shards_[hash & (shards - 1)];
+    Slot* set = &sh.slots[((hash >> 4) & (sets_per_shard_ - 1)) * ways];
+    const auto check = static_cast<std::uint32_t>(hash >> 32);
+    std::lock_guard lock(sh.mutex);
+    for (std::size_t w = 0; w < ways; ++w) {
+      Slot& s = set[w];
+      if (s.check == check && s.key_len == word.size() && s.count > 0 && std::memcmp(s.key, word.data(), word.size()) == 0) {
+        s.recent = 1;
+        std::uint32_t begin = 0;
+        for (std::size_t k = 0; k < s.count; ++k) {
+          const std::uint32_t end = s.tokens[k] >> 24;
+          out.push_back({static_cast<std::int32_t>(s.tokens[k] & 0xFFFFFF), begin, end});
+          begin = end;
+        }
+        return true;
+      }
+    }
+    return false;
   }
 
+  // Stores the tokens of word if they fit (contiguous from 0, ends < 256, ids < 2^24). The
+  // tokens' offsets may be in another spelling of the word (ByteLevel's) than the key.
   void put(std::string_view word, std::uint64_t hash, const Token* tokens, std::size_t count) {
-    Shard& s = shard(hash);
-    std::lock_guard lock(s.mutex);
-    if (s.map.find(Key{word, hash}) != s.map.end()) return;
-    if (s.map.size() >= per_shard_) {
-      const Entry& last = s.order.back();
-      s.map.erase(Key{last.word, last.hash});
-      s.order.pop_back();
+    if (count == 0 || count > max_tokens || !cacheable(word)) return;
+    std::uint32_t packed[max_tokens];
+    std::uint32_t at = 0;
+    for (std::size_t k = 0; k < count; ++k) {
+      if (tokens[k].begin != at || tokens[k].end > 255 || tokens[k].id < 0 || tokens[k].id >= (1 << 24)) return;
+      packed[k] = static_cast<std::uint32_t>(tokens[k].id) | (tokens[k].end << 24);
+      at = tokens[k].end;
     }
-    s.order.push_front(Entry{std::string(word), hash, std::vector<Token>(tokens, tokens + count)});
-    const Entry& e = s.order.front();
-    s.map.emplace(Key{e.word, hash}, s.order.begin());
+    Shard& sh = shards_[hash & (shards - 1)];
+    Slot* set = &sh.slots[((hash >> 4) & (sets_per_shard_ - 1)) * ways];
+    std::lock_guard lock(sh.mutex);
+    // An empty slot, else the first one not used since the hand last passed (CLOCK).
+    Slot* victim = nullptr;
+    for (std::size_t w = 0; w < ways && !victim; ++w)
+      if (set[w].count == 0) victim = &set[w];
+    while (!victim) {
+      Slot& s = set[sh.hand++ % ways];
+      if (s.recent) s.recent = 0;
+      else victim = &s;
+    }
+    victim->check = static_cast<std::uint32_t>(hash >> 32);
+    victim->key_len = static_cast<std::uint8_t>(word.size());
+    victim->count = static_cast<std::uint8_t>(count);
+    victim->recent = 1;
+    std::memcpy(victim->key, word.data(), word.size());
+    std::memcpy(victim->tokens, packed, count * sizeof(std::uint32_t));
   }
 
  private:
-  struct Entry {
-    std::string word;
-    std::uint64_t hash;
-    std::vector<Token> tokens;
+  struct alignas(64) Slot {
+    std::uint32_t check = 0;
+    std::uint8_t key_len = 0, count = 0, recent = 0;
+    char key[max_key] = {};
+    std::uint32_t tokens[max_tokens] = {};  // id | end << 24
   };
-  struct Key {
-    std::string_view word;
-    std::uint64_t hash;
-    bool operator==(const Key& o) const { return hash == o.hash && word == o.word; }
-  };
-  struct KeyHash {
-    std::size_t operator()(const Key& k) const { return static_cast<std::size_t>(k.hash); }
-  };
-  struct Shard {
+  static_assert(sizeof(Slot) == 64);
+
+  struct alignas(64) Shard {
     std::mutex mutex;
-    std::list<Entry> order;  // most recent first
-    std::unordered_map<Key, std::list<Entry>::iterator, KeyHash> map;
+    std::unique_ptr<Slot[]> slots;
+    std::size_t hand = 0;
   };
 
-  Shard& shard(std::uint64_t hash) { return shards_[(hash >> 59) & (shards - 1)]; }
-
-  std::size_t per_shard_ = 0;
-  std::array<Shard, shards> shards_;
+  std::size_t sets_per_shard_ = 0;
+  Shard shards_[shards];
 };
 
 }  // namespace zest::detail

@@ -8,6 +8,7 @@
 
 #include "zest/tokenizer/hash_maps.hpp"
 #include "zest/tokenizer/json.hpp"
+#include "zest/tokenizer/json_loader.hpp"
 
 namespace zest::detail {
 
@@ -36,6 +37,16 @@ class Vocab {
   }
   std::size_t size() const { return ids_.size(); }
   std::size_t id_bound() const { return tokens_.size(); }
+
+  // From the pairs the fast loader read at $.model.vocab.
+  static Vocab from_pairs(const std::vector<std::pair<std::string, std::int64_t>>& pairs, const JsonRef& where) {
+    Vocab v;
+    for (const auto& [token, id] : pairs) {
+      if (id < 0 || id > INT32_MAX) where.error("token id out of range: " + std::to_string(id) + " for \"" + token + "\"");
+      v.add(token, static_cast<std::int32_t>(id));
+    }
+    return v;
+  }
 
   // Reads {"token": id, ...}.
   static Vocab from_json_object(const JsonRef& j) {

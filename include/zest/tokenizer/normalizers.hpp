@@ -228,6 +228,8 @@ class BertNormalizer final : public Normalizer {
     if (strip_) decompose(n, false, [](char32_t c) { return !unicode::is_nonspacing_mark(c); });
     if (lower_) Lowercase().apply(n);
   }
+  bool clean_text() const { return clean_; }
+  bool lowercase() const { return lower_; }
 
  private:
   bool clean_, chinese_, strip_, lower_;

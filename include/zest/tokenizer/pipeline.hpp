@@ -21,35 +21,39 @@
 
 namespace zest::detail {
 
-inline std::unique_ptr<Model> make_model(const JsonRef& j) {
+inline std::unique_ptr<Model> make_model(const JsonRef& j, const ModelTables& t) {
   std::string type = j.has("type") ? j.type() : "";
   if (type.empty()) {  // older files leave the type out; the fields tell
-    if (j.has("merges")) type = "BPE";
-    else if (j.has("unk_id") || (j.has("vocab") && j["vocab"].is_array())) type = "Unigram";
+    if (j.has("merges") || t.merges_given) type = "BPE";
+    else if (j.has("unk_id") || t.vocab_scores_given || (j.has("vocab") && j["vocab"].is_array())) type = "Unigram";
     else if (j.has("continuing_subword_prefix") || j.has("max_input_chars_per_word")) type = "WordPiece";
   }
-  if (type == "BPE") return Bpe::from_json(j);
-  if (type == "WordPiece") return WordPiece::from_json(j);
-  if (type == "Unigram") return Unigram::from_json(j);
+  if (type == "BPE") return Bpe::from_json(j, t);
+  if (type == "WordPiece") return WordPiece::from_json(j, t);
+  if (type == "Unigram") return Unigram::from_json(j, t);
   if (j.has("type")) j["type"].unsupported("model \"" + type + "\" is not supported by zest");
   j.unsupported("model of unknown type");
 }
 
 class Pipeline {
  public:
-  static constexpr std::size_t max_cached_word = 128;  // bytes; longer words are not cached
-
-  Pipeline(const nlohmann::json& root, std::string_view file) {
+  // root: the parsed tokenizer.json; tables: the model tables the fast loader took out of it.
+  Pipeline(const nlohmann::json& root, const ModelTables& tables, std::string_view file) {
     const JsonRef j(root, "$", file);
     if (!j.is_object()) j.error("expected a JSON object");
     if (j.has("truncation")) j["truncation"].unsupported("truncation is not supported; truncate the ids yourself");
     if (j.has("padding")) j["padding"].unsupported("padding is not supported; pad the ids yourself");
     normalizer_ = j.has("normalizer") ? make_normalizer(j["normalizer"]) : nullptr;
     pre_tokenizer_ = j.has("pre_tokenizer") ? make_pre_tokenizer(j["pre_tokenizer"]) : nullptr;
-    model_ = make_model(j["model"]);
+    model_ = make_model(j["model"], tables);
     post_processor_ = j.has("post_processor") ? make_post_processor(j["post_processor"]) : nullptr;
     decoder_ = j.has("decoder") ? make_decoder(j["decoder"]) : nullptr;
-    if (j.has("added_tokens")) added_ = AddedTokens(j["added_tokens"], normalizer_.get());
+    if (j.has("added_tokens")) added_ = AddedTokens(j["added_tokens"], normalizer_.get(), model_->vocab());
+    byte_level_ = normalizer_ ? nullptr : dynamic_cast<const ByteLevelPre*>(pre_tokenizer_.get());
+    if (byte_level_ && !byte_level_->use_regex()) byte_level_ = nullptr;
+    bert_ = dynamic_cast<const BertNormalizer*>(normalizer_.get());
+    if (!bert_ || !bert_->clean_text() || !dynamic_cast<const BertPre*>(pre_tokenizer_.get()) || added_.has_normalized())
+      bert_ = nullptr;
     id_bound_ = model_->vocab().id_bound();
     for (const auto& t : added_.tokens()) id_bound_ = std::max(id_bound_, static_cast<std::size_t>(t.id) + 1);
   }
@@ -61,16 +65,33 @@ class Pipeline {
 
   // Text (valid UTF-8) to ids, and offsets into text when e.with_offsets.
   void encode(std::string_view text, bool add_special_tokens, Encoded& e) const {
-    std::vector<AddedSplit> raw, normalized;
-    std::vector<Token> tokens;
+    thread_local std::vector<AddedSplit> raw;
+    raw.clear();
     added_.split(text, false, raw);
     for (const auto& r : raw) {
       if (r.token >= 0) {
         push(e, added_.tokens()[static_cast<std::size_t>(r.token)].id, {u32(r.content_begin), u32(r.content_end)});
-        continue;
+      } else if (r.end > r.begin) {
+        encode_piece(text.substr(r.begin, r.end - r.begin), u32(r.begin), e);
       }
-      if (r.end == r.begin) continue;
-      Normalized n = Normalized::original(text.substr(r.begin, r.end - r.begin), u32(r.begin), e.with_offsets);
+    }
+    if (post_processor_) {
+      post_processor_->process(e, add_special_tokens, [this](std::int32_t id) { return token_text(id); });
+    }
+  }
+
+ private:
+  // One piece of text between added tokens: normalize, split off normalized added tokens,
+  // pre-tokenize, tokenize each word. Offsets need the general path; ids have fast ones.
+  void encode_piece(std::string_view piece, std::uint32_t base, Encoded& e) const {
+    if (!e.with_offsets) {
+      if (byte_level_) return encode_byte_level(piece, e);
+      if (bert_ && is_ascii(piece)) return encode_bert_ascii(piece, e);
+    }
+    std::vector<AddedSplit> normalized;
+    std::vector<Token> tokens;
+    {
+      Normalized n = Normalized::original(piece, base, e.with_offsets);
       if (normalizer_) normalizer_->apply(n);
       normalized.clear();
       added_.split(n.text, true, normalized);
@@ -86,20 +107,92 @@ class Pipeline {
         if (pre_tokenizer_) pre_tokenizer_->apply(words);
         for (const auto& w : words) {
           tokens.clear();
-          tokenize_word(w.text, tokens);
+          // The ByteLevel fast path keys the cache by unmapped words: keep out of its way.
+          tokenize_word(w.text, tokens, !e.with_offsets && !byte_level_);
           for (const auto& t : tokens) push(e, t.id, w.span(t.begin, t.end));
         }
         if (whole) break;  // n was moved from, and was the only piece
       }
     }
-    if (post_processor_) {
-      post_processor_->process(e, add_special_tokens, [this](std::int32_t id) { return token_text(id); });
+  }
+
+  static bool is_ascii(std::string_view s) {
+    for (char c : s)
+      if (static_cast<unsigned char>(c) >= 0x80) return false;
+    return true;
+  }
+
+  // No normalizer, ByteLevel pre-tokenizer: split with the GPT-2 scanner, look each word up in
+  // the cache by its raw bytes, map it to ByteLevel characters only on a miss.
+  void encode_byte_level(std::string_view piece, Encoded& e) const {
+    thread_local std::string prefixed, mapped;
+    thread_local std::vector<AddedSplit> normalized;
+    thread_local std::vector<Token> tokens;
+    normalized.clear();
+    added_.split(piece, true, normalized);
+    const auto& chars = byte_chars();
+    for (const auto& s : normalized) {
+      if (s.token >= 0) {
+        e.ids.push_back(added_.tokens()[static_cast<std::size_t>(s.token)].id);
+        continue;
+      }
+      if (s.end == s.begin) continue;
+      std::string_view part = piece.substr(s.begin, s.end - s.begin);
+      if (byte_level_->add_prefix_space() && part[0] != ' ') {
+        prefixed.assign(1, ' ');
+        prefixed += part;
+        part = prefixed;
+      }
+      scan_gpt2(part, [&](std::size_t b, std::size_t end) {
+        const std::string_view word = part.substr(b, end - b);
+        tokens.clear();
+        const bool cached = cache_.enabled() && WordCache::cacheable(word);
+        const std::uint64_t h = cached ? hash_bytes(word) : 0;
+        if (!cached || !cache_.get(word, h, tokens)) {
+          mapped.clear();
+          for (char c : word) mapped += chars[static_cast<unsigned char>(c)];
+          model_->tokenize(mapped, tokens);
+          if (cached) cache_.put(word, h, tokens.data(), tokens.size());
+        }
+        for (const auto& t : tokens) e.ids.push_back(t.id);
+      });
     }
   }
 
-  // The model's tokens of one word, through the cache.
-  void tokenize_word(std::string_view word, std::vector<Token>& out) const {
-    if (!cache_.enabled() || word.size() > max_cached_word) {
+  // BertNormalizer (clean_text) + BertPreTokenizer on ASCII text in one pass: controls dropped,
+  // whitespace splits, punctuation stands alone, letters lowercased when asked.
+  void encode_bert_ascii(std::string_view piece, Encoded& e) const {
+    thread_local std::string word;
+    thread_local std::vector<Token> tokens;
+    const bool lower = bert_->lowercase();
+    auto flush = [&] {
+      if (word.empty()) return;
+      tokens.clear();
+      tokenize_word(word, tokens, true);
+      for (const auto& t : tokens) e.ids.push_back(t.id);
+      word.clear();
+    };
+    for (char ch : piece) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        flush();
+      } else if (c < 0x20 || c == 0x7F) {
+        continue;  // controls (and \v, \f) are dropped by clean_text
+      } else if (unicode::is_bert_punctuation(c)) {
+        flush();
+        word.assign(1, ch);
+        flush();
+      } else {
+        word += lower && c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : ch;
+      }
+    }
+    flush();
+  }
+
+ public:
+  // The model's tokens of one word, through the cache when use_cache.
+  void tokenize_word(std::string_view word, std::vector<Token>& out, bool use_cache = true) const {
+    if (!use_cache || !cache_.enabled() || !WordCache::cacheable(word)) {
       model_->tokenize(word, out);
       return;
     }
@@ -155,6 +248,8 @@ class Pipeline {
   std::unique_ptr<Decoder> decoder_;
   AddedTokens added_;
   std::size_t id_bound_ = 0;
+  const ByteLevelPre* byte_level_ = nullptr;  // set when the ByteLevel fast path applies
+  const BertNormalizer* bert_ = nullptr;      // set when the BERT ASCII fast path applies
   mutable WordCache cache_{1 << 16};
 };
 

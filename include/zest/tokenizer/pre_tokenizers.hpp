@@ -195,15 +195,10 @@ class Whitespace final : public PreTokenizer {
   }
 
  private:
-  // 0: whitespace, 1: word character (\w: L, N, Mn/Mc/Me, Pc, Join_Control), 2: other.
+  // 0: whitespace, 1: word character (\w), 2: other.
   static int kind(char32_t c) {
     if (unicode::is_whitespace(c)) return 0;
-    if (unicode::is_letter(c) || unicode::is_number(c) || c == '_' || c == 0x200C || c == 0x200D) return 1;
-    const auto k = unicode::category(c);
-    if (k == UTF8PROC_CATEGORY_MN || k == UTF8PROC_CATEGORY_MC || k == UTF8PROC_CATEGORY_ME ||
-        k == UTF8PROC_CATEGORY_PC)
-      return 1;
-    return 2;
+    return unicode::is_word_char(c) ? 1 : 2;
   }
 };
 

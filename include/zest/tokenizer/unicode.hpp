@@ -54,6 +54,19 @@ inline bool is_number(char32_t c) {
 // Rust's char::is_numeric (Nd, Nl, No), used by the Digits pre-tokenizer.
 inline bool is_numeric(char32_t c) { return is_number(c); }
 
+// Rust regex's \w: Alphabetic (letters, Nl, Other_Alphabetic), marks, Nd, Pc, Join_Control.
+inline bool is_word_char(char32_t c) {
+  if (c < 0x80) return is_letter(c) || (c >= '0' && c <= '9') || c == '_';
+  if (c == 0x200C || c == 0x200D) return true;
+  if ((c >= 0x24B6 && c <= 0x24E9) || (c >= 0x1F130 && c <= 0x1F149) || (c >= 0x1F150 && c <= 0x1F169) ||
+      (c >= 0x1F170 && c <= 0x1F189))
+    return true;  // the symbols among Other_Alphabetic (circled and squared letters)
+  const auto k = category(c);
+  return (k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_LO) || k == UTF8PROC_CATEGORY_NL ||
+         k == UTF8PROC_CATEGORY_ND || k == UTF8PROC_CATEGORY_MN || k == UTF8PROC_CATEGORY_MC ||
+         k == UTF8PROC_CATEGORY_ME || k == UTF8PROC_CATEGORY_PC;
+}
+
 inline bool is_bert_removed(char32_t c) { return in_ranges(unicode_tables::bert_removed, c); }
 inline bool is_bert_punctuation(char32_t c) { return in_ranges(unicode_tables::bert_punctuation, c); }
 inline bool is_nonspacing_mark(char32_t c) { return in_ranges(unicode_tables::nonspacing_marks, c); }

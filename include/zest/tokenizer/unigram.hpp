@@ -53,27 +53,33 @@ class ByteTrie {
 
 class Unigram final : public Model {
  public:
-  static std::unique_ptr<Unigram> from_json(const JsonRef& j) {
+  static std::unique_ptr<Unigram> from_json(const JsonRef& j, const ModelTables& t) {
     auto u = std::make_unique<Unigram>();
-    const JsonRef vocab = j["vocab"];
-    if (!vocab.is_array()) vocab.error("expected an array of [piece, score]");
-    u->scores_.reserve(vocab.size());
     double min_score = std::numeric_limits<double>::infinity();
-    for (std::size_t i = 0; i < vocab.size(); ++i) {
-      const JsonRef e = vocab[i];
-      if (!e.is_array() || e.size() != 2) e.error("expected [piece, score]");
-      const std::string piece = e[0].str();
-      const double score = e[1].number();
+    auto add = [&](const std::string& piece, double score, std::size_t i) {
       u->vocab_.add(piece, static_cast<std::int32_t>(i));
       u->scores_.push_back(score);
       u->trie_.insert(piece, static_cast<std::int32_t>(i));
       min_score = std::min(min_score, score);
+    };
+    if (t.vocab_scores_given) {
+      u->scores_.reserve(t.vocab_scores.size());
+      for (std::size_t i = 0; i < t.vocab_scores.size(); ++i) add(t.vocab_scores[i].first, t.vocab_scores[i].second, i);
+    } else {
+      const JsonRef vocab = j["vocab"];
+      if (!vocab.is_array()) vocab.error("expected an array of [piece, score]");
+      u->scores_.reserve(vocab.size());
+      for (std::size_t i = 0; i < vocab.size(); ++i) {
+        const JsonRef e = vocab[i];
+        if (!e.is_array() || e.size() != 2) e.error("expected [piece, score]");
+        add(e[0].str(), e[1].number(), i);
+      }
     }
     u->unk_score_ = min_score - 10.0;
     if (j.has("unk_id")) {
       const JsonRef unk = j["unk_id"];
       u->unk_ = unk.id();
-      if (static_cast<std::size_t>(u->unk_) >= vocab.size()) unk.error("unk_id is outside the vocabulary");
+      if (static_cast<std::size_t>(u->unk_) >= u->scores_.size()) unk.error("unk_id is outside the vocabulary");
     }
     u->byte_fallback_ = j.bool_or("byte_fallback", false);
     if (u->byte_fallback_) {

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The tokenizer speed table: zest-tokenize --bench beside its peers in the same run, single
+# thread, medians of 3 runs, MB/s of the corpus (default: brown.txt).
+#   HF tokenizers 0.23.2 (Node binding, encodeBatch, RAYON_NUM_THREADS=1), kitoken 0.10.1 (WASM),
+#   libsentencepiece (Debian; through zest-tokenize on tokenizer.model).
+# Usage: bench/peers/tokenizers/run.sh [SHARED_DIR] [ZEST_TOKENIZE] [FILE]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+shared="${1:-$here/../../../../shared}"
+zest="${2:-$here/../../../build/examples/zest-tokenize/zest-tokenize}"
+file="${3:-$shared/corpora/brown.txt}"
+[ -d "$here/node_modules/tokenizers" ] || (cd "$here" && npm i --no-audit --no-fund >/dev/null)
+export RAYON_NUM_THREADS=1
+
+median() {  # median mb_s of three runs of "$@"
+  for _ in 1 2 3; do "$@" | tail -1; done |
+    node -e 'const v = require("fs").readFileSync(0, "utf8").trim().split("\n").map((l) => JSON.parse(l).mb_s).sort((a, b) => a - b); console.log(v[1].toFixed(1))'
+}
+load_ms() { "$@" | tail -1 | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).load_ms.toFixed(1))'; }
+
+lscpu | grep 'Model name' || true
+printf '%-20s %-26s %8s\n' tokenizer engine MB/s
+for tok in gpt2 bert-base-uncased spm-bpe-8k; do
+  dir="$shared/tokenizers/$tok"
+  printf '%-20s %-26s %8s\n' "$tok" "zest (cache)" "$(median "$zest" --tokenizer "$dir" --bench "$file")"
+  printf '%-20s %-26s %8s\n' "$tok" "zest (no cache)" "$(median "$zest" --tokenizer "$dir" --bench "$file" --no-cache)"
+  printf '%-20s %-26s %8s\n' "$tok" "zest (cache, 2 threads)" "$(median "$zest" --tokenizer "$dir" --bench "$file" --threads 2)"
+  printf '%-20s %-26s %8s\n' "$tok" "HF tokenizers 0.23.2" "$(median node "$here/peers.js" hf "$dir" "$file")"
+  printf '%-20s %-26s %8s\n' "$tok" "kitoken 0.10.1" "$(median node "$here/peers.js" kitoken "$dir" "$file")"
+  if [ -f "$dir/tokenizer.model" ]; then
+    printf '%-20s %-26s %8s\n' "$tok" "libsentencepiece" "$(median "$zest" --tokenizer "$dir/tokenizer.model" --bench "$file")"
+  fi
+  printf '%-20s %-26s %8s\n' "$tok" "zest load ms" "$(load_ms "$zest" --tokenizer "$dir" --bench /dev/null)"
+done

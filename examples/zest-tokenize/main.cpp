@@ -1,0 +1,146 @@
+// zest-tokenize: encode standard input line by line, decode JSON id arrays, or measure speed.
+//   zest-tokenize --tokenizer PATH [--add-special-tokens]            < text      -> [ids] per line
+//   zest-tokenize --tokenizer PATH --decode [--skip-special-tokens]  < [ids]s   -> "text" per line
+//   zest-tokenize --tokenizer PATH --bench FILE [--no-cache] [--threads N]       -> JSON summary
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "zest/tokenizer.hpp"
+#include "zest/tokenizer/vocab_files.hpp"
+
+namespace {
+
+// Lines split on '\n' only; a final newline does not start another line.
+std::vector<std::string_view> split_lines(std::string_view all) {
+  std::vector<std::string_view> lines;
+  std::size_t start = 0;
+  while (start < all.size()) {
+    std::size_t end = all.find('\n', start);
+    if (end == std::string_view::npos) end = all.size();
+    lines.push_back(all.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+std::string read_stdin() {
+  std::ios::sync_with_stdio(false);
+  return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+}
+
+void write_ids(std::string& out, const std::vector<std::int32_t>& ids) {
+  out += '[';
+  char buf[16];
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i) out += ',';
+    const int n = std::snprintf(buf, sizeof buf, "%d", ids[i]);
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  out += "]\n";
+}
+
+int encode_lines(const zest::Tokenizer& tok, bool add_special) {
+  const std::string all = read_stdin();
+  std::string out;
+  std::size_t number = 0;
+  for (const auto line : split_lines(all)) {
+    ++number;
+    try {
+      write_ids(out, tok.encode(line, add_special));
+    } catch (const zest::Error& e) {
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      throw zest::Error(e.kind(), "line " + std::to_string(number) + ": " + e.what());
+    }
+    if (out.size() > (1 << 20)) {
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      out.clear();
+    }
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+int decode_lines(const zest::Tokenizer& tok, bool skip_special) {
+  const std::string all = read_stdin();
+  std::size_t number = 0;
+  for (const auto line : split_lines(all)) {
+    ++number;
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_array())
+      zest::detail::fail(zest::Error::Kind::input, "line ", number, ": expected a JSON array of ids");
+    std::vector<std::int32_t> ids;
+    for (const auto& v : j) {
+      if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > INT32_MAX)
+        zest::detail::fail(zest::Error::Kind::input, "line ", number, ": ", v.dump(), " is not a token id");
+      ids.push_back(v.get<std::int32_t>());
+    }
+    std::cout << nlohmann::json(tok.decode(ids, skip_special)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+              << '\n';
+  }
+  return 0;
+}
+
+int bench(const std::string& path, const zest::Tokenizer& tok, double load_ms, bool add_special, int threads) {
+  const std::string all = zest::detail::read_file(path);
+  const auto lines = split_lines(all);
+  std::vector<std::size_t> tokens(static_cast<std::size_t>(threads), 0);
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      std::size_t n = 0;
+      for (std::size_t i = static_cast<std::size_t>(t); i < lines.size(); i += static_cast<std::size_t>(threads))
+        n += tok.encode(lines[i], add_special, zest::InvalidUtf8::replace).size();
+      tokens[static_cast<std::size_t>(t)] = n;
+    });
+  }
+  for (auto& th : pool) th.join();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::size_t total = 0;
+  for (auto n : tokens) total += n;
+  nlohmann::json summary = {{"mb_s", static_cast<double>(all.size()) / 1e6 / seconds},
+                            {"bytes", all.size()},
+                            {"lines", lines.size()},
+                            {"tokens", total},
+                            {"seconds", seconds},
+                            {"load_ms", load_ms}};
+  std::cout << summary.dump() << '\n';
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"zest-tokenize: Hugging Face tokenizers, token for token"};
+  std::string tokenizer_path, bench_file;
+  bool add_special = false, decode = false, skip_special = false, no_cache = false;
+  int threads = 1;
+  app.add_option("--tokenizer", tokenizer_path, "tokenizer.json, a model directory or a SentencePiece .model")->required();
+  app.add_flag("--add-special-tokens", add_special, "add the post-processor's special tokens");
+  app.add_flag("--decode", decode, "read JSON arrays of ids, print the decoded text as JSON strings");
+  app.add_flag("--skip-special-tokens", skip_special, "with --decode: leave special tokens out");
+  app.add_option("--bench", bench_file, "encode every line of FILE and print the speed as JSON");
+  app.add_flag("--no-cache", no_cache, "with --bench: turn the word cache off");
+  app.add_option("--threads", threads, "with --bench: encoding threads")->check(CLI::Range(1, 1024));
+  CLI11_PARSE(app, argc, argv);
+  try {
+    const auto load_start = std::chrono::steady_clock::now();
+    auto tok = zest::Tokenizer::from_file(tokenizer_path);
+    const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();
+    if (no_cache) tok.set_cache_capacity(0);
+    if (!bench_file.empty()) return bench(bench_file, tok, load_ms, add_special, threads);
+    if (decode) return decode_lines(tok, skip_special);
+    return encode_lines(tok, add_special);
+  } catch (const std::exception& e) {
+    std::cerr << "zest-tokenize: " << e.what() << '\n';
+    return 1;
+  }
+}

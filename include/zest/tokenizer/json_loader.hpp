@@ -1,0 +1,174 @@
+// Fast loading of tokenizer.json: a SAX pass that builds the JSON tree for everything except
+// the model's big tables (vocab, merges), which go straight into flat vectors. When those
+// tables are not of the expected shape, the caller parses again the plain way, which names
+// the JSON path of the fault.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace zest::detail {
+
+struct ModelTables {
+  bool vocab_ids_given = false, vocab_scores_given = false, merges_given = false;
+  std::vector<std::pair<std::string, std::int64_t>> vocab_ids;  // BPE/WordPiece {"token": id}
+  std::vector<std::pair<std::string, double>> vocab_scores;     // Unigram [["piece", score]]
+  std::vector<std::pair<std::string, std::string>> merges;      // "a b" or ["a", "b"]
+};
+
+class TokenizerJsonSax {
+ public:
+  using json = nlohmann::json;
+  using number_integer_t = json::number_integer_t;
+  using number_unsigned_t = json::number_unsigned_t;
+  using number_float_t = json::number_float_t;
+  using string_t = json::string_t;
+  using binary_t = json::binary_t;
+
+  TokenizerJsonSax(json& root, ModelTables& tables) : dom_(root, false), tables_(tables) {}
+
+  bool null() { return capture_ ? capture_scalar() : dom_.null(); }
+  bool boolean(bool v) { return capture_ ? capture_scalar() : dom_.boolean(v); }
+  bool number_integer(number_integer_t v) { return capture_ ? capture_number(static_cast<double>(v), v, true) : dom_.number_integer(v); }
+  bool number_unsigned(number_unsigned_t v) {
+    return capture_ ? capture_number(static_cast<double>(v), static_cast<std::int64_t>(v), v <= INT64_MAX) : dom_.number_unsigned(v);
+  }
+  bool number_float(number_float_t v, const string_t& s) { return capture_ ? capture_number(v, 0, false) : dom_.number_float(v, s); }
+  bool binary(binary_t& v) { return capture_ ? false : dom_.binary(v); }
+
+  bool string(string_t& s) {
+    if (!capture_) return dom_.string(s);
+    if (capture_ == Capture::merges && depth_ == 1) {  // "a b"
+      const auto space = s.find(' ');
+      if (space == string_t::npos || s.find(' ', space + 1) != string_t::npos) return false;
+      tables_.merges.emplace_back(s.substr(0, space), s.substr(space + 1));
+      return true;
+    }
+    if (depth_ == 2 && element_.size() < 2) {
+      element_.push_back(std::move(s));
+      return true;
+    }
+    return false;
+  }
+
+  bool start_object(std::size_t n) {
+    if (capture_) return false;  // no objects inside the tables
+    if (is_table("vocab")) {
+      begin(Capture::vocab_object);
+      return true;
+    }
+    keys_.emplace_back();
+    return dom_.start_object(n);
+  }
+  bool key(string_t& k) {
+    if (capture_ == Capture::vocab_object) {
+      pending_key_ = std::move(k);
+      return true;
+    }
+    if (capture_) return false;
+    keys_.back() = k;
+    return dom_.key(k);
+  }
+  bool end_object() {
+    if (capture_ == Capture::vocab_object) return end_capture();
+    keys_.pop_back();
+    return dom_.end_object();
+  }
+
+  bool start_array(std::size_t n) {
+    if (capture_) {
+      if (depth_ != 1) return false;
+      depth_ = 2;
+      element_.clear();
+      scores_.clear();
+      return true;
+    }
+    if (is_table("vocab")) {
+      begin(Capture::vocab_array);
+      return true;
+    }
+    if (is_table("merges")) {
+      begin(Capture::merges);
+      return true;
+    }
+    keys_.emplace_back();
+    return dom_.start_array(n);
+  }
+  bool end_array() {
+    if (capture_) {
+      if (depth_ == 1) return end_capture();
+      depth_ = 1;
+      if (capture_ == Capture::merges) {
+        if (element_.size() != 2 || !scores_.empty()) return false;
+        tables_.merges.emplace_back(std::move(element_[0]), std::move(element_[1]));
+        return true;
+      }
+      if (element_.size() != 1 || scores_.size() != 1) return false;  // ["piece", score]
+      tables_.vocab_scores.emplace_back(std::move(element_[0]), scores_[0]);
+      return true;
+    }
+    keys_.pop_back();
+    return dom_.end_array();
+  }
+
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
+
+ private:
+  enum Capture { none = 0, vocab_object, vocab_array, merges };  // plain enum: tested as a bool
+
+  // A table of the model object at $.model.<name>.
+  bool is_table(std::string_view name) const {
+    return keys_.size() == 2 && keys_[0] == "model" && keys_[1] == name;
+  }
+  void begin(Capture c) {
+    capture_ = c;
+    depth_ = 1;
+    if (c == Capture::vocab_object) tables_.vocab_ids_given = true;
+    if (c == Capture::vocab_array) tables_.vocab_scores_given = true;
+    if (c == Capture::merges) tables_.merges_given = true;
+  }
+  bool end_capture() {
+    capture_ = Capture::none;
+    return dom_.null();  // the table's place in the tree
+  }
+  bool capture_scalar() { return false; }
+  bool capture_number(double d, std::int64_t i, bool integral) {
+    if (capture_ == Capture::vocab_object && depth_ == 1) {
+      if (!integral) return false;
+      tables_.vocab_ids.emplace_back(std::move(pending_key_), i);
+      return true;
+    }
+    if (capture_ == Capture::vocab_array && depth_ == 2) {
+      scores_.push_back(d);
+      return true;
+    }
+    return false;
+  }
+
+  nlohmann::detail::json_sax_dom_parser<json> dom_;
+  ModelTables& tables_;
+  std::vector<std::string> keys_;  // the key (or "") of each open container of the tree
+  Capture capture_ = Capture::none;
+  int depth_ = 0;  // 1: in the table, 2: in one of its elements
+  std::string pending_key_;
+  std::vector<std::string> element_;
+  std::vector<double> scores_;
+};
+
+// Parses tokenizer.json text; false when it is not valid JSON or the tables are unusual.
+inline bool parse_tokenizer_json(std::string_view text, nlohmann::json& root, ModelTables& tables) {
+  TokenizerJsonSax sax(root, tables);
+  const bool ok = nlohmann::json::sax_parse(text, &sax, nlohmann::json::input_format_t::json, false);
+  if (!ok) {
+    root = nlohmann::json();
+    tables = ModelTables{};
+  }
+  return ok;
+}
+
+}  // namespace zest::detail

@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
     flush();
   } catch (const std::exception& e) {
     std::cerr << "zest-embed: ";
-    if (line_number > 0) std::cerr << "line " << line_number << " (or the batch ending there): ";
+    if (line_number > 0) std::cerr << (fill_mask || classify ? "line " : "the batch ending at line ") << line_number << ": ";
     std::cerr << e.what() << '\n';
     return 1;
   }

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "golden.hpp"
@@ -134,4 +135,18 @@ TEST_CASE("truncation keeps the special tokens and cuts the text at the end, or 
   std::ofstream(dir / "tokenizer.json") << tok.dump();
   CHECK_THROWS_WITH_AS(zest::Pipeline::from_pretrained(dir), doctest::Contains("stride"), zest::Error);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("one encoder Pipeline shared by threads gives what serial calls give") {
+  const zest::Pipeline p = load("models/st-bert-mean");
+  const std::vector<std::string> texts = {"t5 t9 t200", "t100 t101 t102 t103", "t77", "t8 t8 t8 t8 t8 t8 t8"};
+  const auto serial = p.embed(texts);
+  std::vector<std::vector<std::vector<float>>> got(4);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < got.size(); ++i)
+    threads.emplace_back([&, i] {
+      for (int rep = 0; rep < 5; ++rep) got[i] = p.embed(texts);
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& g : got) CHECK(g == serial);
 }

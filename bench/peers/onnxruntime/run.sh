@@ -51,7 +51,7 @@ print(f"bert-base shape (12 layers, 768 wide, random f32 weights), sequence leng
 print()
 print("| engine | 1x128 latency (ms) | vs ORT | 8x128 throughput (seq/s) | vs ORT |")
 print("|---|---|---|---|---|")
-for peer in [ort] + sorted(p for p, _ in med if p != ort and (p, 1) in med):
+for peer in [ort] + sorted({p for p, _ in med if p != ort and (p, 1) in med}):
     lat, thr = med[(peer, 1)], 8000.0 / med[(peer, 8)]
     print(f"| {peer} | {lat:.1f} | {lat / med[(ort, 1)]:.2f}x | {thr:.2f} | {thr / (8000.0 / med[(ort, 8)]):.2f}x |")
 print()

@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   app.add_option("--batch", batch, "texts embedded together (default 32)")->check(CLI::PositiveNumber);
   auto* fill = app.add_flag("--fill-mask", fill_mask, "print the most likely tokens for the text's [MASK]");
   auto* cls = app.add_flag("--classify", classify, "print the classifier's label and scores");
-  app.add_option("--top-k", top_k, "candidates per mask with --fill-mask (default 5)")->check(CLI::PositiveNumber);
+  app.add_option("--top-k", top_k, "candidates per mask with --fill-mask (default 5)")->check(CLI::PositiveNumber)->needs(fill);
   fill->excludes(cls);
   CLI11_PARSE(app, argc, argv);
 

@@ -64,7 +64,7 @@ TEST_CASE("f32 hidden states and heads equal the reference") {
     const zest::EncoderModel model = zest::EncoderModel::load(data(c.model_dir));
     const auto golden = load_golden(data(c.golden));
     const size_t d = model.hidden_size();
-    for (const auto& prompt : golden["prompts"]) {
+    auto check = [&](const nlohmann::json& prompt) {
       const auto ids = prompt["ids"].get<std::vector<int32_t>>();
       const auto types = prompt.value("token_type_ids", std::vector<int32_t>{});
       CAPTURE(ids.size());
@@ -97,7 +97,10 @@ TEST_CASE("f32 hidden states and heads equal the reference") {
         const auto want_scores = prompt[multi ? "classifier_sigmoid" : "classifier_softmax"].get<std::vector<double>>();
         for (size_t i = 0; i < want.size(); ++i) CHECK(std::fabs(scores[i] - want_scores[i]) < 1e-5);
       }
-    }
+    };
+    for (const auto& prompt : golden["prompts"]) check(prompt);
+    REQUIRE(golden.contains("pair") == (c.model_dir.find("fixtures") == std::string::npos));
+    if (golden.contains("pair")) check(golden["pair"]);  // a sentence pair with token types 0, then 1
   }
 }
 

@@ -62,16 +62,16 @@ def decoder_prompt(model, ids, n_greedy, positions):
         return rec
 
 
-def bert_prompt(model, ids, positions, token_types=None):
+def bert_prompt(model, ids, positions, token_type_ids=None):
     """One text's record for a BERT: hidden states, pooler and the heads the weights carry."""
     with torch.no_grad():
         x = torch.tensor([ids])
-        types = torch.tensor([token_types]) if token_types is not None else None
+        types = None if token_type_ids is None else torch.tensor([token_type_ids])
         hidden = model.forward(x, token_type_ids=types)[0]
         pooled = model.pooler(hidden[None])[0] if model.p("pooler.dense.weight", False) is not None else None
         rec = {"ids": list(ids), "hidden_last": stats(hidden[-1]), "hidden_first": stats(hidden[0])}
-        if token_types is not None:
-            rec["token_type_ids"] = list(token_types)
+        if token_type_ids is not None:
+            rec["token_type_ids"] = list(token_type_ids)
         if "cls.predictions.bias" in model.w:
             logits = model.mlm_logits(hidden)
             rec["argmax_last"] = int(torch.argmax(logits[-1]))

@@ -284,6 +284,9 @@ def make_bert(root, name, c, note, sentence_transformers=False, pooling="mean", 
     # Token types as for a sentence pair: 1 from the middle of the text on.
     types = [[0] * (len(p) // 2) + [1] * (len(p) - len(p) // 2) if token_types else None for p in prompts]
     g["prompts"] = [goldens.bert_prompt(model, ids, [0, 3], t) for ids, t in zip(prompts, types)]
+    # A sentence pair: [CLS] a [SEP] b [SEP] with token types 0 for the first part, 1 for the second.
+    pair = prompts[0] + prompts[1][1:]
+    g["pair"] = goldens.bert_prompt(model, pair, [0, 3], [0] * len(prompts[0]) + [1] * (len(prompts[1]) - 1))
     ids, mask, batch, diff = goldens.padded_batch(model, prompts, c["pad_token_id"])
     g["padded_batch"] = {"pad_id": c["pad_token_id"], "padded_len": ids.shape[1],
                          "max_abs_hidden_diff_vs_unpadded": goldens.num(diff)}

@@ -129,7 +129,8 @@ def gpt2_weights(c, init):
     return w
 
 
-def bert_config(vocab, hidden, heads, inter, layers, dtype, architecture, labels=None):
+def bert_config(vocab, hidden, heads, inter, layers, dtype, architecture, labels=None,
+                problem_type="single_label_classification"):
     c = {
         "architectures": [architecture], "attention_probs_dropout_prob": 0.1, "classifier_dropout": None,
         "hidden_act": "gelu", "hidden_dropout_prob": 0.1, "hidden_size": hidden, "initializer_range": 0.02,
@@ -141,7 +142,7 @@ def bert_config(vocab, hidden, heads, inter, layers, dtype, architecture, labels
     if labels:
         c["id2label"] = {str(i): l for i, l in enumerate(labels)}
         c["label2id"] = {l: i for i, l in enumerate(labels)}
-        c["problem_type"] = "single_label_classification"
+        c["problem_type"] = problem_type
     return c
 
 
@@ -205,28 +206,84 @@ def make_decoder(root, name, c, note, eos=None, n_greedy=24):
     write_json(os.path.join(out, "golden.json"), g)
 
 
-def make_bert(root, name, c, note, sentence_transformers=False):
+def old_layer_norm_names(weights):
+    """Old BERT checkpoints name LayerNorm parameters gamma / beta."""
+    return {k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta"): v
+            for k, v in weights.items()}
+
+
+def bert_tokenizer(vocab_size):
+    """A WordPiece tokenizer.json for the small BERT vocabularies: [PAD] [UNK] [CLS] [SEP] are ids
+    0-3 and the word "t<i>" is id i, so the prompts can be written as text ("t90 t169")."""
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
+    vocab = {t: i for i, t in enumerate(specials)}
+    vocab.update({f"t{i}": i for i in range(len(specials), vocab_size)})
+    added = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
+              "special": True} for i, t in enumerate(specials)]
+    return {
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
+        "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
+                       "strip_accents": None, "lowercase": False},
+        "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "post_processor": {
+            "type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                       {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                     {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}},
+                     {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
+            "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [2], "tokens": ["[CLS]"]},
+                               "[SEP]": {"id": "[SEP]", "ids": [3], "tokens": ["[SEP]"]}}},
+        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                  "max_input_chars_per_word": 100, "vocab": vocab},
+    }
+
+
+def make_fill_mask(root):
+    """tiny-bert (tests/data/fixtures) on "the quick brown [MASK] jumps over the lazy dog.": the
+    bert-base-uncased ids of the fixture's first prompt with "fox" masked, and the top 10 of the
+    softmax at the mask."""
+    fixture = os.path.join(root, "..", "fixtures", "tiny-bert")
+    ids = [101, 1996, 4248, 2829, 103, 14523, 2058, 1996, 13971, 3899, 1012, 102]
+    model = modeling.load_model(fixture)
+    with torch.no_grad():
+        probs = torch.softmax(model.mlm_logits(model.forward(torch.tensor([ids]))[0])[4], 0)
+        values, top = torch.topk(probs, 10)
+    write_json(os.path.join(root, "fixture-goldens", "tiny-bert-fill-mask.json"), {
+        "format": "lab-golden-1", "model": "tiny-bert", "reference": f"tools/reference/modeling.py (torch {torch.__version__})",
+        "text": "the quick brown [MASK] jumps over the lazy dog.", "ids": ids, "mask_position": 4,
+        "top": [{"id": int(i), "score": goldens.num(v)} for i, v in zip(top.tolist(), values.tolist())]})
+
+
+def make_bert(root, name, c, note, sentence_transformers=False, pooling="mean", normalize=True, old_names=False,
+              token_types=False):
     out = os.path.join(root, name)
-    save_model(out, c, bert_weights(c, Init(name), "" if sentence_transformers else "bert."))
+    weights = bert_weights(c, Init(name), "" if sentence_transformers else "bert.")
+    save_model(out, c, old_layer_norm_names(weights) if old_names else weights)
+    write_json(os.path.join(out, "tokenizer.json"), bert_tokenizer(c["vocab_size"]))
     if sentence_transformers:
-        write_json(os.path.join(out, "modules.json"), [
-            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}])
+        modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                   {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]
+        if normalize:
+            modules.append({"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"})
+        write_json(os.path.join(out, "modules.json"), modules)
         write_json(os.path.join(out, "sentence_bert_config.json"), {"do_lower_case": False, "max_seq_length": 64})
         os.makedirs(os.path.join(out, "1_Pooling"), exist_ok=True)
-        os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
         write_json(os.path.join(out, "1_Pooling", "config.json"), {
-            "word_embedding_dimension": c["hidden_size"], "pooling_mode_cls_token": False,
-            "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
+            "word_embedding_dimension": c["hidden_size"], "pooling_mode_cls_token": pooling == "cls",
+            "pooling_mode_mean_tokens": pooling == "mean", "pooling_mode_max_tokens": pooling == "max",
             "pooling_mode_mean_sqrt_len_tokens": False, "pooling_mode_weightedmean_tokens": False,
             "pooling_mode_lasttoken": False, "include_prompt": True})
-        # Normalize has no configuration; keep the folder in git.
-        open(os.path.join(out, "2_Normalize", ".gitkeep"), "w").close()
+        if normalize:  # Normalize has no configuration; keep the folder in git.
+            os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
+            open(os.path.join(out, "2_Normalize", ".gitkeep"), "w").close()
     model = modeling.load_model(out)
     prompts = [[2] + p[1:] + [3] for p in prompts_for(c["vocab_size"], len(name), [7, 12, 19], 2)[1:]]
     g = header(name, c, note)
-    g["prompts"] = [goldens.bert_prompt(model, ids, [0, 3]) for ids in prompts]
+    # Token types as for a sentence pair: 1 from the middle of the text on.
+    types = [[0] * (len(p) // 2) + [1] * (len(p) - len(p) // 2) if token_types else None for p in prompts]
+    g["prompts"] = [goldens.bert_prompt(model, ids, [0, 3], t) for ids, t in zip(prompts, types)]
     # A sentence pair: [CLS] a [SEP] b [SEP] with token types 0 for the first part, 1 for the second.
     pair = prompts[0] + prompts[1][1:]
     g["pair"] = goldens.bert_prompt(model, pair, [0, 3], [0] * len(prompts[0]) + [1] * (len(prompts[1]) - 1))
@@ -236,7 +293,7 @@ def make_bert(root, name, c, note, sentence_transformers=False):
     if sentence_transformers:
         with torch.no_grad():
             emb = modeling.sentence_embedding(out, model, ids, mask)
-        g["sentence_embeddings"] = {"pooling": "mean", "normalize": True, "note": "one per prompt, from the padded batch",
+        g["sentence_embeddings"] = {"pooling": pooling, "normalize": normalize, "note": "one per prompt, from the padded batch",
                                     "embeddings": [goldens.nums(e) for e in emb]}
     write_json(os.path.join(out, "golden.json"), g)
 
@@ -271,6 +328,21 @@ def main(root):
         vocab=256, hidden=48, heads=3, inter=96, layers=2, dtype="bfloat16", architecture="BertModel"),
         "sentence-transformers directory: BertModel (no 'bert.' prefix), mean pooling, Normalize, bf16 file",
         sentence_transformers=True)
+    make_bert(root, "bert-multilabel-f16", bert_config(
+        vocab=256, hidden=48, heads=3, inter=96, layers=2, dtype="float16",
+        architecture="BertForSequenceClassification", labels=["toxic", "insult", "threat", "spam"],
+        problem_type="multi_label_classification"),
+        "BertForSequenceClassification, multi_label_classification with 4 labels, old LayerNorm gamma/beta "
+        "names, token type ids (1 from the middle of each text on), f16 file", old_names=True, token_types=True)
+    make_bert(root, "st-bert-cls", bert_config(
+        vocab=256, hidden=40, heads=5, inter=72, layers=2, dtype="float32", architecture="BertModel"),
+        "sentence-transformers directory: hidden 40, 5 heads of 8, CLS pooling, Normalize, f32 file",
+        sentence_transformers=True, pooling="cls")
+    make_bert(root, "st-bert-max", bert_config(
+        vocab=256, hidden=40, heads=5, inter=72, layers=2, dtype="float32", architecture="BertModel"),
+        "sentence-transformers directory: hidden 40, 5 heads of 8, max pooling, no Normalize, f32 file",
+        sentence_transformers=True, pooling="max", normalize=False)
+    make_fill_mask(root)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,90 @@
+// zest-embed: embeddings, fill-mask and classification with an encoder directory (BERT, or a
+// sentence-transformers directory), one text per line of stdin, one JSON value per line out.
+//   zest-embed --model DIR [--pooling cls|mean|max] [--normalize] [--dtype f32|bf16|f16|int8]
+//     [--threads N] [--batch N]                      a JSON array of floats per line
+//   zest-embed --model DIR --fill-mask [--top-k K]   a JSON array of {"token","id","score"}
+//   zest-embed --model DIR --classify                {"label","score","scores":{label: score}}
+// Pooling and normalisation default to the directory's sentence-transformers modules (mean
+// pooling without them); --normalize switches L2 normalisation on. Texts longer than the model
+// takes are truncated.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "zest/pipeline.hpp"
+
+namespace {
+
+void print(const nlohmann::json& value) {
+  std::cout << value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Embeddings, fill-mask and classification with an encoder model directory; one text per stdin line"};
+  std::string model_dir, dtype = "f32";
+  std::optional<std::string> pooling;
+  std::optional<int> threads;
+  size_t batch = 32, top_k = 5;
+  bool normalize = false, fill_mask = false, classify = false;
+  app.add_option("--model", model_dir, "model directory")->required();
+  app.add_option("--pooling", pooling, "pooling of the token states (default: the directory's, else mean)")
+      ->check(CLI::IsMember({"cls", "mean", "max"}));
+  app.add_flag("--normalize", normalize, "L2-normalise the embeddings (default: the directory's Normalize module)");
+  app.add_option("--dtype", dtype, "compute dtype of the weights")->check(CLI::IsMember({"f32", "bf16", "f16", "int8"}));
+  app.add_option("--threads", threads, "threads (default: all hardware threads)")->check(CLI::PositiveNumber);
+  app.add_option("--batch", batch, "texts embedded together (default 32)")->check(CLI::PositiveNumber);
+  auto* fill = app.add_flag("--fill-mask", fill_mask, "print the most likely tokens for the text's [MASK]");
+  auto* cls = app.add_flag("--classify", classify, "print the classifier's label and scores");
+  app.add_option("--top-k", top_k, "candidates per mask with --fill-mask (default 5)")->check(CLI::PositiveNumber)->needs(fill);
+  fill->excludes(cls);
+  CLI11_PARSE(app, argc, argv);
+
+  size_t line_number = 0;
+  try {
+    zest::LoadOptions options;
+    options.dtype = zest::parse_compute_dtype(dtype);
+    options.threads = threads.value_or(0);
+    const zest::Pipeline pipeline = zest::Pipeline::from_pretrained(model_dir, options);
+    if (!pipeline.is_encoder()) zest::detail::fail(zest::Error::Kind::unsupported, model_dir, " holds a decoder model; zest-embed needs an encoder");
+    const std::optional<zest::Pooling> mode = pooling ? std::optional(zest::parse_pooling(*pooling)) : std::nullopt;
+    const std::optional<bool> norm = normalize ? std::optional(true) : std::nullopt;
+
+    std::vector<std::string> texts;
+    auto flush = [&] {
+      if (texts.empty()) return;
+      for (const auto& e : pipeline.embed(texts, mode, norm)) print(e);
+      texts.clear();
+    };
+    std::string line;
+    while (std::getline(std::cin, line)) {
+      ++line_number;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (fill_mask) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& r : pipeline.fill_mask(line, top_k)) out.push_back({{"token", r.token}, {"id", r.id}, {"score", r.score}});
+        print(out);
+      } else if (classify) {
+        const zest::Classification c = pipeline.classify(line);
+        nlohmann::json scores = nlohmann::json::object();
+        for (const auto& [label, score] : c.scores) scores[label] = score;
+        print({{"label", c.label}, {"score", c.score}, {"scores", scores}});
+      } else {
+        texts.push_back(line);
+        if (texts.size() == batch) flush();
+      }
+    }
+    flush();
+  } catch (const std::exception& e) {
+    std::cerr << "zest-embed: ";
+    if (line_number > 0) std::cerr << (fill_mask || classify ? "line " : "the batch ending at line ") << line_number << ": ";
+    std::cerr << e.what() << '\n';
+    return 1;
+  }
+}

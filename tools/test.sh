@@ -27,7 +27,8 @@ record() {  # record NAME STATUS
 configure_build() {
   local dir=$1
   shift
-  cmake -S . -B "$dir" -G Ninja "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
+  mkdir -p "$dir"
+  cmake -S . -B "$dir" -G Ninja "$@" >"$dir/configure.log" 2>&1 || { cat "$dir/configure.log"; return 1; }
   cmake --build "$dir" -j"$jobs"
 }
 
@@ -62,14 +63,15 @@ else
   record "sanitizer build" 1
 fi
 
-tsan_tests=(pipeline)
+tsan_tests=(pipeline encoder)
+mkdir -p build-tsan build-fuzz
 if cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
-    -DZEST_SANITIZE=thread -DZEST_BUILD_EXAMPLES=OFF -DZEST_BUILD_BENCH=OFF >build-tsan.configure.log 2>&1 &&
+    -DZEST_SANITIZE=thread -DZEST_BUILD_EXAMPLES=OFF -DZEST_BUILD_BENCH=OFF >build-tsan/configure.log 2>&1 &&
     cmake --build build-tsan -j"$jobs" --target "${tsan_tests[@]/#/test_}"; then
   (cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -R "^($(IFS='|'; echo "${tsan_tests[*]}"))\$")
   record "tsan" $?
 else
-  cat build-tsan.configure.log
+  cat build-tsan/configure.log
   record "tsan build" 1
 fi
 
@@ -118,7 +120,7 @@ fi
 
 note "5/5 Fuzz smoke (${fuzz_seconds}s per target)"
 if cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZEST_FUZZ=ON \
-    -DZEST_BUILD_TESTS=OFF -DZEST_BUILD_EXAMPLES=OFF -DZEST_BUILD_BENCH=OFF >build-fuzz.configure.log 2>&1 &&
+    -DZEST_BUILD_TESTS=OFF -DZEST_BUILD_EXAMPLES=OFF -DZEST_BUILD_BENCH=OFF >build-fuzz/configure.log 2>&1 &&
     cmake --build build-fuzz -j"$jobs"; then
   for source in tests/fuzz/fuzz_*.cpp; do
     target=$(basename "$source" .cpp)
@@ -137,7 +139,7 @@ if cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_
     fi
   done
 else
-  cat build-fuzz.configure.log
+  cat build-fuzz/configure.log
   record "fuzz build" 1
 fi
 

@@ -82,6 +82,27 @@ TEST_CASE("f32 logits and greedy generation equal the reference") {
   }
 }
 
+long allocation_count();  // tests/generate/allocation_counter.cpp
+
+TEST_CASE("a decode step allocates nothing") {
+  zest::ThreadPool pool(2);
+  for (zest::DType dtype : {zest::DType::f32, zest::DType::bf16, zest::DType::i8}) {
+    CAPTURE(zest::dtype_name(dtype));
+    zest::LoadOptions options;
+    options.dtype = dtype;
+    const zest::DecoderModel model = zest::DecoderModel::load(data("fixtures/tiny-qwen2"), options);
+    zest::DecoderState state(model, 64);
+    std::vector<float> logits(model.vocab_size());
+    const std::vector<int32_t> prompt = {11, 22, 33, 44, 55};
+    model.forward(state, prompt, logits, pool);
+    int32_t next = 7;
+    model.forward(state, std::span(&next, 1), logits, pool);  // first step sizes the scratch
+    const long before = allocation_count();
+    for (int i = 0; i < 16; ++i) model.forward(state, std::span(&next, 1), logits, pool);
+    CHECK(allocation_count() == before);
+  }
+}
+
 TEST_CASE("bad input is refused with an Error") {
   zest::ThreadPool pool(1);
   const zest::DecoderModel model = zest::DecoderModel::load(data("fixtures/tiny-llama"));

@@ -231,8 +231,11 @@ inline void attend_decode(const float* q, const KvView& k, const KvView& v, size
   // Split the keys when there are fewer units than threads, keeping >= 256 keys per split.
   size_t splits = units >= pool.size() ? 1 : (pool.size() + units - 1) / units;
   splits = std::max<size_t>(1, std::min(splits, (n_ctx - begin) / 256));
-  std::vector<float> partial(units * splits * unit_heads * (d + 2));
-  auto state = [&](size_t unit, size_t split) { return partial.data() + (unit * splits + split) * unit_heads * (d + 2); };
+  // The caller's scratch, kept between calls: a decode step allocates nothing.
+  thread_local std::vector<float> scratch;
+  scratch.resize(units * splits * unit_heads * (d + 2));
+  float* partial = scratch.data();  // the caller's thread_local, named here for the workers
+  auto state = [&](size_t unit, size_t split) { return partial + (unit * splits + split) * unit_heads * (d + 2); };
   pool.run([&](size_t t, size_t nt) {
     for (size_t task = t; task < units * splits; task += nt) {
       const size_t unit = task / splits, split = task % splits, head0 = unit * unit_heads;

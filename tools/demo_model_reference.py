@@ -112,6 +112,23 @@ def greedy(model, ids, n):
     return seq[len(ids):], margins, top5
 
 
+def check_fixture(d):
+    """Check the PyTorch model class against a fixture's golden.json (e.g. ../shared/fixtures/tiny-llama)."""
+    model, _ = load_model(d)
+    with open(os.path.join(d, "golden.json")) as f:
+        g = json.load(f)
+    worst, same = 0.0, 0
+    for p in g["prompts"]:
+        with torch.no_grad():
+            lo = model(torch.tensor([p["ids"]]))[0]
+        worst = max(worst, (lo[-1] - torch.tensor(p["last_logits"])).abs().max().item())
+        for pos, l in p.get("position_logits", {}).items():
+            worst = max(worst, (lo[int(pos)] - torch.tensor(l)).abs().max().item())
+        same += greedy(model, p["ids"], len(p["greedy"]["ids"]))[0] == p["greedy"]["ids"]
+    print(f"{d}: {len(g['prompts'])} prompts, max |logit - golden| {worst:.3g}, greedy equal {same}/{len(g['prompts'])}")
+    return worst < 1e-4 and same == len(g["prompts"])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=os.path.join(REPO, "examples", "models", "brown-llama"))
@@ -121,9 +138,13 @@ def main():
     ap.add_argument("--goldens", help="write JSON goldens (perplexity of --text, greedy generations)")
     ap.add_argument("--write-excerpt", nargs=2, metavar=("N", "OUT"),
                     help="write the first N held-out lines of --corpus to OUT and exit")
+    ap.add_argument("--check-fixture", metavar="DIR",
+                    help="compare the model class with a fixture's golden.json (e.g. ../shared/fixtures/tiny-llama)")
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.check_fixture:
+        sys.exit(0 if check_fixture(a.check_fixture) else 1)
 
     if a.write_excerpt:
         n, out = int(a.write_excerpt[0]), a.write_excerpt[1]

@@ -403,7 +403,8 @@ def main():
     ap.add_argument("--kv-heads", type=int, default=4)
     ap.add_argument("--intermediate", type=int, default=688)
     ap.add_argument("--tie", type=int, default=1, help="tie lm_head to the embeddings (1/0)")
-    ap.add_argument("--max-pos", type=int, default=2048, help="max_position_embeddings written to config")
+    ap.add_argument("--max-pos", type=int, default=0,
+                    help="max_position_embeddings written to config (default: --ctx, the trained length)")
     ap.add_argument("--ctx", type=int, default=256)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--steps", type=int, default=1000)
@@ -421,7 +422,13 @@ def main():
     ap.add_argument("--max-minutes", type=float, default=0, help="stop (with a checkpoint) after this long")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--export", metavar="DIR", help="write the HF directory from <run>'s checkpoint and exit")
-    ap.add_argument("--samples", type=int, default=3, help="samples printed at each eval / export")
+    ap.add_argument("--samples", type=int, default=3, help="samples per prompt printed by --export / --sample")
+    ap.add_argument("--sample", action="store_true", help="print samples from <run>'s checkpoint and exit")
+    ap.add_argument("--sample-tokens", type=int, default=80)
+    ap.add_argument("--temperature", type=float, default=GEN_DEFAULTS["temperature"])
+    ap.add_argument("--top-k", type=int, default=GEN_DEFAULTS["top_k"])
+    ap.add_argument("--top-p", type=float, default=GEN_DEFAULTS["top_p"])
+    ap.add_argument("--repetition-penalty", type=float, default=GEN_DEFAULTS["repetition_penalty"])
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -438,13 +445,15 @@ def main():
         logf.flush()
 
     ck = None
-    if a.resume or a.export:
+    if a.resume or a.export or a.sample:
         ck = torch.load(ckpt_path)
         saved = ck["args"]
-        for k in ("layers", "hidden", "heads", "kv_heads", "intermediate", "tie", "max_pos", "ctx", "batch",
+        for k in ("layers", "hidden", "heads", "kv_heads", "intermediate", "tie", "ctx", "batch",
                   "steps", "lr", "min_lr_frac", "warmup", "wd", "clip", "seed", "bf16"):
             setattr(a, k, saved[k])  # the run's own settings win over the command line
 
+    if not a.max_pos:
+        a.max_pos = a.ctx
     cfg = make_config(a)
     model = LlamaForCausalLM(cfg)
     model.init_weights(cfg["initializer_range"])
@@ -455,17 +464,20 @@ def main():
     prompts = ["The jury said", "In the morning", "It was a", "The President of the United States"]
     pids = spm(a.tokdir, prompts)
 
-    if a.export:
+    if a.export or a.sample:
         model.load_state_dict(ck["model"])
-        log(f"export of step {ck['step']} to {a.export}")
-        gen_cfg = dict(GEN_DEFAULTS)
-        write_hf_dir(model, a.export, a.tokdir, a.ctx, gen_cfg)
-        loss, n = evaluate(model, vwin)
-        log(f"full held-out (f32 training weights): loss {loss:.4f} ppl {math.exp(loss):.3f} over {n} tokens")
+        gen_cfg = {"temperature": a.temperature, "top_k": a.top_k, "top_p": a.top_p,
+                   "repetition_penalty": a.repetition_penalty}
+        if a.export:
+            log(f"export of step {ck['step']} to {a.export}")
+            write_hf_dir(model, a.export, a.tokdir, a.ctx, gen_cfg)
+            loss, n = evaluate(model, vwin)
+            log(f"full held-out (f32 training weights): loss {loss:.4f} ppl {math.exp(loss):.3f} over {n} tokens")
+        log("sampling:", json.dumps(gen_cfg))
         gen = torch.Generator().manual_seed(a.seed)
         for p, ids in zip(prompts, pids):
             for _ in range(a.samples):
-                out = generate(model, [BOS] + ids, 80, greedy=False, gen=gen, **gen_cfg)
+                out = generate(model, [BOS] + ids, a.sample_tokens, greedy=False, gen=gen, **gen_cfg)
                 log("SAMPLE:", decode(a.tokdir, ids + out))
         return
 

@@ -140,6 +140,8 @@ def main():
                     help="write the first N held-out lines of --corpus to OUT and exit")
     ap.add_argument("--check-fixture", metavar="DIR",
                     help="compare the model class with a fixture's golden.json (e.g. ../shared/fixtures/tiny-llama)")
+    ap.add_argument("--with-full", action="store_true",
+                    help="also measure all held-out lines of --corpus (stored as perplexity_full_heldout)")
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -168,6 +170,12 @@ def main():
     p["text"] = src
     print(json.dumps(p))
 
+    full = None
+    if a.with_full:
+        full = perplexity(model, a.model, heldout_lines(a.corpus), a.ctx)
+        full["text"] = "brown.txt held-out lines (i % 20 == 19)"
+        print(json.dumps(full))
+
     gens = []
     pids = T.spm(a.model, PROMPTS)
     for text, ids in zip(PROMPTS, pids):
@@ -188,6 +196,7 @@ def main():
                                     "tokens), each run from position 0; mean NLL over every token after the "
                                     "first of each window; ppl = exp(mean NLL)",
             "perplexity": p,
+            **({"perplexity_full_heldout": full} if full else {}),
             "greedy": {"n_new_tokens": N_GREEDY, "eos_stop": False, "prompts": gens},
         }
         with open(a.goldens, "w") as f:

@@ -1,8 +1,8 @@
 // zest-generate: text generation from a Hugging Face model directory.
-//   zest-generate --model DIR (--prompt TEXT | --prompt-file F | --prompt-ids 1,2,3) [--max-new-tokens N]
+//   zest-generate [--model DIR] (--prompt TEXT | --prompt-file F | --prompt-ids 1,2,3) [--max-new-tokens N]
 //     [--greedy] [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S]
 //     [--stop STR]... [--ignore-eos] [--threads N] [--dtype f32|bf16|f16|int8] [--json]
-// Streams the new text to stdout; with --json prints instead one JSON object as the last line.
+// Without --model, the embedded demo model. Streams the new text to stdout; with --json prints instead one JSON object as the last line.
 // Sampling settings start from the model's generation_config.json; --temperature, --top-k,
 // --top-p and --min-p switch sampling on, --greedy (or --temperature 0) switches it off.
 #include <CLI/CLI.hpp>
@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   std::optional<uint64_t> seed;
   std::vector<std::string> stop;
   bool greedy = false, ignore_eos = false, json = false;
-  app.add_option("--model", model_dir, "model directory")->required();
+  app.add_option("--model", model_dir, "model directory (default: the embedded demo model)");
   auto* p1 = app.add_option("--prompt", prompt, "prompt text");
   auto* p2 = app.add_option("--prompt-file", prompt_file, "file holding the prompt");
   auto* p3 = app.add_option("--prompt-ids", prompt_ids, "prompt as token ids: 1,2,3");
@@ -77,7 +77,8 @@ int main(int argc, char** argv) {
     zest::LoadOptions options;
     options.dtype = zest::parse_compute_dtype(dtype);
     options.threads = threads.value_or(0);
-    const zest::Pipeline pipeline = zest::Pipeline::from_pretrained(model_dir, options);
+    const zest::Pipeline pipeline =
+        zest::Pipeline::from_pretrained(model_dir.empty() ? zest::default_model_dir() : std::filesystem::path(model_dir), options);
 
     zest::GenerateParams params = pipeline.default_params();
     if (max_new_tokens) params.max_new_tokens = *max_new_tokens;
@@ -114,7 +115,7 @@ int main(int argc, char** argv) {
                                   {"decode_tok_s", g.timings.decode_tok_s()}};
       std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
-      std::cout << "\n";
+      std::cout << std::endl;
       std::cerr << "zest-generate: " << g.timings.prompt_tokens << " prompt tokens at " << g.timings.prefill_tok_s()
                 << " tok/s, " << g.ids.size() << " new tokens, decode " << g.timings.decode_tok_s() << " tok/s, stop: "
                 << zest::to_string(g.stop_reason) << "\n";

@@ -42,12 +42,22 @@ struct Classification {
   std::vector<std::pair<std::string, float>> scores;  // every label, in id2label order
 };
 
+// The embedded demo model (examples/models/brown-llama, a small LLaMA trained on the Brown corpus),
+// as zest's CMake target locates it in the source tree or the installation.
+inline std::filesystem::path default_model_dir() {
+#ifdef ZEST_DEFAULT_MODEL_DIR
+  return ZEST_DEFAULT_MODEL_DIR;
+#else
+  detail::fail(Error::Kind::io, "no default model: ZEST_DEFAULT_MODEL_DIR is defined by zest's CMake target; pass a model directory");
+#endif
+}
+
 class Pipeline {
  public:
   // `dir`: config.json, model.safetensors (or shards), tokenizer files, optionally
   // generation_config.json; for an encoder (model_type bert) optionally a sentence-transformers
   // modules.json.
-  static Pipeline from_pretrained(const std::filesystem::path& dir, const LoadOptions& options = {}) {
+  static Pipeline from_pretrained(const std::filesystem::path& dir = default_model_dir(), const LoadOptions& options = {}) {
     const auto begin = std::chrono::steady_clock::now();
     detail::check_device(options.device);
     Pipeline p;

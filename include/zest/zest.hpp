@@ -4,6 +4,7 @@
 #include "zest/error.hpp"
 #include "zest/generate/generator.hpp"
 #include "zest/generate/params.hpp"
+#include "zest/generate/perplexity.hpp"
 #include "zest/io/config.hpp"
 #include "zest/io/safetensors.hpp"
 #include "zest/models/decoder.hpp"

@@ -44,7 +44,8 @@ struct Timings {
 };
 
 struct Generation {
-  std::string text;           // the new text only (special tokens skipped, stop string excluded)
+  std::string text;           // the new text only, as it continues the prompt (special tokens skipped,
+                              // stop string excluded)
   std::vector<int32_t> ids;   // the new ids only (an end-of-sequence id included, as in HF)
   StopReason stop_reason = StopReason::length;
   Timings timings;
@@ -72,7 +73,12 @@ inline Generation generate(const DecoderModel& model, const Tokenizer* tokenizer
   std::vector<int32_t> history(prompt.begin(), prompt.end());
   history.reserve(prompt.size() + size_t(params.max_new_tokens));
   std::optional<Tokenizer::StreamDecoder> decoder;
-  if (tokenizer) decoder.emplace(tokenizer->stream_decoder(/*skip_special_tokens=*/true));
+  if (tokenizer) {
+    // The prompt's last token is the decoder's context, so the new text keeps the space that
+    // joins it to the prompt (as transformers' pipeline returns it), not decoded as if it began a text.
+    decoder.emplace(tokenizer->stream_decoder(/*skip_special_tokens=*/true));
+    decoder->step(prompt.back());
+  }
   StopStringMatcher stops(params.stop);
 
   // Sends text to the result and the callback; false when the callback asks to stop.

@@ -1,0 +1,72 @@
+// Perplexity of a decoder model over a token stream, as zest-perplexity and the demo model's
+// PyTorch reference (tools/demo_model_reference.py) compute it: the ids are cut into
+// non-overlapping windows of ctx tokens (a last, shorter window counts if it has two or more),
+// each run from an empty cache, and every token after a window's first is predicted.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <istream>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "zest/error.hpp"
+#include "zest/models/decoder.hpp"
+#include "zest/runtime/thread_pool.hpp"
+#include "zest/tokenizer.hpp"
+
+namespace zest {
+
+struct Perplexity {
+  double perplexity = 0;  // exp(nll)
+  double nll = 0;         // mean negative log-likelihood, nats per predicted token
+  size_t tokens = 0;      // predicted tokens
+  size_t windows = 0;
+};
+
+// Every line of `text`, each encoded with the tokenizer's special tokens (a LLaMA tokenizer's
+// BOS), concatenated in order.
+inline std::vector<int32_t> encode_lines(const Tokenizer& tokenizer, std::istream& text) {
+  std::vector<int32_t> ids;
+  for (std::string line; std::getline(text, line);) {
+    const auto line_ids = tokenizer.encode(line, /*add_special_tokens=*/true);
+    ids.insert(ids.end(), line_ids.begin(), line_ids.end());
+  }
+  return ids;
+}
+
+// `progress`, if given, sees the running result after each window.
+inline Perplexity perplexity(const DecoderModel& model, std::span<const int32_t> ids, size_t ctx, ThreadPool& pool,
+                             const std::function<void(const Perplexity&)>& progress = {}) {
+  if (ctx < 2 || ctx > size_t(model.config().max_position_embeddings))
+    detail::fail(Error::Kind::input, "perplexity: ctx ", ctx, " must be in [2, max_position_embeddings = ",
+                 model.config().max_position_embeddings, "]");
+  if (ids.size() < 2) detail::fail(Error::Kind::input, "perplexity: fewer than two tokens");
+  const size_t vocab = model.vocab_size();
+  std::vector<float> logits(ctx * vocab);
+  DecoderState state(model, ctx);
+  Perplexity result;
+  double total = 0;
+  for (size_t start = 0; start + 2 <= ids.size(); start += ctx) {
+    const size_t n = std::min(ctx, ids.size() - start);
+    state.reset();
+    model.forward(state, ids.subspan(start, n), logits, pool, /*all_positions=*/true);
+    for (size_t t = 0; t + 1 < n; ++t) {
+      const float* row = logits.data() + t * vocab;
+      const double max = *std::max_element(row, row + vocab);
+      double sum = 0;
+      for (size_t i = 0; i < vocab; ++i) sum += std::exp(double(row[i]) - max);
+      total += max + std::log(sum) - double(row[ids[start + t + 1]]);
+    }
+    result.tokens += n - 1;
+    ++result.windows;
+    result.nll = total / double(result.tokens);
+    result.perplexity = std::exp(result.nll);
+    if (progress) progress(result);
+  }
+  return result;
+}
+
+}  // namespace zest

@@ -55,6 +55,7 @@ class Pipeline {
     if (!bert_ || !bert_->clean_text() || !dynamic_cast<const BertPre*>(pre_tokenizer_.get()) || added_.has_normalized())
       bert_ = nullptr;
     id_bound_ = model_->vocab().id_bound();
+    if (!pre_tokenizer_) split_before_ = metaspace_split(*model_);
     for (const auto& t : added_.tokens()) id_bound_ = std::max(id_bound_, static_cast<std::size_t>(t.id) + 1);
   }
 
@@ -101,6 +102,10 @@ class Pipeline {
           continue;
         }
         if (s.end == s.begin) continue;
+        if (!pre_tokenizer_ && !split_before_.empty()) {
+          encode_split_before(n, s.begin, s.end, e);
+          continue;
+        }
         const bool whole = s.begin == 0 && s.end == n.text.size();
         std::vector<Normalized> words;
         words.push_back(whole ? std::move(n) : n.slice(s.begin, s.end));
@@ -114,6 +119,38 @@ class Pipeline {
         if (whole) break;  // n was moved from, and was the only piece
       }
     }
+  }
+
+  // No pre-tokenizer, and no token has split_before_ (SentencePiece's '▁') past its start: BPE
+  // (or Unigram) of the whole text equals that of its pieces cut before each '▁', and those
+  // pieces can be cached like words.
+  void encode_split_before(const Normalized& n, std::size_t begin, std::size_t end, Encoded& e) const {
+    thread_local std::vector<Token> tokens;
+    const std::string_view text(n.text);
+    std::size_t start = begin;
+    while (start < end) {
+      std::size_t cut = text.find(split_before_, start + 1);
+      if (cut == std::string_view::npos || cut > end) cut = end;
+      tokens.clear();
+      tokenize_word(text.substr(start, cut - start), tokens, true);
+      for (const auto& t : tokens) push(e, t.id, n.span(start + t.begin, start + t.end));
+      start = cut;
+    }
+  }
+
+  // Whether BPE may be cut before each '▁' (see encode_split_before).
+  static std::string metaspace_split(const Model& model) {
+    // Unigram too: a path's score is a sum, and no token crosses the cut.
+    const auto* bpe = dynamic_cast<const Bpe*>(&model);
+    const bool unigram = dynamic_cast<const Unigram*>(&model) != nullptr;
+    const std::string meta = "\xE2\x96\x81";
+    if (!(unigram || (bpe && bpe->plain_words())) || model.vocab().find(meta) < 0) return {};
+    const Vocab& v = model.vocab();
+    for (std::size_t id = 0; id < v.id_bound(); ++id) {
+      const std::string* t = v.token(static_cast<std::int32_t>(id));
+      if (t && t->find(meta, 1) != std::string::npos) return {};
+    }
+    return meta;
   }
 
   static bool is_ascii(std::string_view s) {
@@ -250,6 +287,7 @@ class Pipeline {
   std::size_t id_bound_ = 0;
   const ByteLevelPre* byte_level_ = nullptr;  // set when the ByteLevel fast path applies
   const BertNormalizer* bert_ = nullptr;      // set when the BERT ASCII fast path applies
+  std::string split_before_;                  // '▁' when BPE may be cut before it
   mutable WordCache cache_{1 << 16};
 };
 

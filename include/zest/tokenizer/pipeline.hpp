@@ -37,6 +37,8 @@ inline std::unique_ptr<Model> make_model(const JsonRef& j, const ModelTables& t)
 
 class Pipeline {
  public:
+  static constexpr std::size_t default_cache_words = 1 << 17;  // 8 MiB of 64-byte slots
+
   // root: the parsed tokenizer.json; tables: the model tables the fast loader took out of it.
   Pipeline(const nlohmann::json& root, const ModelTables& tables, std::string_view file) {
     const JsonRef j(root, "$", file);
@@ -68,6 +70,7 @@ class Pipeline {
   void encode(std::string_view text, bool add_special_tokens, Encoded& e) const {
     thread_local std::vector<AddedSplit> raw;
     raw.clear();
+    e.ids.reserve(text.size() / 3 + 4);
     added_.split(text, false, raw);
     for (const auto& r : raw) {
       if (r.token >= 0) {
@@ -165,6 +168,7 @@ class Pipeline {
     thread_local std::string prefixed, mapped;
     thread_local std::vector<AddedSplit> normalized;
     thread_local std::vector<Token> tokens;
+    thread_local std::vector<std::pair<std::string_view, std::uint64_t>> words;  // hash 0: not cached
     normalized.clear();
     added_.split(piece, true, normalized);
     const auto& chars = byte_chars();
@@ -180,19 +184,24 @@ class Pipeline {
         prefixed += part;
         part = prefixed;
       }
+      // Scan the words first and prefetch their cache sets, then look them up.
+      words.clear();
       scan_gpt2(part, [&](std::size_t b, std::size_t end) {
         const std::string_view word = part.substr(b, end - b);
-        tokens.clear();
-        const bool cached = cache_.enabled() && WordCache::cacheable(word);
-        const std::uint64_t h = cached ? hash_bytes(word) : 0;
-        if (!cached || !cache_.get(word, h, tokens)) {
-          mapped.clear();
-          for (char c : word) mapped += chars[static_cast<unsigned char>(c)];
-          model_->tokenize(mapped, tokens);
-          if (cached) cache_.put(word, h, tokens.data(), tokens.size());
-        }
-        for (const auto& t : tokens) e.ids.push_back(t.id);
+        const std::uint64_t h = WordCache::cacheable(word) ? hash_bytes(word) : 0;
+        if (h) cache_.prefetch(h);
+        words.push_back({word, h});
       });
+      for (const auto& [word, h] : words) {
+        const bool cached = h != 0 && cache_.enabled();
+        if (cached && cache_.get(word, h, e.ids)) continue;
+        tokens.clear();
+        mapped.clear();
+        for (char c : word) mapped += chars[static_cast<unsigned char>(c)];
+        model_->tokenize(mapped, tokens);
+        if (cached) cache_.put(word, h, tokens.data(), tokens.size());
+        for (const auto& t : tokens) e.ids.push_back(t.id);
+      }
     }
   }
 
@@ -288,7 +297,7 @@ class Pipeline {
   const ByteLevelPre* byte_level_ = nullptr;  // set when the ByteLevel fast path applies
   const BertNormalizer* bert_ = nullptr;      // set when the BERT ASCII fast path applies
   std::string split_before_;                  // '▁' when BPE may be cut before it
-  mutable WordCache cache_{1 << 16};
+  mutable WordCache cache_{default_cache_words};
 };
 
 }  // namespace zest::detail

@@ -2,6 +2,7 @@
 // cache), post-processor on the way in; token strings through the decoder on the way out.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -206,33 +207,60 @@ class Pipeline {
   }
 
   // BertNormalizer (clean_text) + BertPreTokenizer on ASCII text in one pass: controls dropped,
-  // whitespace splits, punctuation stands alone, letters lowercased when asked.
+  // whitespace splits, punctuation stands alone, letters lowercased when asked. The words of
+  // the piece are gathered first so that their cache sets load together.
   void encode_bert_ascii(std::string_view piece, Encoded& e) const {
-    thread_local std::string word;
+    enum : unsigned char { keep, split, drop, alone };
+    static const auto kinds = [] {
+      std::array<unsigned char, 128> k{};
+      for (int c = 0; c < 128; ++c)
+        k[c] = (c == ' ' || c == '\t' || c == '\n' || c == '\r') ? split
+               : (c < 0x20 || c == 0x7F)                         ? drop  // controls, \v and \f too
+               : unicode::is_bert_punctuation(static_cast<char32_t>(c)) ? alone
+                                                                 : keep;
+      return k;
+    }();
+    thread_local std::string text;
+    thread_local std::vector<std::pair<std::uint32_t, std::uint32_t>> words;  // [begin, end) in text
+    thread_local std::vector<std::uint64_t> hashes;
     thread_local std::vector<Token> tokens;
     const bool lower = bert_->lowercase();
-    auto flush = [&] {
-      if (word.empty()) return;
-      tokens.clear();
-      tokenize_word(word, tokens, true);
-      for (const auto& t : tokens) e.ids.push_back(t.id);
-      word.clear();
+    text.clear();
+    words.clear();
+    std::size_t word_start = 0;
+    auto close = [&] {
+      if (text.size() > word_start) words.push_back({static_cast<std::uint32_t>(word_start), static_cast<std::uint32_t>(text.size())});
+      word_start = text.size();
     };
     for (char ch : piece) {
       const auto c = static_cast<unsigned char>(ch);
-      if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-        flush();
-      } else if (c < 0x20 || c == 0x7F) {
-        continue;  // controls (and \v, \f) are dropped by clean_text
-      } else if (unicode::is_bert_punctuation(c)) {
-        flush();
-        word.assign(1, ch);
-        flush();
-      } else {
-        word += lower && c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : ch;
+      switch (kinds[c]) {
+        case keep: text += lower && c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : ch; break;
+        case split: close(); break;
+        case drop: break;
+        case alone:
+          close();
+          text += ch;
+          close();
+          break;
       }
     }
-    flush();
+    close();
+    const bool use_cache = cache_.enabled();
+    hashes.resize(words.size());
+    for (std::size_t k = 0; k < words.size(); ++k) {
+      const std::string_view w(text.data() + words[k].first, words[k].second - words[k].first);
+      hashes[k] = use_cache && WordCache::cacheable(w) ? hash_bytes(w) : 0;
+      if (hashes[k]) cache_.prefetch(hashes[k]);
+    }
+    for (std::size_t k = 0; k < words.size(); ++k) {
+      const std::string_view w(text.data() + words[k].first, words[k].second - words[k].first);
+      if (hashes[k] && cache_.get(w, hashes[k], e.ids)) continue;
+      tokens.clear();
+      model_->tokenize(w, tokens);
+      if (hashes[k]) cache_.put(w, hashes[k], tokens.data(), tokens.size());
+      for (const auto& t : tokens) e.ids.push_back(t.id);
+    }
   }
 
  public:

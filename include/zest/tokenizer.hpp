@@ -39,6 +39,8 @@ struct SpecialTokens {
   std::optional<std::int32_t> bos, eos, pad, unk;
 };
 
+// Immutable after loading apart from its word cache; one Tokenizer may encode from many
+// threads at once. Cheap to copy (copies share everything).
 class Tokenizer {
  public:
   // A tokenizer.json, a model directory (tokenizer.json, else vocab.json + merges.txt, else
@@ -132,7 +134,8 @@ class Tokenizer {
 
   const SpecialTokens& special_tokens() const { return specials_; }
 
-  // The word cache: capacity in words (0 turns it off). Not thread-safe: set it before sharing.
+  // The word cache: capacity in words (0 turns it off; default 131072, 8 MiB). Copies of a
+  // Tokenizer share the pipeline and its cache. Not thread-safe: set it before sharing.
   void set_cache_capacity(std::size_t words) {
     if (pipeline_) pipeline_->cache().set_capacity(words);
   }

@@ -22,6 +22,12 @@ Pieces by_scanner(std::string_view s) {
   return p;
 }
 
+Pieces by_cl100k(std::string_view s, std::size_t digits) {
+  Pieces p;
+  zest::detail::scan_cl100k(s, digits, [&](std::size_t b, std::size_t e) { p.emplace_back(b, e); });
+  return p;
+}
+
 Pieces by_regex(const zest::detail::Regex& re, std::string_view s) {
   Pieces p;
   re.for_each_match(s, [&](std::size_t b, std::size_t e) { p.emplace_back(b, e); });
@@ -30,26 +36,33 @@ Pieces by_regex(const zest::detail::Regex& re, std::string_view s) {
 
 }  // namespace
 
-TEST_CASE("GPT-2 scanner equals the regex") {
+TEST_CASE("GPT-2, cl100k and Qwen2 scanners equal their regexes") {
   const zest::detail::Regex re{zest::detail::Split::gpt2_pattern};
+  const zest::detail::Regex cl100k{zest::detail::Split::cl100k_pattern};
+  const zest::detail::Regex qwen2{zest::detail::Split::qwen2_pattern};
   std::ifstream in(ZEST_TEST_DATA "/tokenizer/golden/texts.jsonl");
   REQUIRE(in);
   int lines = 0;
   for (std::string line; std::getline(in, line); ++lines) {
     const std::string text = nlohmann::json::parse(line)["text"];
     CHECK_MESSAGE(by_scanner(text) == by_regex(re, text), text);
+    CHECK_MESSAGE(by_cl100k(text, 3) == by_regex(cl100k, text), text);
+    CHECK_MESSAGE(by_cl100k(text, 1) == by_regex(qwen2, text), text);
   }
   CHECK(lines > 400);
 
   // Random strings over the characters where the classes meet.
   const std::vector<std::string> alphabet = {" ", "  ", "\t", "\n", "\r\n", "'", "s", "re", "ll", "a", "Z", "7", "²",
                                              "é", "北", "!", "?", "\xC2\xA0", "\xE3\x80\x80", "\xE2\x80\x8B", "\xE1\xA0\x8E",
-                                             "\xF0\x9F\x98\x80", "\xCC\x81", "'S", "'ve", "\x0B", "\xC2\x85"};
+                                             "\xF0\x9F\x98\x80", "\xCC\x81", "'S", "'ve", "\x0B", "\xC2\x85",
+                                             "\r", "\n", "12345", "'\xC5\xBF", "'LL", "(", " (", "\n\n", " \r\n "};
   std::mt19937 rng(7);
   for (int i = 0; i < 3000; ++i) {
     std::string s;
     const int n = static_cast<int>(rng() % 12);
     for (int k = 0; k < n; ++k) s += alphabet[rng() % alphabet.size()];
     CHECK_MESSAGE(by_scanner(s) == by_regex(re, s), nlohmann::json(s).dump());
+    CHECK_MESSAGE(by_cl100k(s, 3) == by_regex(cl100k, s), nlohmann::json(s).dump());
+    CHECK_MESSAGE(by_cl100k(s, 1) == by_regex(qwen2, s), nlohmann::json(s).dump());
   }
 }

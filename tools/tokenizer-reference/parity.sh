@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Full-corpus parity of zest-tokenize against Hugging Face tokenizers 0.23.2 (encode.js): every
 # line of each corpus, every tokenizer, with and without special tokens; prints identical/total.
-# Usage: tools/tokenizer-reference/parity.sh [SHARED_DIR] [ZEST_TOKENIZE]   (after npm i here)
+# Usage: [TOKENIZERS="gpt2 ..."] tools/tokenizer-reference/parity.sh [SHARED_DIR] [ZEST_TOKENIZE]   (after npm i here)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 shared="${1:-$here/../../../shared}"
@@ -9,7 +9,7 @@ zest="${2:-$here/../../build/examples/zest-tokenize/zest-tokenize}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 printf '%-20s %-15s %-8s %s\n' tokenizer corpus special identical/total
-for tok in gpt2 bert-base-uncased spm-bpe-8k spm-unigram-8k wordpiece-cased-8k roberta-bpe-8k; do
+for tok in ${TOKENIZERS:-gpt2 bert-base-uncased spm-bpe-8k spm-unigram-8k wordpiece-cased-8k roberta-bpe-8k}; do
   for corpus in brown.txt multi-dev.txt; do
     for special in "" --add-special-tokens; do
       json="$shared/tokenizers/$tok/tokenizer.json"

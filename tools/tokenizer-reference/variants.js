@@ -12,6 +12,8 @@ const texts = fs.readFileSync(path.join(outDir, 'texts.jsonl'), 'utf8').trim().s
 
 const ws = { type: 'WhitespaceSplit' };
 const gpt2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+const cl100k = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const qwen2 = cl100k.replace('\\p{N}{1,3}', '\\p{N}');
 const wp = 'wordpiece-cased-8k', rob = 'roberta-bpe-8k', spm = 'spm-bpe-8k', uni = 'spm-unigram-8k';
 const behaviors = ['Removed', 'Isolated', 'MergedWithPrevious', 'MergedWithNext', 'Contiguous'];
 const added = (extra) => (base) => [...base, ...extra];
@@ -42,6 +44,8 @@ const VARIANTS = [
   { name: 'metaspace_first_nosplit', base: spm, patch: { normalizer: null, pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false }, decoder: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false } } },
   { name: 'metaspace_never_unigram', base: uni, patch: { normalizer: null, pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'never', split: true }, decoder: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'never', split: true } } },
   { name: 'split_gpt2_then_byte_level', base: rob, patch: { pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: gpt2 }, behavior: 'Isolated', invert: false }, { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false }] } } },
+  { name: 'split_cl100k_then_byte_level', base: rob, patch: { pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: cl100k }, behavior: 'Removed', invert: true }, { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false }] } } },
+  { name: 'split_qwen2_then_byte_level', base: rob, patch: { pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: qwen2 }, behavior: 'Isolated', invert: false }, { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false }] } } },
   { name: 'byte_level_prefix_space', base: rob, patch: { pre_tokenizer: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true }, post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true } } },
   { name: 'bpe_ignore_merges', base: rob, model: { ignore_merges: true } },
   { name: 'sequence_processor', base: rob, patch: { post_processor: { type: 'Sequence', processors: [{ type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true }, { type: 'TemplateProcessing', single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }], pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }], special_tokens: { '<s>': { id: '<s>', ids: [0], tokens: ['<s>'] }, '</s>': { id: '</s>', ids: [2], tokens: ['</s>'] } } }] } } },

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <bitset>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,7 @@ class AddedTokens {
     const std::string& key = t.normalized ? t.decoded : t.content;
     m.trie.insert(key, index);
     m.first_bytes.set(static_cast<unsigned char>(key[0]));
+    m.first = key[0];
     m.any = true;
     by_content_.insert(t.content, index);
     tokens_.push_back(std::move(t));
@@ -98,7 +100,11 @@ class AddedTokens {
     if (m.any) {
       std::size_t i = 0;
       while (i < s.size()) {
-        if (!m.first_bytes.test(static_cast<unsigned char>(s[i]))) {
+        if (m.first_bytes.count() == 1) {  // one first byte (often '<' or '['): memchr to it
+          const void* at = std::memchr(s.data() + i, m.first, s.size() - i);
+          if (!at) break;
+          i = static_cast<std::size_t>(static_cast<const char*>(at) - s.data());
+        } else if (!m.first_bytes.test(static_cast<unsigned char>(s[i]))) {
           ++i;
           continue;
         }
@@ -149,6 +155,7 @@ class AddedTokens {
   struct Matcher {
     ByteTrie trie;
     std::bitset<256> first_bytes;
+    char first = 0;  // the first byte, when there is only one
     bool any = false;
   };
 

@@ -71,7 +71,12 @@ class Bpe final : public Model {
         byte_ids_[b] = vocab_.find(name);
       }
     }
-    // Ids of single characters (without prefix/suffix) for the common case.
+    // Ids of single characters below U+3000 (Latin, ByteLevel's, U+2581 '▁'), looked up once.
+    if (o_.continuing_subword_prefix.empty() && o_.end_of_word_suffix.empty()) {
+      char_ids_.assign(0x3000, -1);
+      for (char32_t c = 0; c < 0x3000; ++c)
+        if (c < 0xD800 || c > 0xDFFF) char_ids_[c] = vocab_.find(utf8::encode(c));
+    }
   }
 
   void add_merge(std::string_view a, std::string_view b, std::int32_t rank, const JsonRef& where) {
@@ -93,6 +98,11 @@ class Bpe final : public Model {
     merges_.insert(ia, ib, {rank, im});
   }
 
+  // Whether a word's tokens depend only on its characters (no prefix, suffix or whole-word rule).
+  bool plain_words() const {
+    return o_.continuing_subword_prefix.empty() && o_.end_of_word_suffix.empty() && !o_.ignore_merges;
+  }
+
   void tokenize(std::string_view word, std::vector<Token>& out) const override {
     if (word.empty()) return;
     if (o_.ignore_merges) {
@@ -106,10 +116,7 @@ class Bpe final : public Model {
     symbols.clear();
     initial_symbols(word, symbols);
     merge_all(symbols);
-    for (std::size_t i = 0; i < symbols.size(); i = static_cast<std::size_t>(symbols[i].next)) {
-      out.push_back({symbols[i].id, symbols[i].begin, symbols[i].begin + symbols[i].len});
-      if (symbols[i].next < 0) break;
-    }
+    for (const auto& sym : symbols) out.push_back({sym.id, sym.begin, sym.begin + sym.len});
   }
 
  private:
@@ -150,8 +157,16 @@ class Bpe final : public Model {
         piece = buf;
       }
       const auto begin = static_cast<std::uint32_t>(i);
+      std::int32_t id;
+      if (!char_ids_.empty()) {
+        std::size_t k = i;
+        const char32_t c = utf8::next(w, k);
+        id = c < char_ids_.size() ? char_ids_[c] : vocab_.find(piece);
+      } else {
+        id = vocab_.find(piece);
+      }
       i += len;
-      if (const std::int32_t id = vocab_.find(piece); id >= 0) {
+      if (id >= 0) {
         if (have_unk) {
           push(s, unk, unk_begin, unk_len);
           have_unk = false;
@@ -187,54 +202,91 @@ class Bpe final : public Model {
     if (have_unk) push(s, unk, unk_begin, unk_len);
   }
 
+  // Merges lowest rank first, leftmost among equals. Short words: scan the pairs for the
+  // minimum; long ones (whole SentencePiece lines): a heap of candidates.
+  void merge_all(std::vector<Symbol>& s) const {
+    if (s.size() < 2) return;
+    if (s.size() <= 24) return merge_short(s);
+    merge_long(s);
+  }
+
+  void merge_short(std::vector<Symbol>& s) const {
+    // s is still a plain array here: symbol k's next is k + 1. Work on a compact copy.
+    std::int32_t ids[24], rank[24], merged[24];
+    std::uint32_t begin[24], len[24];
+    std::size_t n = s.size();
+    for (std::size_t k = 0; k < n; ++k) ids[k] = s[k].id, begin[k] = s[k].begin, len[k] = s[k].len;
+    auto look = [&](std::size_t k) {
+      const auto m = merges_.find(ids[k], ids[k + 1]);
+      rank[k] = m.rank < 0 ? INT32_MAX : m.rank;
+      merged[k] = m.id;
+    };
+    for (std::size_t k = 0; k + 1 < n; ++k) look(k);
+    while (n > 1) {
+      std::size_t best = 0;
+      for (std::size_t k = 1; k + 1 < n; ++k)
+        if (rank[k] < rank[best]) best = k;
+      if (rank[best] == INT32_MAX) break;
+      ids[best] = merged[best];
+      len[best] += len[best + 1];
+      for (std::size_t k = best + 1; k + 1 < n; ++k) {
+        ids[k] = ids[k + 1], begin[k] = begin[k + 1], len[k] = len[k + 1];
+        rank[k] = rank[k + 1], merged[k] = merged[k + 1];
+      }
+      --n;
+      if (best > 0) look(best - 1);
+      if (best + 1 < n) look(best);
+    }
+    s.resize(n);
+    for (std::size_t k = 0; k < n; ++k)
+      s[k] = {ids[k], begin[k], len[k], static_cast<std::int32_t>(k) - 1, k + 1 < n ? static_cast<std::int32_t>(k + 1) : -1};
+  }
+
   struct Candidate {
     std::int32_t rank, pos, id;
+    std::int32_t left, right_pos, right;  // the pair it was made for: stale once they change
     bool operator<(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
   };
 
-  void merge_all(std::vector<Symbol>& s) const {
-    if (s.size() < 2) return;
+  void merge_long(std::vector<Symbol>& s) const {
     thread_local std::vector<Candidate> heap;
     heap.clear();
-    for (std::size_t i = 0; i + 1 < s.size(); ++i) {
-      const auto m = merges_.find(s[i].id, s[i + 1].id);
-      if (m.rank >= 0) heap.push_back({m.rank, static_cast<std::int32_t>(i), m.id});
-    }
-    std::make_heap(heap.begin(), heap.end());
+    auto consider = [&](std::int32_t pos) {
+      const Symbol& a = s[static_cast<std::size_t>(pos)];
+      const Symbol& b = s[static_cast<std::size_t>(a.next)];
+      const auto m = merges_.find(a.id, b.id);
+      if (m.rank >= 0) {
+        heap.push_back({m.rank, pos, m.id, a.id, a.next, b.id});
+        std::push_heap(heap.begin(), heap.end());
+      }
+    };
+    for (std::size_t i = 0; i + 1 < s.size(); ++i) consider(static_cast<std::int32_t>(i));
     while (!heap.empty()) {
       std::pop_heap(heap.begin(), heap.end());
       const Candidate top = heap.back();
       heap.pop_back();
       Symbol& cur = s[static_cast<std::size_t>(top.pos)];
-      if (cur.len == 0 || cur.next < 0) continue;
+      if (cur.len == 0 || cur.next != top.right_pos || cur.id != top.left) continue;
       Symbol& right = s[static_cast<std::size_t>(cur.next)];
-      const auto now = merges_.find(cur.id, right.id);
-      if (now.rank < 0 || now.id != top.id) continue;  // an expired candidate
+      if (right.id != top.right) continue;
       cur.id = top.id;
       cur.len += right.len;
       cur.next = right.next;
       right.len = 0;
       if (cur.next >= 0) s[static_cast<std::size_t>(cur.next)].prev = top.pos;
-      if (cur.prev >= 0) {
-        const auto m = merges_.find(s[static_cast<std::size_t>(cur.prev)].id, cur.id);
-        if (m.rank >= 0) {
-          heap.push_back({m.rank, cur.prev, m.id});
-          std::push_heap(heap.begin(), heap.end());
-        }
-      }
-      if (cur.next >= 0) {
-        const auto m = merges_.find(cur.id, s[static_cast<std::size_t>(cur.next)].id);
-        if (m.rank >= 0) {
-          heap.push_back({m.rank, top.pos, m.id});
-          std::push_heap(heap.begin(), heap.end());
-        }
-      }
+      if (cur.prev >= 0) consider(cur.prev);
+      if (cur.next >= 0) consider(top.pos);
     }
+    // Compact to a plain array.
+    std::size_t n = 0;
+    for (std::int32_t i = 0; i >= 0; i = s[static_cast<std::size_t>(i)].next) s[n++] = s[static_cast<std::size_t>(i)];
+    s.resize(n);
   }
 
   Options o_;
   PairMap merges_;
   std::int32_t byte_ids_[256] = {};
+  std::vector<std::int32_t> char_ids_;  // by code point below U+3000, when no prefix/suffix
 };
 
 }  // namespace zest::detail

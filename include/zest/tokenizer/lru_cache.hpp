@@ -9,12 +9,27 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <thread>
+#include <type_traits>
 #include <string_view>
 #include <vector>
 
 #include "zest/tokenizer/model.hpp"
 
 namespace zest::detail {
+
+// A spin lock: the critical sections here are a few dozen instructions.
+class SpinLock {
+ public:
+  void lock() {
+    while (flag_.exchange(true, std::memory_order_acquire))
+      while (flag_.load(std::memory_order_relaxed)) std::this_thread::yield();
+  }
+  void unlock() { flag_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> flag_{false};
+};
 
 class WordCache {
  public:
@@ -40,8 +55,18 @@ class WordCache {
 
   static bool cacheable(std::string_view word) { return word.size() <= max_key && !word.empty(); }
 
-  // Appends the cached tokens of word and returns true, or returns false.
-  bool get(std::string_view word, std::uint64_t hash, std::vector<Token>& out) {
+  // Starts loading the set of hash into the CPU cache: lookups of a line's words overlap.
+  void prefetch(std::uint64_t hash) const {
+    if (!enabled()) return;
+    const Slot* set = &shards_[hash & (shards - 1)].slots[((hash >> 4) & (sets_per_shard_ - 1)) * ways];
+    __builtin_prefetch(set);
+    __builtin_prefetch(set + 2);
+  }
+
+  // Appends the cached tokens of word and returns true, or returns false. Out is a vector of
+  // Token, or of ids alone.
+  template <typename Out>
+  bool get(std::string_view word, std::uint64_t hash, Out& out) {
     Shard& sh = shards_[hash & (shards - 1)];
     Slot* set = &sh.slots[((hash >> 4) & (sets_per_shard_ - 1)) * ways];
     const auto check = static_cast<std::uint32_t>(hash >> 32);
@@ -50,11 +75,15 @@ class WordCache {
       Slot& s = set[w];
       if (s.check == check && s.key_len == word.size() && s.count > 0 && std::memcmp(s.key, word.data(), word.size()) == 0) {
         s.recent = 1;
-        std::uint32_t begin = 0;
-        for (std::size_t k = 0; k < s.count; ++k) {
-          const std::uint32_t end = s.tokens[k] >> 24;
-          out.push_back({static_cast<std::int32_t>(s.tokens[k] & 0xFFFFFF), begin, end});
-          begin = end;
+        if constexpr (std::is_same_v<typename Out::value_type, Token>) {
+          std::uint32_t begin = 0;
+          for (std::size_t k = 0; k < s.count; ++k) {
+            const std::uint32_t end = s.tokens[k] >> 24;
+            out.push_back({static_cast<std::int32_t>(s.tokens[k] & 0xFFFFFF), begin, end});
+            begin = end;
+          }
+        } else {
+          for (std::size_t k = 0; k < s.count; ++k) out.push_back(static_cast<std::int32_t>(s.tokens[k] & 0xFFFFFF));
         }
         return true;
       }
@@ -103,7 +132,7 @@ class WordCache {
   static_assert(sizeof(Slot) == 64);
 
   struct alignas(64) Shard {
-    std::mutex mutex;
+    SpinLock mutex;
     std::unique_ptr<Slot[]> slots;
     std::size_t hand = 0;
   };

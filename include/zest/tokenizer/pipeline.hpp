@@ -2,6 +2,7 @@
 // cache), post-processor on the way in; token strings through the decoder on the way out.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -37,6 +38,8 @@ inline std::unique_ptr<Model> make_model(const JsonRef& j, const ModelTables& t)
 
 class Pipeline {
  public:
+  static constexpr std::size_t default_cache_words = 1 << 17;  // 8 MiB of 64-byte slots
+
   // root: the parsed tokenizer.json; tables: the model tables the fast loader took out of it.
   Pipeline(const nlohmann::json& root, const ModelTables& tables, std::string_view file) {
     const JsonRef j(root, "$", file);
@@ -55,6 +58,7 @@ class Pipeline {
     if (!bert_ || !bert_->clean_text() || !dynamic_cast<const BertPre*>(pre_tokenizer_.get()) || added_.has_normalized())
       bert_ = nullptr;
     id_bound_ = model_->vocab().id_bound();
+    if (!pre_tokenizer_) split_before_ = metaspace_split(*model_);
     for (const auto& t : added_.tokens()) id_bound_ = std::max(id_bound_, static_cast<std::size_t>(t.id) + 1);
   }
 
@@ -67,6 +71,7 @@ class Pipeline {
   void encode(std::string_view text, bool add_special_tokens, Encoded& e) const {
     thread_local std::vector<AddedSplit> raw;
     raw.clear();
+    e.ids.reserve(text.size() / 3 + 4);
     added_.split(text, false, raw);
     for (const auto& r : raw) {
       if (r.token >= 0) {
@@ -101,6 +106,10 @@ class Pipeline {
           continue;
         }
         if (s.end == s.begin) continue;
+        if (!pre_tokenizer_ && !split_before_.empty()) {
+          encode_split_before(n, s.begin, s.end, e);
+          continue;
+        }
         const bool whole = s.begin == 0 && s.end == n.text.size();
         std::vector<Normalized> words;
         words.push_back(whole ? std::move(n) : n.slice(s.begin, s.end));
@@ -116,6 +125,38 @@ class Pipeline {
     }
   }
 
+  // No pre-tokenizer, and no token has split_before_ (SentencePiece's '▁') past its start: BPE
+  // (or Unigram) of the whole text equals that of its pieces cut before each '▁', and those
+  // pieces can be cached like words.
+  void encode_split_before(const Normalized& n, std::size_t begin, std::size_t end, Encoded& e) const {
+    thread_local std::vector<Token> tokens;
+    const std::string_view text(n.text);
+    std::size_t start = begin;
+    while (start < end) {
+      std::size_t cut = text.find(split_before_, start + 1);
+      if (cut == std::string_view::npos || cut > end) cut = end;
+      tokens.clear();
+      tokenize_word(text.substr(start, cut - start), tokens, true);
+      for (const auto& t : tokens) push(e, t.id, n.span(start + t.begin, start + t.end));
+      start = cut;
+    }
+  }
+
+  // Whether BPE may be cut before each '▁' (see encode_split_before).
+  static std::string metaspace_split(const Model& model) {
+    // Unigram too: a path's score is a sum, and no token crosses the cut.
+    const auto* bpe = dynamic_cast<const Bpe*>(&model);
+    const bool unigram = dynamic_cast<const Unigram*>(&model) != nullptr;
+    const std::string meta = "\xE2\x96\x81";
+    if (!(unigram || (bpe && bpe->plain_words())) || model.vocab().find(meta) < 0) return {};
+    const Vocab& v = model.vocab();
+    for (std::size_t id = 0; id < v.id_bound(); ++id) {
+      const std::string* t = v.token(static_cast<std::int32_t>(id));
+      if (t && t->find(meta, 1) != std::string::npos) return {};
+    }
+    return meta;
+  }
+
   static bool is_ascii(std::string_view s) {
     for (char c : s)
       if (static_cast<unsigned char>(c) >= 0x80) return false;
@@ -128,6 +169,7 @@ class Pipeline {
     thread_local std::string prefixed, mapped;
     thread_local std::vector<AddedSplit> normalized;
     thread_local std::vector<Token> tokens;
+    thread_local std::vector<std::pair<std::string_view, std::uint64_t>> words;  // hash 0: not cached
     normalized.clear();
     added_.split(piece, true, normalized);
     const auto& chars = byte_chars();
@@ -143,50 +185,82 @@ class Pipeline {
         prefixed += part;
         part = prefixed;
       }
+      // Scan the words first and prefetch their cache sets, then look them up.
+      words.clear();
       scan_gpt2(part, [&](std::size_t b, std::size_t end) {
         const std::string_view word = part.substr(b, end - b);
-        tokens.clear();
-        const bool cached = cache_.enabled() && WordCache::cacheable(word);
-        const std::uint64_t h = cached ? hash_bytes(word) : 0;
-        if (!cached || !cache_.get(word, h, tokens)) {
-          mapped.clear();
-          for (char c : word) mapped += chars[static_cast<unsigned char>(c)];
-          model_->tokenize(mapped, tokens);
-          if (cached) cache_.put(word, h, tokens.data(), tokens.size());
-        }
-        for (const auto& t : tokens) e.ids.push_back(t.id);
+        const std::uint64_t h = WordCache::cacheable(word) ? hash_bytes(word) : 0;
+        if (h) cache_.prefetch(h);
+        words.push_back({word, h});
       });
+      for (const auto& [word, h] : words) {
+        const bool cached = h != 0 && cache_.enabled();
+        if (cached && cache_.get(word, h, e.ids)) continue;
+        tokens.clear();
+        mapped.clear();
+        for (char c : word) mapped += chars[static_cast<unsigned char>(c)];
+        model_->tokenize(mapped, tokens);
+        if (cached) cache_.put(word, h, tokens.data(), tokens.size());
+        for (const auto& t : tokens) e.ids.push_back(t.id);
+      }
     }
   }
 
   // BertNormalizer (clean_text) + BertPreTokenizer on ASCII text in one pass: controls dropped,
-  // whitespace splits, punctuation stands alone, letters lowercased when asked.
+  // whitespace splits, punctuation stands alone, letters lowercased when asked. The words of
+  // the piece are gathered first so that their cache sets load together.
   void encode_bert_ascii(std::string_view piece, Encoded& e) const {
-    thread_local std::string word;
+    enum : unsigned char { keep, split, drop, alone };
+    static const auto kinds = [] {
+      std::array<unsigned char, 128> k{};
+      for (int c = 0; c < 128; ++c)
+        k[c] = (c == ' ' || c == '\t' || c == '\n' || c == '\r') ? split
+               : (c < 0x20 || c == 0x7F)                         ? drop  // controls, \v and \f too
+               : unicode::is_bert_punctuation(static_cast<char32_t>(c)) ? alone
+                                                                 : keep;
+      return k;
+    }();
+    thread_local std::string text;
+    thread_local std::vector<std::pair<std::uint32_t, std::uint32_t>> words;  // [begin, end) in text
+    thread_local std::vector<std::uint64_t> hashes;
     thread_local std::vector<Token> tokens;
     const bool lower = bert_->lowercase();
-    auto flush = [&] {
-      if (word.empty()) return;
-      tokens.clear();
-      tokenize_word(word, tokens, true);
-      for (const auto& t : tokens) e.ids.push_back(t.id);
-      word.clear();
+    text.clear();
+    words.clear();
+    std::size_t word_start = 0;
+    auto close = [&] {
+      if (text.size() > word_start) words.push_back({static_cast<std::uint32_t>(word_start), static_cast<std::uint32_t>(text.size())});
+      word_start = text.size();
     };
     for (char ch : piece) {
       const auto c = static_cast<unsigned char>(ch);
-      if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-        flush();
-      } else if (c < 0x20 || c == 0x7F) {
-        continue;  // controls (and \v, \f) are dropped by clean_text
-      } else if (unicode::is_bert_punctuation(c)) {
-        flush();
-        word.assign(1, ch);
-        flush();
-      } else {
-        word += lower && c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : ch;
+      switch (kinds[c]) {
+        case keep: text += lower && c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : ch; break;
+        case split: close(); break;
+        case drop: break;
+        case alone:
+          close();
+          text += ch;
+          close();
+          break;
       }
     }
-    flush();
+    close();
+    const bool use_cache = cache_.enabled();
+    hashes.resize(words.size());
+    for (std::size_t k = 0; k < words.size(); ++k) {
+      const std::string_view w(text.data() + words[k].first, words[k].second - words[k].first);
+      hashes[k] = use_cache && WordCache::cacheable(w) ? hash_bytes(w) : 0;
+      if (hashes[k]) cache_.prefetch(hashes[k]);
+    }
+    for (std::size_t k = 0; k < words.size(); ++k) {
+      const std::string_view w(text.data() + words[k].first, words[k].second - words[k].first);
+      if (hashes[k] && cache_.get(w, hashes[k], e.ids)) continue;
+      tokens.clear();
+      model_->tokenize(w, tokens);
+      if (hashes[k]) cache_.put(w, hashes[k], tokens.data(), tokens.size());
+      for (const auto& t : tokens) e.ids.push_back(t.id);
+    }
   }
 
  public:
@@ -250,7 +324,8 @@ class Pipeline {
   std::size_t id_bound_ = 0;
   const ByteLevelPre* byte_level_ = nullptr;  // set when the ByteLevel fast path applies
   const BertNormalizer* bert_ = nullptr;      // set when the BERT ASCII fast path applies
-  mutable WordCache cache_{1 << 16};
+  std::string split_before_;                  // '▁' when BPE may be cut before it
+  mutable WordCache cache_{default_cache_words};
 };
 
 }  // namespace zest::detail

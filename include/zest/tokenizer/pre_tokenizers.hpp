@@ -265,10 +265,16 @@ class Split final : public PreTokenizer {
  public:
   Split(PatternSpec pattern, Behavior behavior, bool invert)
       : regex_(pattern.regex ? *pattern.regex : escape(pattern.literal)), behavior_(behavior), invert_(invert),
-        gpt2_(pattern.regex && *pattern.regex == gpt2_pattern) {}
+        gpt2_(pattern.regex && *pattern.regex == gpt2_pattern),
+        digits_(pattern.regex && *pattern.regex == cl100k_pattern ? 3 : pattern.regex && *pattern.regex == qwen2_pattern ? 1 : 0) {}
 
   static constexpr std::string_view gpt2_pattern =
       R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+
+  static constexpr std::string_view cl100k_pattern =
+      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+  static constexpr std::string_view qwen2_pattern =
+      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
   void split(Normalized& piece, std::vector<Normalized>& out) const override {
     std::vector<Match> matches;
@@ -276,6 +282,8 @@ class Split final : public PreTokenizer {
       matches.push_back({0, 0, false});
     } else if (gpt2_) {
       matches = scan_matches(piece.text, [](std::string_view s, auto&& emit) { scan_gpt2(s, emit); });
+    } else if (digits_) {
+      matches = scan_matches(piece.text, [this](std::string_view s, auto&& emit) { scan_cl100k(s, digits_, emit); });
     } else {
       matches = scan_matches(piece.text, [this](std::string_view s, auto&& emit) { regex_.for_each_match(s, emit); });
     }
@@ -303,6 +311,7 @@ class Split final : public PreTokenizer {
   Behavior behavior_;
   bool invert_;
   bool gpt2_;
+  std::size_t digits_;  // 3: the cl100k scanner, 1: Qwen2's, 0: neither
 };
 
 class PreTokenizerSequence final : public PreTokenizer {

@@ -18,4 +18,4 @@ if ! cmake --build build --target zest-generate -j"$(nproc)" -- -n 2>/dev/null |
   cmake --build build --target zest-generate -j"$(nproc)" >/dev/null
 fi
 printf '%s' "$prompt"
-build/examples/zest-generate/zest-generate --prompt "$prompt" --max-new-tokens 120 "$@"
+build/examples/zest-generate/zest-generate --prompt "$prompt" --max-new-tokens 180 "$@"

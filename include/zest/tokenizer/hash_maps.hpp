@@ -40,8 +40,9 @@ class StringMap {
   // Inserts or overwrites.
   void insert(std::string_view key, std::int32_t value) {
     if ((count_ + 1) * 4 >= slots_.size() * 3) grow();
-    Slot* s = probe(key);
+    Slot* s = &slots_[probe(key)];
     if (s->value == empty) {
+      s->tag = tag_of(key);
       s->offset = static_cast<std::uint32_t>(arena_.size());
       s->length = static_cast<std::uint32_t>(key.size());
       arena_ += key;
@@ -53,8 +54,8 @@ class StringMap {
   // The value of key, or -1.
   std::int32_t find(std::string_view key) const {
     if (slots_.empty()) return -1;
-    const Slot* s = const_cast<StringMap*>(this)->probe(key);
-    return s->value == empty ? -1 : s->value;
+    const Slot& s = slots_[probe(key)];
+    return s.value == empty ? -1 : s.value;
   }
 
   std::size_t size() const { return count_; }
@@ -73,18 +74,19 @@ class StringMap {
     std::uint32_t tag = 0;
   };
 
-  Slot* probe(std::string_view key) {
+  static std::uint32_t tag_of(std::string_view key) { return static_cast<std::uint32_t>(hash_bytes(key) >> 32); }
+
+  // The slot holding key, or the empty slot where it would go. Reads only: find() runs on
+  // many threads at once.
+  std::size_t probe(std::string_view key) const {
     const std::uint64_t h = hash_bytes(key);
     const std::uint32_t tag = static_cast<std::uint32_t>(h >> 32);
     std::size_t i = h & (slots_.size() - 1);
     while (true) {
-      Slot& s = slots_[i];
-      if (s.value == empty) {
-        s.tag = tag;
-        return &s;
-      }
+      const Slot& s = slots_[i];
+      if (s.value == empty) return i;
       if (s.tag == tag && s.length == key.size() && std::memcmp(arena_.data() + s.offset, key.data(), key.size()) == 0)
-        return &s;
+        return i;
       i = (i + 1) & (slots_.size() - 1);
     }
   }
@@ -94,10 +96,7 @@ class StringMap {
     slots_.assign(old.empty() ? 64 : old.size() * 2, Slot{});
     for (const auto& o : old) {
       if (o.value == empty) continue;
-      Slot* s = probe(std::string_view(arena_).substr(o.offset, o.length));
-      s->offset = o.offset;
-      s->length = o.length;
-      s->value = o.value;
+      slots_[probe(std::string_view(arena_).substr(o.offset, o.length))] = o;
     }
   }
 

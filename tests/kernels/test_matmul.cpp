@@ -12,17 +12,11 @@
 #include "zest/kernels/matmul.hpp"
 #include "zest/kernels/norm_quantize.hpp"
 
+#include "random.hpp"
+
 namespace {
 
 using MatrixD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-std::vector<float> random_vector(size_t n, float scale, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
 
 MatrixD to_matrix(const std::vector<float>& v, size_t rows, size_t cols) {
   MatrixD m(rows, cols);

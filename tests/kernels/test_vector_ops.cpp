@@ -10,15 +10,9 @@
 #include "zest/kernels/rope.hpp"
 #include "zest/kernels/softmax.hpp"
 
-namespace {
+#include "random.hpp"
 
-std::vector<float> random_vector(size_t n, float scale, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+namespace {
 
 void check_close(const std::vector<float>& got, const std::vector<double>& want, double tol) {
   REQUIRE(got.size() == want.size());

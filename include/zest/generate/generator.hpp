@@ -73,12 +73,7 @@ inline Generation generate(const DecoderModel& model, const Tokenizer* tokenizer
   std::vector<int32_t> history(prompt.begin(), prompt.end());
   history.reserve(prompt.size() + size_t(params.max_new_tokens));
   std::optional<Tokenizer::StreamDecoder> decoder;
-  if (tokenizer) {
-    // The prompt's last token is the decoder's context, so the new text keeps the space that
-    // joins it to the prompt (as transformers' pipeline returns it), not decoded as if it began a text.
-    decoder.emplace(tokenizer->stream_decoder(/*skip_special_tokens=*/true));
-    decoder->step(prompt.back());
-  }
+  if (tokenizer) decoder.emplace(tokenizer->stream_decoder(/*skip_special_tokens=*/true));
   StopStringMatcher stops(params.stop);
 
   // Sends text to the result and the callback; false when the callback asks to stop.
@@ -89,7 +84,10 @@ inline Generation generate(const DecoderModel& model, const Tokenizer* tokenizer
   };
 
   auto start = clock::now();
-  model.forward(state, prompt, logits, pool);
+  model.forward(state, prompt, logits, pool);  // also checks the prompt's ids against the vocabulary
+  // The prompt's last token is the decoder's context, so the new text keeps the space that joins
+  // it to the prompt (as transformers' pipeline returns it), not decoded as if it began a text.
+  if (decoder) decoder->step(prompt.back());
   bool prefill = true;
   for (int i = 0;; ++i) {
     const int32_t next = sampler.next(logits, history);

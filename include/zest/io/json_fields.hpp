@@ -46,34 +46,22 @@ class JsonFields {
   bool has(std::string_view key) const { return find(key) != nullptr; }
 
   std::optional<int64_t> get_int(std::string_view key) const {
-    const nlohmann::json* value = find(key);
-    if (!value) return std::nullopt;
-    if (!value->is_number_integer()) wrong_type(key, "an integer", *value);
-    return value->get<int64_t>();
+    return get_checked<int64_t>(key, &nlohmann::json::is_number_integer, "an integer");
   }
   int64_t get_int(std::string_view key, int64_t fallback) const { return get_int(key).value_or(fallback); }
 
   std::optional<double> get_number(std::string_view key) const {
-    const nlohmann::json* value = find(key);
-    if (!value) return std::nullopt;
-    if (!value->is_number()) wrong_type(key, "a number", *value);
-    return value->get<double>();
+    return get_checked<double>(key, &nlohmann::json::is_number, "a number");
   }
   double get_number(std::string_view key, double fallback) const { return get_number(key).value_or(fallback); }
 
   std::optional<bool> get_bool(std::string_view key) const {
-    const nlohmann::json* value = find(key);
-    if (!value) return std::nullopt;
-    if (!value->is_boolean()) wrong_type(key, "true or false", *value);
-    return value->get<bool>();
+    return get_checked<bool>(key, &nlohmann::json::is_boolean, "true or false");
   }
   bool get_bool(std::string_view key, bool fallback) const { return get_bool(key).value_or(fallback); }
 
   std::optional<std::string> get_string(std::string_view key) const {
-    const nlohmann::json* value = find(key);
-    if (!value) return std::nullopt;
-    if (!value->is_string()) wrong_type(key, "a string", *value);
-    return value->get<std::string>();
+    return get_checked<std::string>(key, &nlohmann::json::is_string, "a string");
   }
   std::string get_string(std::string_view key, std::string_view fallback) const {
     return get_string(key).value_or(std::string(fallback));
@@ -108,6 +96,16 @@ class JsonFields {
     if (!value) return std::nullopt;
     if (!value->is_object()) wrong_type(key, "an object", *value);
     return JsonFields(*value, source_ + ": " + std::string(key));
+  }
+
+  // The value of `key` as T, or nullopt when absent; `is` says whether the JSON holds a T.
+  template <typename T>
+  std::optional<T> get_checked(std::string_view key, bool (nlohmann::json::*is)() const noexcept,
+                               std::string_view expected) const {
+    const nlohmann::json* value = find(key);
+    if (!value) return std::nullopt;
+    if (!(value->*is)()) wrong_type(key, expected, *value);
+    return value->get<T>();
   }
 
   [[noreturn]] void wrong_type(std::string_view key, std::string_view expected, const nlohmann::json& got) const {

@@ -272,6 +272,12 @@ class DecoderModel {
         add(x + r * d, pe, d);
       }
     }
+    // Rotary angles of the chunk's positions, once for all layers: cos then sin, hd / 2 each.
+    if (!inv_freq_.empty())
+      for (size_t r = 0; r < m; ++r) {
+        float* cos = s.rope_.data() + r * hd;
+        rope_cos_sin(pos0 + r, inv_freq_.data(), hd / 2, cos, cos + hd / 2);
+      }
     const AttentionShape shape_base{size_t(c.num_attention_heads), size_t(c.num_key_value_heads), hd, 0.0f, 0};
     for (size_t li = 0; li < layers_.size(); ++li) {
       const detail::DecoderLayer& l = layers_[li];
@@ -282,9 +288,8 @@ class DecoderModel {
       for (size_t r = 0; r < m; ++r) {
         float* row = qkv + r * qkv_cols;
         if (!inv_freq_.empty()) {
-          float* cos = s.rope_.data();
-          float* sin = cos + hd / 2;
-          rope_cos_sin(pos0 + r, inv_freq_.data(), hd / 2, cos, sin);
+          const float* cos = s.rope_.data() + r * hd;
+          const float* sin = cos + hd / 2;
           rope_rotate_half(row, size_t(c.num_attention_heads), hd, hd, cos, sin);
           rope_rotate_half(row + qd, size_t(c.num_key_value_heads), hd, hd, cos, sin);
         }
@@ -350,7 +355,7 @@ inline DecoderState::DecoderState(const DecoderModel& model, size_t capacity) {
   qkv_.assign(chunk * qkv, 0.0f);
   attn_.assign(chunk * model.q_dim(), 0.0f);
   mlp_.assign(chunk * 2 * inter, 0.0f);
-  rope_.assign(size_t(c.head_dim), 0.0f);
+  rope_.assign(chunk * size_t(c.head_dim), 0.0f);
 }
 
 }  // namespace zest

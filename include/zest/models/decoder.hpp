@@ -69,7 +69,7 @@ class DecoderState {
  private:
   friend class DecoderModel;
   size_t capacity_ = 0, length_ = 0, kv_dim_ = 0;
-  std::vector<float> k_, v_;  // [layer][position][kv_dim]
+  std::vector<float> k_, v_;  // [layer][kv head][position][head_dim]: each head's keys one stream
   std::vector<float> x_, h_, qkv_, attn_, mlp_, rope_;
 };
 
@@ -285,6 +285,7 @@ class DecoderModel {
       matmul(h, m, l.qkv, qkv, pool, {.bias = l.qkv_bias.empty() ? nullptr : l.qkv_bias.data()});
       float* k_cache = s.k_.data() + li * s.capacity_ * kvd;
       float* v_cache = s.v_.data() + li * s.capacity_ * kvd;
+      const size_t head_stride = s.capacity_ * hd;
       for (size_t r = 0; r < m; ++r) {
         float* row = qkv + r * qkv_cols;
         if (!inv_freq_.empty()) {
@@ -293,11 +294,13 @@ class DecoderModel {
           rope_rotate_half(row, size_t(c.num_attention_heads), hd, hd, cos, sin);
           rope_rotate_half(row + qd, size_t(c.num_key_value_heads), hd, hd, cos, sin);
         }
-        std::memcpy(k_cache + (pos0 + r) * kvd, row + qd, kvd * sizeof(float));
-        std::memcpy(v_cache + (pos0 + r) * kvd, row + qd + kvd, kvd * sizeof(float));
+        for (size_t kh = 0; kh < size_t(c.num_key_value_heads); ++kh) {
+          std::memcpy(k_cache + kh * head_stride + (pos0 + r) * hd, row + qd + kh * hd, hd * sizeof(float));
+          std::memcpy(v_cache + kh * head_stride + (pos0 + r) * hd, row + qd + kvd + kh * hd, hd * sizeof(float));
+        }
         std::memcpy(attn + r * qd, row, qd * sizeof(float));  // the queries, gathered for attention
       }
-      const KvView k{k_cache, KvType::f32, kvd, hd}, v{v_cache, KvType::f32, kvd, hd};
+      const KvView k{k_cache, KvType::f32, hd, head_stride}, v{v_cache, KvType::f32, hd, head_stride};
       AttentionShape shape = shape_base;
       shape.scale = l.attn_scale;
       shape.window = l.window;

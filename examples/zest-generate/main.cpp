@@ -112,7 +112,8 @@ int main(int argc, char** argv) {
                                   {"stop_reason", zest::to_string(g.stop_reason)},
                                   {"load_s", pipeline.load_seconds()},
                                   {"prefill_tok_s", g.timings.prefill_tok_s()},
-                                  {"decode_tok_s", g.timings.decode_tok_s()}};
+                                  {"decode_tok_s", g.timings.decode_tok_s()},
+                                  {"weight_bytes", pipeline.model().weight_bytes()}};
       std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
       std::cout << std::endl;

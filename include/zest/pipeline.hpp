@@ -55,7 +55,8 @@ inline std::filesystem::path default_model_dir() {
 class Pipeline {
  public:
   // `dir`: config.json, model.safetensors (or shards), tokenizer files, optionally
-  // generation_config.json; for an encoder (model_type bert) optionally a sentence-transformers
+  // generation_config.json. A decoder directory without tokenizer files works on ids alone
+  // (generate_ids, no stop strings). For an encoder (model_type bert) optionally a sentence-transformers
   // modules.json.
   static Pipeline from_pretrained(const std::filesystem::path& dir = default_model_dir(), const LoadOptions& options = {}) {
     const auto begin = std::chrono::steady_clock::now();
@@ -65,7 +66,7 @@ class Pipeline {
       p.load_encoder(dir, options);
     } else {
       p.model_ = std::make_shared<const DecoderModel>(DecoderModel::load(dir, options));
-      p.tokenizer_ = std::make_shared<const Tokenizer>(Tokenizer::from_file(dir));
+      if (Tokenizer::found_in(dir)) p.tokenizer_ = std::make_shared<const Tokenizer>(Tokenizer::from_file(dir));
       p.generation_config_ = load_generation_config(dir, p.model_->config());
       p.default_params_ = zest::default_params(p.generation_config_);
     }
@@ -77,7 +78,7 @@ class Pipeline {
   // Generates from text with `params`; the prompt is encoded with the tokenizer's special tokens
   // (a LLaMA tokenizer's BOS, for example).
   Generation generate(std::string_view prompt, const GenerateParams& params) const {
-    const std::vector<int32_t> ids = tokenizer_->encode(prompt, /*add_special_tokens=*/true);
+    const std::vector<int32_t> ids = tokenizer().encode(prompt, /*add_special_tokens=*/true);
     return generate_ids(ids, params);
   }
   // With the model's defaults (its generation_config.json).
@@ -143,7 +144,7 @@ class Pipeline {
 
   // Ids with special tokens, truncated to max_length() for encoders.
   std::vector<int32_t> encode_text(std::string_view text) const {
-    if (!encoder_) return tokenizer_->encode(text, /*add_special_tokens=*/true);
+    if (!encoder_) return tokenizer().encode(text, /*add_special_tokens=*/true);
     return encode_truncated(*tokenizer_, text, truncation_);
   }
 
@@ -157,7 +158,12 @@ class Pipeline {
   // Encoders: the most ids a text keeps (special tokens included).
   size_t max_length() const { return truncation_.max_length; }
 
-  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  bool has_tokenizer() const { return tokenizer_ != nullptr; }
+  const Tokenizer& tokenizer() const {
+    if (!tokenizer_)
+      detail::fail(Error::Kind::unsupported, "this pipeline's model directory has no tokenizer files: give token ids (generate_ids)");
+    return *tokenizer_;
+  }
   const DecoderModel& model() const {
     if (!model_) detail::fail(Error::Kind::unsupported, "this pipeline holds an encoder, not a decoder model");
     return *model_;

@@ -43,6 +43,14 @@ struct SpecialTokens {
 // threads at once. Cheap to copy (copies share everything).
 class Tokenizer {
  public:
+  // Whether `dir` holds one of the tokenizers from_file(dir) reads.
+  static bool found_in(const std::filesystem::path& dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    return fs::exists(dir / "tokenizer.json", ec) || (fs::exists(dir / "vocab.json", ec) && fs::exists(dir / "merges.txt", ec)) ||
+           fs::exists(dir / "vocab.txt", ec) || fs::exists(dir / "tokenizer.model", ec);
+  }
+
   // A tokenizer.json, a model directory (tokenizer.json, else vocab.json + merges.txt, else
   // vocab.txt, else tokenizer.model) or a SentencePiece .model file.
   static Tokenizer from_file(const std::filesystem::path& path) {

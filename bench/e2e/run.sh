@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# End-to-end generation benchmark: zest-generate on random-weight gpt2-small and llama-small
+# (tools/make_bench_models.py), 128-token prompt, 128 new tokens, greedy, every compute dtype on 1
+# and 2 threads, with the decode roofline (bytes read per token / triad bandwidth measured in the
+# same run) and the peers on the same weights: llama.cpp's llama-bench (F32 / F16 / Q8_0 GGUF,
+# when the kit in ../shared/peers is there) and PyTorch eager (bench/peers/pytorch/generate.py).
+# Prints a markdown report on stdout; progress and logs go to stderr; raw JSON to $DIR/results/.
+#
+# Usage: bench/e2e/run.sh          (run nothing else meanwhile; a full run takes 20-40 minutes)
+# Environment (defaults in brackets):
+#   ZEST_E2E_DIR      build folder, models, GGUF files and results [build-e2e]
+#   ZEST_E2E_REPS     runs per configuration, medians reported [5]
+#   ZEST_E2E_PROMPT   prompt tokens [128]        ZEST_E2E_NEW  new tokens [128]
+#   ZEST_E2E_THREADS  thread counts [1 2]        ZEST_E2E_DTYPES  zest dtypes [f32 bf16 f16 int8]
+#   ZEST_E2E_MODELS   [gpt2-small llama-small]
+#   ZEST_E2E_PEERS    the peer kit [../shared/peers, beside the repository]; "none" skips llama.cpp
+#   ZEST_E2E_TORCH    1 runs the PyTorch peer on gpt2-small, 0 skips it [1]
+#   ZEST_E2E_TORCH_REPS  runs per PyTorch configuration [ZEST_E2E_REPS]
+#   ZEST_E2E_PYTHON   a Python with torch and numpy [/usr/bin/python3]
+# Smoke run: ZEST_E2E_REPS=1 ZEST_E2E_NEW=8 ZEST_E2E_PROMPT=16 bench/e2e/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+dir=${ZEST_E2E_DIR:-build-e2e}
+py=${ZEST_E2E_PYTHON:-/usr/bin/python3}
+peers=${ZEST_E2E_PEERS:-$root/../shared/peers}
+models=${ZEST_E2E_MODELS:-gpt2-small llama-small}
+
+die() { echo "bench/e2e/run.sh: $*" >&2; exit 1; }
+log() { echo "[e2e] $*" >&2; }
+
+"$py" -c 'import torch, numpy' 2>/dev/null || die "$py lacks torch or numpy (set ZEST_E2E_PYTHON to Debian's /usr/bin/python3)"
+command -v cmake >/dev/null || die "cmake not found (tools/setup.sh installs it)"
+
+log "building zest-generate and bench_kernels in $dir (Release, -march=native)"
+cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DZEST_NATIVE=ON -DZEST_BUILD_TESTS=OFF \
+  -DZEST_BUILD_EXAMPLES=ON -DZEST_BUILD_BENCH=ON >&2 || die "cmake configure failed"
+cmake --build "$dir" --target zest-generate bench_kernels >&2 || die "build failed"
+gen=$dir/examples/zest-generate/zest-generate
+kernels=$dir/bench/kernels/bench_kernels
+[ -x "$gen" ] || die "$gen was not built"
+[ -x "$kernels" ] || die "$kernels was not built"
+
+# The models: regenerated when tools/make_bench_models.py changes (its hash is stamped beside them).
+stamp=$(sha256sum tools/make_bench_models.py | cut -c1-16)
+mkdir -p "$dir/models" "$dir/gguf" "$dir/results"
+for m in $models; do
+  out=$dir/models/$m
+  if [ "$(cat "$out/.stamp" 2>/dev/null)" != "$stamp" ]; then
+    log "making $out (f32 weights, seeded)"
+    rm -rf "$out" "$out.tmp"
+    "$py" tools/make_bench_models.py "$m" --out "$out.tmp" --dtype f32 >&2 || die "make_bench_models.py $m failed"
+    echo "$stamp" > "$out.tmp/.stamp"
+    mv "$out.tmp" "$out"
+  else
+    log "reusing $out"
+  fi
+done
+
+# llama.cpp: the kit builds llama-bench (at once when already built) and converts the same weights.
+llama_bench=
+if [ "$peers" = none ]; then
+  log "llama.cpp skipped (ZEST_E2E_PEERS=none)"
+elif [ ! -x "$peers/setup.sh" ] || [ ! -f "$peers/to_gguf.py" ]; then
+  log "llama.cpp skipped: no peer kit at $peers (setup.sh, to_gguf.py)"
+else
+  llama_bench=$("$peers/setup.sh" | tail -n 1) || die "$peers/setup.sh failed"
+  [ -x "$llama_bench" ] || die "$peers/setup.sh printed '$llama_bench', not an executable llama-bench"
+  for m in $models; do
+    for t in f32 f16 q8_0; do
+      g=$dir/gguf/$m-$t.gguf
+      if [ ! -f "$g" ] || [ "$dir/models/$m/.stamp" -nt "$g" ]; then
+        log "converting $m to $g"
+        "$py" "$peers/to_gguf.py" "$dir/models/$m" --type "$t" --out "$g.tmp" >&2 || die "to_gguf.py $m $t failed"
+        mv "$g.tmp" "$g"
+      fi
+    done
+  done
+fi
+
+export ZEST_E2E_GEN=$gen ZEST_E2E_KERNELS=$kernels ZEST_E2E_LLAMA_BENCH=$llama_bench ZEST_E2E_ROOT=$root
+export ZEST_E2E_MODELS_DIR=$dir/models ZEST_E2E_GGUF_DIR=$dir/gguf ZEST_E2E_RESULTS=$dir/results
+export ZEST_E2E_MODEL_LIST=$models ZEST_E2E_PYTHON=$py
+exec "$py" bench/e2e/measure.py

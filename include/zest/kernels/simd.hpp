@@ -10,6 +10,10 @@
 #include <new>
 #include <vector>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include <xsimd/xsimd.hpp>
 
 #include "zest/detail/half.hpp"
@@ -89,14 +93,26 @@ inline vfloat load_bf16_batch(const uint16_t* h) {
 #endif
 }
 
+// Cache-line aligned; buffers of a huge page or more (packed weights, KV caches) start on a huge
+// page and ask for transparent huge pages, so a GEMV streaming hundreds of megabytes does not
+// also walk a page table entry every 4 KiB.
 template <typename T>
 struct AlignedAllocator {
   using value_type = T;
+  static constexpr size_t kHugePage = size_t(2) << 20;
   AlignedAllocator() = default;
   template <typename U>
   AlignedAllocator(const AlignedAllocator<U>&) {}
-  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64))); }
-  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t(64)); }
+  T* allocate(size_t n) {
+    const size_t bytes = n * sizeof(T);
+    void* p = ::operator new(bytes, alignment(bytes));
+#if defined(__linux__)
+    if (bytes >= kHugePage) madvise(p, bytes, MADV_HUGEPAGE);  // advice only: failure is harmless
+#endif
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t n) { ::operator delete(p, alignment(n * sizeof(T))); }
+  static std::align_val_t alignment(size_t bytes) { return std::align_val_t(bytes >= kHugePage ? kHugePage : 64); }
   template <typename U>
   bool operator==(const AlignedAllocator<U>&) const { return true; }
 };

@@ -15,6 +15,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
+#include <cstring>
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -69,7 +71,8 @@ class DecoderState {
  private:
   friend class DecoderModel;
   size_t capacity_ = 0, length_ = 0, kv_dim_ = 0;
-  std::vector<float> k_, v_;  // [layer][kv head][position][head_dim]: each head's keys one stream
+  KvType kv_type_ = KvType::f32;
+  detail::AlignedVector<std::byte> k_, v_;  // [layer][kv head][position][head_dim]: each head's keys one stream
   std::vector<float> x_, h_, qkv_, attn_, mlp_, rope_;
 };
 
@@ -99,6 +102,12 @@ class DecoderModel {
   WeightFormat weight_format() const { return format_; }
   double load_seconds() const { return load_seconds_; }
   size_t vocab_size() const { return size_t(config_.vocab_size); }
+  // The KV cache's element type: f16 beside half-precision weights, as llama.cpp keeps it,
+  // halving what attention reads; f32 beside f32 weights (HF's numbers exactly) and int8 ones
+  // (whose error leaves no room for more: f16 keys flip a confident top-1 of llama-odd-gqa).
+  KvType kv_type() const {
+    return format_ == WeightFormat::bf16 || format_ == WeightFormat::f16 ? KvType::f16 : KvType::f32;
+  }
   size_t q_dim() const { return size_t(config_.num_attention_heads * config_.head_dim); }
   size_t kv_dim() const { return size_t(config_.num_key_value_heads * config_.head_dim); }
   // Bytes of weights a decode step streams (the Linear layers and the LM head).
@@ -283,9 +292,9 @@ class DecoderModel {
       const detail::DecoderLayer& l = layers_[li];
       norm(l.attn_norm, x, h, m);
       matmul(h, m, l.qkv, qkv, pool, {.bias = l.qkv_bias.empty() ? nullptr : l.qkv_bias.data()});
-      float* k_cache = s.k_.data() + li * s.capacity_ * kvd;
-      float* v_cache = s.v_.data() + li * s.capacity_ * kvd;
-      const size_t head_stride = s.capacity_ * hd;
+      const size_t head_stride = s.capacity_ * hd, layer_bytes = s.capacity_ * kvd * kv_element_size(s.kv_type_);
+      std::byte* k_cache = s.k_.data() + li * layer_bytes;
+      std::byte* v_cache = s.v_.data() + li * layer_bytes;
       for (size_t r = 0; r < m; ++r) {
         float* row = qkv + r * qkv_cols;
         if (!inv_freq_.empty()) {
@@ -295,12 +304,13 @@ class DecoderModel {
           rope_rotate_half(row + qd, size_t(c.num_key_value_heads), hd, hd, cos, sin);
         }
         for (size_t kh = 0; kh < size_t(c.num_key_value_heads); ++kh) {
-          std::memcpy(k_cache + kh * head_stride + (pos0 + r) * hd, row + qd + kh * hd, hd * sizeof(float));
-          std::memcpy(v_cache + kh * head_stride + (pos0 + r) * hd, row + qd + kvd + kh * hd, hd * sizeof(float));
+          const size_t at = kh * head_stride + (pos0 + r) * hd;
+          store_kv(row + qd + kh * hd, hd, s.kv_type_, k_cache, at);
+          store_kv(row + qd + kvd + kh * hd, hd, s.kv_type_, v_cache, at);
         }
         std::memcpy(attn + r * qd, row, qd * sizeof(float));  // the queries, gathered for attention
       }
-      const KvView k{k_cache, KvType::f32, hd, head_stride}, v{v_cache, KvType::f32, hd, head_stride};
+      const KvView k{k_cache, s.kv_type_, hd, head_stride}, v{v_cache, s.kv_type_, hd, head_stride};
       AttentionShape shape = shape_base;
       shape.scale = l.attn_scale;
       shape.window = l.window;
@@ -322,6 +332,14 @@ class DecoderModel {
     const float* last = x + (m - n_logits) * d;
     norm(final_norm_, last, h, n_logits);
     matmul(h, n_logits, lm_head_, logits, pool);
+  }
+
+  static size_t kv_element_size(KvType type) { return type == KvType::f32 ? sizeof(float) : sizeof(uint16_t); }
+
+  // n values into a cache of `type`, at element `at`.
+  static void store_kv(const float* src, size_t n, KvType type, std::byte* cache, size_t at) {
+    if (type == KvType::f32) std::memcpy(reinterpret_cast<float*>(cache) + at, src, n * sizeof(float));
+    else detail::f32_to_f16(src, reinterpret_cast<uint16_t*>(cache) + at, n);
   }
 
   // down-projection of activations stored with a row stride wider than their width.
@@ -351,8 +369,9 @@ inline DecoderState::DecoderState(const DecoderModel& model, size_t capacity) {
   kv_dim_ = model.kv_dim();
   const size_t layers = size_t(c.num_hidden_layers), chunk = DecoderModel::kChunk, d = size_t(c.hidden_size);
   const size_t qkv = model.q_dim() + 2 * kv_dim_, inter = size_t(c.intermediate_size);
-  k_.assign(layers * capacity * kv_dim_, 0.0f);
-  v_.assign(layers * capacity * kv_dim_, 0.0f);
+  kv_type_ = model.kv_type();
+  k_.assign(layers * capacity * kv_dim_ * DecoderModel::kv_element_size(kv_type_), std::byte{0});
+  v_.assign(k_.size(), std::byte{0});
   x_.assign(chunk * d, 0.0f);
   h_.assign(chunk * std::max(d, model.q_dim()), 0.0f);
   qkv_.assign(chunk * qkv, 0.0f);

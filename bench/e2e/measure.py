@@ -34,7 +34,7 @@ DTYPES = ENV.get("ZEST_E2E_DTYPES", "f32 bf16 f16 int8").split()
 TORCH = ENV.get("ZEST_E2E_TORCH", "1") == "1"
 # zest dtype -> the llama.cpp file type it is compared with (bf16 and f16 both read 2 bytes a weight).
 PEER_TYPE = {"f32": "f32", "bf16": "f16", "f16": "f16", "int8": "q8_0"}
-CACHE_BYTES = 4  # zest's KV cache is f32
+CACHE_BYTES = 4  # zest's KV cache element when zest-generate does not report kv_bytes_per_position
 
 
 def log(*args):
@@ -91,12 +91,14 @@ def weight_bytes_from_config(c, dtype):
     return total
 
 
-def kv_bytes_per_token(c):
+def kv_bytes_per_token(c, per_position=None):
     """KV cache bytes a decode step reads at the mean decode context. The steps after the prefill
     run at positions PROMPT .. PROMPT + NEW - 2 and read PROMPT + 1 .. PROMPT + NEW - 1 cached
     positions: PROMPT + NEW / 2 on average."""
-    n_layer, _, kv, _ = shape(c)
-    return n_layer * 2 * kv * CACHE_BYTES * (PROMPT + NEW / 2)
+    if per_position is None:
+        n_layer, _, kv, _ = shape(c)
+        per_position = n_layer * 2 * kv * CACHE_BYTES
+    return per_position * (PROMPT + NEW / 2)
 
 
 def triad(reps):
@@ -244,13 +246,14 @@ def main():
     for (m, d, t), runs in zest.items():
         wb = [r["weight_bytes"] for r in runs if "weight_bytes" in r]
         weight_bytes = wb[0] if wb else weight_bytes_from_config(cfgs[m], d)
-        per_token = weight_bytes + kv_bytes_per_token(cfgs[m])
+        kv_bytes = kv_bytes_per_token(cfgs[m], runs[0].get("kv_bytes_per_position"))
+        per_token = weight_bytes + kv_bytes
         prefill = median([r["prefill_tok_s"] for r in runs])
         decode = median([r["decode_tok_s"] for r in runs])
         roof = triad_gbs[t] * 1e9 / per_token
         rows[(m, d, t)] = {"prefill_tok_s": prefill, "decode_tok_s": decode, "ttft_ms": 1e3 * PROMPT / prefill,
                            "weight_bytes": weight_bytes, "weight_bytes_from": "zest-generate" if wb else "config",
-                           "kv_bytes_per_token": kv_bytes_per_token(cfgs[m]), "bytes_per_token": per_token,
+                           "kv_bytes_per_token": kv_bytes, "bytes_per_token": per_token,
                            "roofline_tok_s": roof, "share_of_roofline": decode / roof,
                            "load_s": median([r["load_s"] for r in runs])}
     torch_rows = {k: {"prefill_tok_s": median([r["prefill_tok_s"] for r in v]),

@@ -113,7 +113,8 @@ int main(int argc, char** argv) {
                                   {"load_s", pipeline.load_seconds()},
                                   {"prefill_tok_s", g.timings.prefill_tok_s()},
                                   {"decode_tok_s", g.timings.decode_tok_s()},
-                                  {"weight_bytes", pipeline.model().weight_bytes()}};
+                                  {"weight_bytes", pipeline.model().weight_bytes()},
+                                  {"kv_bytes_per_position", pipeline.model().kv_bytes_per_position()}};
       std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
       std::cout << std::endl;

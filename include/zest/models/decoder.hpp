@@ -117,6 +117,11 @@ class DecoderModel {
     return bytes;
   }
 
+  // Bytes of KV cache a decode step reads per cached position (keys and values of every layer).
+  size_t kv_bytes_per_position() const {
+    return layers_.size() * 2 * kv_dim() * (kv_type() == KvType::f32 ? sizeof(float) : sizeof(uint16_t));
+  }
+
   // Runs `ids` at positions [state.length(), state.length() + ids.size()) and appends them to the
   // cache. Writes vocab_size() logits for the last position into `logits`, or, with
   // all_positions, ids.size() rows of them.

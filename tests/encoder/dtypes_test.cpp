@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "zest/pipeline.hpp"
+#include "test_data.hpp"
 
 namespace {
 
-std::string data(const std::string& rel) { return std::string(ZEST_TEST_DATA) + "/" + rel; }
 
 double cosine(const std::vector<float>& a, const std::vector<float>& b) {
   double ab = 0, aa = 0, bb = 0;
@@ -37,11 +37,11 @@ TEST_CASE("bf16, f16 and int8 embeddings are within cosine 0.999 of f32") {
     const std::vector<std::string> inputs = st ? std::vector<std::string>{"t5 t9 t200", "t100 t101 t102 t103 t104", "t77"} : texts;
     zest::LoadOptions options;
     options.threads = 2;
-    const auto reference = zest::Pipeline::from_pretrained(data(dir), options).embed(inputs, zest::Pooling::mean);
+    const auto reference = zest::Pipeline::from_pretrained(test_data(dir), options).embed(inputs, zest::Pooling::mean);
     for (zest::DType dtype : {zest::DType::bf16, zest::DType::f16, zest::DType::i8}) {
       CAPTURE(zest::dtype_name(dtype));
       options.dtype = dtype;
-      const auto p = zest::Pipeline::from_pretrained(data(dir), options);
+      const auto p = zest::Pipeline::from_pretrained(test_data(dir), options);
       CHECK(p.encoder().weight_format() == zest::detail::weight_format(dtype));
       const auto got = p.embed(inputs, zest::Pooling::mean);
       for (size_t t = 0; t < inputs.size(); ++t) {

@@ -10,10 +10,10 @@
 
 #include "golden.hpp"
 #include "zest/models/encoder.hpp"
+#include "test_data.hpp"
 
 namespace {
 
-std::string data(const std::string& rel) { return std::string(ZEST_TEST_DATA) + "/" + rel; }
 
 // Largest difference of a row from a golden statistics record (mean, std, min, max, l2, head).
 double stats_diff(const nlohmann::json& want, const float* v, size_t n) {
@@ -61,8 +61,8 @@ TEST_CASE("f32 hidden states and heads equal the reference") {
   zest::ThreadPool pool(2);
   for (const Case& c : kCases) {
     CAPTURE(c.model_dir);
-    const zest::EncoderModel model = zest::EncoderModel::load(data(c.model_dir));
-    const auto golden = load_golden(data(c.golden));
+    const zest::EncoderModel model = zest::EncoderModel::load(test_data(c.model_dir));
+    const auto golden = load_golden(test_data(c.golden));
     const size_t d = model.hidden_size();
     auto check = [&](const nlohmann::json& prompt) {
       const auto ids = prompt["ids"].get<std::vector<int32_t>>();
@@ -108,8 +108,8 @@ TEST_CASE("a padded batch gives each text what it gives alone") {
   zest::ThreadPool pool(2);
   for (const Case& c : kCases) {
     CAPTURE(c.model_dir);
-    const zest::EncoderModel model = zest::EncoderModel::load(data(c.model_dir));
-    const auto golden = load_golden(data(c.golden));
+    const zest::EncoderModel model = zest::EncoderModel::load(test_data(c.model_dir));
+    const auto golden = load_golden(test_data(c.golden));
     const size_t len = golden["padded_batch"]["padded_len"].get<size_t>(), d = model.hidden_size();
     const int32_t pad = golden["padded_batch"]["pad_id"].get<int32_t>();
     std::vector<std::vector<int32_t>> texts;
@@ -135,7 +135,7 @@ TEST_CASE("a padded batch gives each text what it gives alone") {
 
 TEST_CASE("bad inputs are errors that say what is wrong") {
   zest::ThreadPool pool(1);
-  const zest::EncoderModel model = zest::EncoderModel::load(data("models/bert-cls"));
+  const zest::EncoderModel model = zest::EncoderModel::load(test_data("models/bert-cls"));
   auto message = [&](std::vector<int32_t> ids, std::vector<int32_t> types) {
     const zest::EncoderInput input{ids, types};
     try {
@@ -153,5 +153,5 @@ TEST_CASE("bad inputs are errors that say what is wrong") {
   CHECK(message(std::vector<int32_t>(65, 5), {}).find("max_position_embeddings") != std::string::npos);
   const std::vector<int32_t> ids{2, 5, 3, 2, 5, 0}, holes{1, 0, 1, 1, 1, 0};
   CHECK_THROWS_WITH_AS(model.forward_padded(ids, holes, {}, 2, pool), doctest::Contains("not right padding"), zest::Error);
-  CHECK_THROWS_AS(zest::EncoderModel::load(data("models/gpt2-bf16")), zest::Error);
+  CHECK_THROWS_AS(zest::EncoderModel::load(test_data("models/gpt2-bf16")), zest::Error);
 }

@@ -11,10 +11,10 @@
 
 #include "golden.hpp"
 #include "zest/pipeline.hpp"
+#include "test_data.hpp"
 
 namespace {
 
-std::string data(const std::string& rel) { return std::string(ZEST_TEST_DATA) + "/" + rel; }
 
 // The small models' tokenizer.json maps the word "t<i>" to id i (ids 0-3 are [PAD] [UNK] [CLS]
 // [SEP]): a golden prompt's ids, without the outer [CLS] ... [SEP], as text.
@@ -29,7 +29,7 @@ std::string text_of(const std::vector<int32_t>& ids) {
 zest::Pipeline load(const std::string& rel) {
   zest::LoadOptions options;
   options.threads = 2;
-  return zest::Pipeline::from_pretrained(data(rel), options);
+  return zest::Pipeline::from_pretrained(test_data(rel), options);
 }
 
 }  // namespace
@@ -40,7 +40,7 @@ TEST_CASE("embed follows the sentence-transformers modules, or the pooling asked
     const zest::Pipeline p = load(std::string("models/") + name);
     REQUIRE(p.is_encoder());
     CHECK(p.max_length() == 64);
-    const auto golden = load_golden(data(std::string("models/") + name + "/golden.json"));
+    const auto golden = load_golden(test_data(std::string("models/") + name + "/golden.json"));
     std::vector<std::string> texts;
     for (const auto& prompt : golden["prompts"]) {
       texts.push_back(text_of(prompt["ids"].get<std::vector<int32_t>>()));
@@ -56,7 +56,7 @@ TEST_CASE("embed follows the sentence-transformers modules, or the pooling asked
   }
   // Asking for CLS pooling without normalisation gives the first token's hidden state.
   const zest::Pipeline p = load("models/st-bert-mean");
-  const auto golden = load_golden(data("models/st-bert-mean/golden.json"));
+  const auto golden = load_golden(test_data("models/st-bert-mean/golden.json"));
   const std::vector<std::string> one{text_of(golden["prompts"][0]["ids"].get<std::vector<int32_t>>())};
   const auto cls = p.embed(one, zest::Pooling::cls, false);
   const auto head = golden["prompts"][0]["hidden_first"]["head"].get<std::vector<double>>();
@@ -67,7 +67,7 @@ TEST_CASE("classify gives softmax scores, or sigmoid for multi-label models") {
   for (const char* name : {"bert-cls", "bert-multilabel-f16"}) {
     CAPTURE(name);
     const zest::Pipeline p = load(std::string("models/") + name);
-    const auto golden = load_golden(data(std::string("models/") + name + "/golden.json"));
+    const auto golden = load_golden(test_data(std::string("models/") + name + "/golden.json"));
     const bool multi = p.config().problem_type == "multi_label_classification";
     for (const auto& prompt : golden["prompts"]) {
       if (prompt.contains("token_type_ids")) continue;  // pairs are not text; covered in test_encoder
@@ -87,7 +87,7 @@ TEST_CASE("classify gives softmax scores, or sigmoid for multi-label models") {
 
 TEST_CASE("fill_mask ranks the reference's most likely tokens") {
   const zest::Pipeline p = load("fixtures/tiny-bert");
-  const auto golden = load_golden(data("models/fixture-goldens/tiny-bert-fill-mask.json"));
+  const auto golden = load_golden(test_data("models/fixture-goldens/tiny-bert-fill-mask.json"));
   const std::string text = golden["text"].get<std::string>();
   REQUIRE(p.encode_text(text) == golden["ids"].get<std::vector<int32_t>>());
   const auto top = p.fill_mask(text, 10);
@@ -109,7 +109,7 @@ TEST_CASE("fill_mask ranks the reference's most likely tokens") {
 }
 
 TEST_CASE("truncation keeps the special tokens and cuts the text at the end, or the start") {
-  const zest::Tokenizer t = zest::Tokenizer::from_file(data("fixtures/tiny-bert"));
+  const zest::Tokenizer t = zest::Tokenizer::from_file(test_data("fixtures/tiny-bert"));
   const std::string text = "the quick brown fox jumps over the lazy dog.";
   const auto full = t.encode(text, true);  // [CLS] 10 ids [SEP]
   REQUIRE(full.size() == 12);
@@ -123,8 +123,8 @@ TEST_CASE("truncation keeps the special tokens and cuts the text at the end, or 
   // tokenizer.json's truncation section sets the length; zest::Tokenizer itself never sees it.
   const auto dir = std::filesystem::temp_directory_path() / "zest-encoder-truncation";
   std::filesystem::create_directories(dir);
-  for (const char* f : {"config.json", "model.safetensors"}) std::filesystem::copy_file(data(std::string("models/bert-cls/") + f), dir / f, std::filesystem::copy_options::overwrite_existing);
-  auto tok = load_golden(data("models/bert-cls/tokenizer.json"));
+  for (const char* f : {"config.json", "model.safetensors"}) std::filesystem::copy_file(test_data(std::string("models/bert-cls/") + f), dir / f, std::filesystem::copy_options::overwrite_existing);
+  auto tok = load_golden(test_data("models/bert-cls/tokenizer.json"));
   tok["truncation"] = {{"direction", "Right"}, {"max_length", 5}, {"strategy", "LongestFirst"}, {"stride", 0}};
   std::ofstream(dir / "tokenizer.json") << tok.dump();
   const zest::Pipeline p = zest::Pipeline::from_pretrained(dir);

@@ -8,16 +8,13 @@
 
 #include "golden.hpp"
 #include "zest/models/pooling.hpp"
-
-namespace {
-std::string data(const std::string& rel) { return std::string(ZEST_TEST_DATA) + "/" + rel; }
-}  // namespace
+#include "test_data.hpp"
 
 TEST_CASE("sentence embeddings equal sentence-transformers' for CLS, mean and max pooling") {
   zest::ThreadPool pool(2);
   for (const char* name : {"st-bert-mean", "st-bert-cls", "st-bert-max"}) {
     CAPTURE(name);
-    const std::string dir = data(std::string("models/") + name);
+    const std::string dir = test_data(std::string("models/") + name);
     const auto st = zest::load_sentence_transformers_config(dir);
     REQUIRE(st.has_value());
     const auto golden = load_golden(dir + "/golden.json");
@@ -44,7 +41,7 @@ TEST_CASE("sentence embeddings equal sentence-transformers' for CLS, mean and ma
 }
 
 TEST_CASE("directories without modules.json, and unsupported modules") {
-  CHECK_FALSE(zest::load_sentence_transformers_config(data("models/bert-cls")).has_value());
+  CHECK_FALSE(zest::load_sentence_transformers_config(test_data("models/bert-cls")).has_value());
   CHECK_THROWS_WITH_AS(zest::parse_pooling("sum"), doctest::Contains("unknown pooling 'sum'"), zest::Error);
   CHECK(zest::parse_pooling("max") == zest::Pooling::max);
 }

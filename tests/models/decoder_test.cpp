@@ -10,6 +10,7 @@
 
 #include "golden.hpp"
 #include "zest/models/decoder.hpp"
+#include "test_data.hpp"
 
 namespace {
 
@@ -28,7 +29,6 @@ const Case kCases[] = {
     {"models/gpt2-bf16", "models/gpt2-bf16/golden.json"},
 };
 
-std::string data(const std::string& rel) { return std::string(ZEST_TEST_DATA) + "/" + rel; }
 
 double max_diff(const std::vector<std::pair<size_t, double>>& want, const float* got) {
   double worst = 0;
@@ -42,8 +42,8 @@ TEST_CASE("f32 logits and greedy generation equal the reference") {
   zest::ThreadPool pool(2);
   for (const Case& c : kCases) {
     CAPTURE(c.model_dir);
-    const zest::DecoderModel model = zest::DecoderModel::load(data(c.model_dir));
-    const auto golden = load_golden(data(c.golden));
+    const zest::DecoderModel model = zest::DecoderModel::load(test_data(c.model_dir));
+    const auto golden = load_golden(test_data(c.golden));
     const size_t vocab = model.vocab_size();
     for (const auto& prompt : golden["prompts"]) {
       const auto ids = prompt["ids"].get<std::vector<int32_t>>();
@@ -90,7 +90,7 @@ TEST_CASE("a decode step allocates nothing") {
     CAPTURE(zest::dtype_name(dtype));
     zest::LoadOptions options;
     options.dtype = dtype;
-    const zest::DecoderModel model = zest::DecoderModel::load(data("fixtures/tiny-qwen2"), options);
+    const zest::DecoderModel model = zest::DecoderModel::load(test_data("fixtures/tiny-qwen2"), options);
     zest::DecoderState state(model, 64);
     std::vector<float> logits(model.vocab_size());
     const std::vector<int32_t> prompt = {11, 22, 33, 44, 55};
@@ -105,7 +105,7 @@ TEST_CASE("a decode step allocates nothing") {
 
 TEST_CASE("bad input is refused with an Error") {
   zest::ThreadPool pool(1);
-  const zest::DecoderModel model = zest::DecoderModel::load(data("fixtures/tiny-llama"));
+  const zest::DecoderModel model = zest::DecoderModel::load(test_data("fixtures/tiny-llama"));
   zest::DecoderState state(model, 8);
   std::vector<float> logits(model.vocab_size());
   const std::vector<int32_t> bad_id = {1, 8000};
@@ -113,9 +113,9 @@ TEST_CASE("bad input is refused with an Error") {
   const std::vector<int32_t> too_long(9, 1);
   CHECK_THROWS_AS(model.forward(state, too_long, logits, pool), zest::Error);
   CHECK_THROWS_AS(zest::DecoderState(model, 4096), zest::Error);
-  CHECK_THROWS_AS(zest::DecoderModel::load(data("fixtures/tiny-bert")), zest::Error);
+  CHECK_THROWS_AS(zest::DecoderModel::load(test_data("fixtures/tiny-bert")), zest::Error);
   zest::LoadOptions cuda;
   cuda.device = zest::Device::cuda();
-  CHECK_THROWS_WITH_AS(zest::DecoderModel::load(data("fixtures/tiny-llama"), cuda),
+  CHECK_THROWS_WITH_AS(zest::DecoderModel::load(test_data("fixtures/tiny-llama"), cuda),
                        doctest::Contains("built without ZEST_CUDA"), zest::Error);
 }

@@ -12,10 +12,10 @@
 
 #include "golden.hpp"
 #include "zest/models/decoder.hpp"
+#include "test_data.hpp"
 
 namespace {
 
-std::string data(const std::string& rel) { return std::string(ZEST_TEST_DATA) + "/" + rel; }
 
 std::vector<double> log_softmax(const float* x, size_t n) {
   double max = x[0], sum = 0;
@@ -32,13 +32,13 @@ struct Agreement {
 };
 
 Agreement compare(const std::string& dir, const std::string& golden, zest::DType dtype, zest::ThreadPool& pool) {
-  const zest::DecoderModel f32 = zest::DecoderModel::load(data(dir));
+  const zest::DecoderModel f32 = zest::DecoderModel::load(test_data(dir));
   zest::LoadOptions options;
   options.dtype = dtype;
-  const zest::DecoderModel other = zest::DecoderModel::load(data(dir), options);
+  const zest::DecoderModel other = zest::DecoderModel::load(test_data(dir), options);
   Agreement a;
   const size_t vocab = f32.vocab_size();
-  const auto prompts = load_golden(data(golden))["prompts"];
+  const auto prompts = load_golden(test_data(golden))["prompts"];
   for (const auto& prompt : prompts) {
     auto ids = prompt["ids"].get<std::vector<int32_t>>();
     const auto greedy = prompt["greedy"]["ids"].get<std::vector<int32_t>>();

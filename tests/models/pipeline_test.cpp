@@ -9,10 +9,10 @@
 
 #include "golden.hpp"
 #include "zest/pipeline.hpp"
+#include "test_data.hpp"
 
 namespace {
 
-std::string data(const std::string& rel) { return std::string(ZEST_TEST_DATA) + "/" + rel; }
 
 zest::GenerateParams greedy(int n) {
   zest::GenerateParams p;
@@ -46,8 +46,8 @@ TEST_CASE("greedy generation through the Pipeline equals the reference") {
     CAPTURE(name);
     zest::LoadOptions options;
     options.threads = 2;
-    const auto pipeline = zest::Pipeline::from_pretrained(data(std::string("fixtures/") + name), options);
-    const auto golden = load_golden(data(std::string("models/fixture-goldens/") + name + ".json"));
+    const auto pipeline = zest::Pipeline::from_pretrained(test_data(std::string("fixtures/") + name), options);
+    const auto golden = load_golden(test_data(std::string("models/fixture-goldens/") + name + ".json"));
     for (const auto& prompt : golden["prompts"]) {
       const auto want = reliable_greedy(prompt);
       if (want.empty()) continue;
@@ -63,9 +63,9 @@ TEST_CASE("greedy generation through the Pipeline equals the reference") {
 TEST_CASE("a directory without tokenizer files generates from ids") {
   zest::LoadOptions options;
   options.threads = 2;
-  const auto pipeline = zest::Pipeline::from_pretrained(data("models/llama-odd-gqa"), options);
+  const auto pipeline = zest::Pipeline::from_pretrained(test_data("models/llama-odd-gqa"), options);
   CHECK_FALSE(pipeline.has_tokenizer());
-  const auto golden = load_golden(data("models/llama-odd-gqa/golden.json"));
+  const auto golden = load_golden(test_data("models/llama-odd-gqa/golden.json"));
   const auto& prompt = golden["prompts"][0];
   const auto want = reliable_greedy(prompt);
   REQUIRE_FALSE(want.empty());
@@ -80,8 +80,8 @@ TEST_CASE("a directory without tokenizer files generates from ids") {
 }
 
 TEST_CASE("end of sequence, stop strings, streaming, callbacks") {
-  const auto pipeline = zest::Pipeline::from_pretrained(data("fixtures/tiny-llama"));
-  const auto golden = load_golden(data("models/fixture-goldens/tiny-llama.json"));
+  const auto pipeline = zest::Pipeline::from_pretrained(test_data("fixtures/tiny-llama"));
+  const auto golden = load_golden(test_data("models/fixture-goldens/tiny-llama.json"));
   const auto& prompt = golden["prompts"][1];
   const auto prompt_ids = prompt["ids"].get<std::vector<int32_t>>();
   const auto want = reliable_greedy(prompt);
@@ -150,7 +150,7 @@ TEST_CASE("end of sequence, stop strings, streaming, callbacks") {
 }
 
 TEST_CASE("sampling is reproducible by seed") {
-  const auto pipeline = zest::Pipeline::from_pretrained(data("fixtures/tiny-qwen2"));
+  const auto pipeline = zest::Pipeline::from_pretrained(test_data("fixtures/tiny-qwen2"));
   zest::GenerateParams params;
   params.max_new_tokens = 16;
   params.do_sample = true;
@@ -168,7 +168,7 @@ TEST_CASE("sampling is reproducible by seed") {
 TEST_CASE("8 threads sharing one Pipeline give what serial calls give") {
   zest::LoadOptions options;
   options.threads = 2;
-  const auto pipeline = zest::Pipeline::from_pretrained(data("fixtures/tiny-llama"), options);
+  const auto pipeline = zest::Pipeline::from_pretrained(test_data("fixtures/tiny-llama"), options);
   const std::vector<std::string> prompts = {"The jury said", "It was", "In the morning", "He asked her",
                                             "Mr. Smith", "The city of", "After the war", "We will"};
   auto params_for = [](size_t i) {

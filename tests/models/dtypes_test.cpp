@@ -3,6 +3,7 @@
 // greedy continuation, computed by one-token decode steps as generation computes them) and top-1
 // agreement where the f32 top-1 margin exceeds 0.1. Targets: bf16 and f16 KL <= 1e-4; int8 KL
 // <= 1e-3 (see Model::int8_kl for the two models where that is out of reach) and >= 99% agreement.
+// Besides the reference models, the trained demo model on held-out text.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -15,7 +16,6 @@
 #include "test_data.hpp"
 
 namespace {
-
 
 std::vector<double> log_softmax(const float* x, size_t n) {
   double max = x[0], sum = 0;
@@ -32,13 +32,13 @@ struct Agreement {
 };
 
 Agreement compare(const std::string& dir, const std::string& golden, zest::DType dtype, zest::ThreadPool& pool) {
-  const zest::DecoderModel f32 = zest::DecoderModel::load(test_data(dir));
+  const zest::DecoderModel f32 = zest::DecoderModel::load(dir);
   zest::LoadOptions options;
   options.dtype = dtype;
-  const zest::DecoderModel other = zest::DecoderModel::load(test_data(dir), options);
+  const zest::DecoderModel other = zest::DecoderModel::load(dir, options);
   Agreement a;
   const size_t vocab = f32.vocab_size();
-  const auto prompts = load_golden(test_data(golden))["prompts"];
+  const auto prompts = load_golden(golden)["prompts"];
   for (const auto& prompt : prompts) {
     auto ids = prompt["ids"].get<std::vector<int32_t>>();
     const auto greedy = prompt["greedy"]["ids"].get<std::vector<int32_t>>();
@@ -77,33 +77,36 @@ Agreement compare(const std::string& dir, const std::string& golden, zest::DType
 }
 
 struct Model {
-  const char* dir;
-  const char* golden;
+  std::string dir, golden;
   // The int8 KL bound: the 1e-3 target, except on the two "sharp" generated models
-  // (logits spread over ~15 nats), where int8 weights and activations with one scale per row
-  // cost 2.29e-3 and 2.45e-3 by themselves: tools/reference/int8_simulation.py computes that in
-  // PyTorch. There the bound is that inherent error + 20%: zest's kernels add nothing to it.
+  // (hidden size 72, logits spread over ~15 nats), where int8 weights and activations with one
+  // scale per row cost 2.29e-3 and 2.45e-3 by themselves: tools/reference/int8_simulation.py
+  // computes that in PyTorch. There the bound is that inherent error + 20%: zest's kernels add
+  // nothing to it. The trained demo model, the one model here with real weights, meets 1e-3.
   double int8_kl;
 };
 
-const Model kModels[] = {
-    {"fixtures/tiny-llama", "models/fixture-goldens/tiny-llama.json", 1e-3},
-    {"fixtures/tiny-gpt2", "models/fixture-goldens/tiny-gpt2.json", 1e-3},
-    {"fixtures/tiny-qwen2", "models/fixture-goldens/tiny-qwen2.json", 1e-3},
-    {"models/llama-odd-gqa", "models/llama-odd-gqa/golden.json", 2.45e-3 * 1.2},
-    {"models/mistral-sw", "models/mistral-sw/golden.json", 2.29e-3 * 1.2},
-};
+std::vector<Model> models() {
+  return {
+      {test_data("fixtures/tiny-llama"), test_data("models/fixture-goldens/tiny-llama.json"), 1e-3},
+      {test_data("fixtures/tiny-gpt2"), test_data("models/fixture-goldens/tiny-gpt2.json"), 1e-3},
+      {test_data("fixtures/tiny-qwen2"), test_data("models/fixture-goldens/tiny-qwen2.json"), 1e-3},
+      {test_data("models/llama-odd-gqa"), test_data("models/llama-odd-gqa/golden.json"), 2.45e-3 * 1.2},
+      {test_data("models/mistral-sw"), test_data("models/mistral-sw/golden.json"), 2.29e-3 * 1.2},
+      {ZEST_DEFAULT_MODEL_DIR, test_data("demo/dtype-prompts.json"), 1e-3},
+  };
+}
 
 }  // namespace
 
 TEST_CASE("half precision and int8 weights stay close to f32") {
   zest::ThreadPool pool(2);
-  for (const auto& model : kModels) {
-    const std::string dir = model.dir, golden = model.golden;
+  for (const auto& model : models()) {
+    const std::string& dir = model.dir;
     for (zest::DType dtype : {zest::DType::bf16, zest::DType::f16, zest::DType::i8}) {
       CAPTURE(dir);
       CAPTURE(zest::dtype_name(dtype));
-      const Agreement a = compare(dir, golden, dtype, pool);
+      const Agreement a = compare(dir, model.golden, dtype, pool);
       MESSAGE(dir << " " << zest::dtype_name(dtype) << ": KL " << a.kl << ", top-1 agreement " << a.agree << "/"
                   << a.confident << " (of " << a.rows << " positions)");
       if (dtype == zest::DType::i8) {

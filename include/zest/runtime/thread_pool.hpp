@@ -4,8 +4,10 @@
 // calls, so fork/join must cost about a microsecond: workers spin on a generation counter for
 // a while after each job (spin_time, yielding now and then in case the machine is
 // oversubscribed), then sleep on it (std::atomic::wait, a futex on Linux).
-// Work is split statically: run(fn) calls fn(thread, n_threads) once on every thread, the
-// caller being thread 0, and parallel_for gives each thread one contiguous slice of a range.
+// run(fn) calls fn(thread, n_threads) once on every thread, the caller being thread 0.
+// parallel_for cuts a range into a few chunks per thread and hands them out through an atomic
+// counter, so a thread that starts late or that the OS preempts (these machines are shared)
+// leaves its chunks to the others instead of making them wait at the join.
 // Chosen over OpenMP: no compiler flag or runtime for users, an explicit pool object that the
 // caller sizes and passes to each kernel, and a fork/join at least as fast (bench/kernels
 // measures both: fork_join_empty and fork_join_empty_openmp).
@@ -69,6 +71,10 @@ class ThreadPool {
 
   size_t size() const { return n_threads_; }
 
+  // parallel_for's chunks per thread: enough to even out a preempted thread, few enough that
+  // each chunk of a GEMV is a long sequential stream.
+  static constexpr size_t kChunksPerThread = 8;
+
   // Calls fn(thread, n_threads) on every thread and returns when all have finished. The first
   // exception thrown by any call is rethrown here. A call from inside a job runs fn on the
   // calling thread alone (as thread 0 of 1), so nested kernels do not deadlock.
@@ -95,8 +101,9 @@ class ThreadPool {
     }
   }
 
-  // Splits [0, n) into one contiguous slice per thread, each a multiple of `grain` except the
-  // last, and calls fn(begin, end) for every non-empty slice.
+  // Splits [0, n) into contiguous chunks, each a multiple of `grain` except the last (about
+  // kChunksPerThread per thread), and calls fn(begin, end) once per chunk on whichever thread
+  // takes it.
   template <typename F>
   void parallel_for(size_t n, size_t grain, F&& fn) {
     grain = std::max<size_t>(grain, 1);
@@ -105,10 +112,13 @@ class ThreadPool {
       if (n > 0) fn(size_t(0), n);
       return;
     }
-    run([&](size_t t, size_t nt) {
-      const size_t b0 = blocks * t / nt, b1 = blocks * (t + 1) / nt;
-      const size_t begin = std::min(n, b0 * grain), end = std::min(n, b1 * grain);
-      if (begin < end) fn(begin, end);
+    const size_t chunks = std::min(blocks, n_threads_ * kChunksPerThread);
+    std::atomic<size_t> next{0};
+    run([&](size_t, size_t) {
+      for (size_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;) {
+        const size_t begin = std::min(n, blocks * c / chunks * grain), end = std::min(n, blocks * (c + 1) / chunks * grain);
+        fn(begin, end);
+      }
     });
   }
 

@@ -14,12 +14,13 @@ root=$PWD
 tools/setup.sh || exit 1
 
 jobs=$(nproc)
+stage_start=$SECONDS
 fuzz_seconds=${FUZZ_SECONDS:-30}
 passed=0
 failed=0
 failures=()
 
-note() { printf '\n== %s\n' "$*"; }
+note() { printf '\n== %s (at %d s)\n' "$*" "$((SECONDS - stage_start))"; }
 record() {  # record NAME STATUS
   if [[ $2 -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$1"); fi
 }
@@ -52,7 +53,6 @@ run_ctest() {
   [[ $bad -eq 0 ]] || failures+=("$name: $bad of $total tests")
 }
 
-stage_start=$SECONDS
 note "1/5 Release build and tests"
 if configure_build build -DCMAKE_BUILD_TYPE=Release; then run_ctest release build; else record "release build" 1; fi
 

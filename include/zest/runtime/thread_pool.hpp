@@ -37,11 +37,14 @@ inline void cpu_relax() {
   _mm_pause();
 #endif
 }
-// One step of a spin-wait: a pause, and every 64th step a yield, so that on an oversubscribed
-// machine a spinning thread hands its core to the thread it waits for.
+// One step of a spin-wait: a pause; past the first kSpinsBeforeYield steps (some 20-50 us, longer
+// than the gap between two kernels of a decode step) also a yield every 64th step, so that on an
+// oversubscribed machine a spinning thread hands its core to the thread it waits for. Yielding
+// from the start would cost a system call, and often a time slice, on every short wait.
+inline constexpr unsigned kSpinsBeforeYield = 1024;
 inline void spin_pause(unsigned step) {
   cpu_relax();
-  if (step % 64 == 0) std::this_thread::yield();
+  if (step >= kSpinsBeforeYield && step % 64 == 0) std::this_thread::yield();
 }
 inline thread_local bool inside_pool_job = false;
 }  // namespace detail

@@ -64,7 +64,7 @@ inline void bf16_dot_tile(const uint16_t* a, size_t lda, const uint16_t* panel, 
 inline void bf16_dot_matmul_panels(const uint16_t* a, size_t m, const PackedMatrix& w, float* y, const float* bias,
                                    bool accumulate, size_t p0, size_t p1) {
   const size_t lda = w.cols_padded(), n = w.rows();
-  for_each_block_and_panel(w, bias, accumulate, p0, p1, input_block(m, w.cols()),
+  for_each_block_and_panel(w, bias, accumulate, p0, p1, m, input_block(m, w.cols()),
                            [&](size_t k0, size_t kn, size_t p, size_t n0, size_t n_valid, TileInit init) {
                              const uint16_t* panel = w.half_panel(p);
                              size_t r = 0;

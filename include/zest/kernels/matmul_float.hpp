@@ -128,7 +128,7 @@ inline void float_tile_rows(const float* x, size_t ldx, size_t m, const Reader& 
 template <typename MakeReader>
 inline void float_matmul_panels(const float* x, size_t m, const PackedMatrix& w, float* y, const float* bias,
                                 bool accumulate, size_t p0, size_t p1, MakeReader make_reader) {
-  for_each_block_and_panel(w, bias, accumulate, p0, p1, input_block(m, w.cols()),
+  for_each_block_and_panel(w, bias, accumulate, p0, p1, m, input_block(m, w.cols()),
                            [&](size_t k0, size_t kn, size_t p, size_t n0, size_t n_valid, TileInit init) {
                              float_tile_rows(x + k0, w.cols(), m, make_reader(p), k0, kn, y + n0, w.rows(), n_valid, init);
                            });

@@ -42,21 +42,31 @@ struct TileInit {
   const float* bias;  // kPanel values (padded), or null
 };
 
+// Bytes of output (m rows x the panels of one group) that stay in L2 while every cache block of
+// inputs adds to them.
+inline constexpr size_t kOutputGroupBytes = 256 * 1024;
+
 // Calls tiles(k0, kn, p, n0, n_valid, init) for each cache block of `block` inputs [k0, k0 + kn)
-// and each panel p in [p0, p1) (outputs [n0, n0 + n_valid)), blocks outermost so a block of
-// every panel's weights stays in cache while the tiles sweep the activation rows. The first
-// block starts from y (accumulate) or zero, plus the bias; later blocks add to y.
+// and each panel p in [p0, p1) (outputs [n0, n0 + n_valid)). Panels go in groups whose outputs
+// for the m activation rows fit in kOutputGroupBytes; within a group, blocks go outermost so a
+// block of the group's weights stays in cache while the tiles sweep the rows, and the group's
+// outputs stay in L2 from one block to the next. The first block starts from y (accumulate) or
+// zero, plus the bias; later blocks add to y.
 template <typename Tiles>
 inline void for_each_block_and_panel(const PackedMatrix& w, const float* bias, bool accumulate, size_t p0, size_t p1,
-                                     size_t block, Tiles tiles) {
+                                     size_t m, size_t block, Tiles tiles) {
   const size_t k_total = w.cols(), n = w.rows();
-  for (size_t k0 = 0; k0 < k_total; k0 += block) {
-    const size_t kn = std::min(block, k_total - k0);
-    for (size_t p = p0; p < p1; ++p) {
-      const size_t n0 = p * kPanel, n_valid = std::min(kPanel, n - n0);
-      alignas(64) float panel_bias[kPanel] = {};
-      if (bias && k0 == 0) std::memcpy(panel_bias, bias + n0, n_valid * sizeof(float));
-      tiles(k0, kn, p, n0, n_valid, TileInit{accumulate || k0 > 0, bias && k0 == 0 ? panel_bias : nullptr});
+  const size_t group = std::max<size_t>(1, kOutputGroupBytes / (m * kPanel * sizeof(float)));
+  for (size_t g0 = p0; g0 < p1; g0 += group) {
+    const size_t g1 = std::min(p1, g0 + group);
+    for (size_t k0 = 0; k0 < k_total; k0 += block) {
+      const size_t kn = std::min(block, k_total - k0);
+      for (size_t p = g0; p < g1; ++p) {
+        const size_t n0 = p * kPanel, n_valid = std::min(kPanel, n - n0);
+        alignas(64) float panel_bias[kPanel] = {};
+        if (bias && k0 == 0) std::memcpy(panel_bias, bias + n0, n_valid * sizeof(float));
+        tiles(k0, kn, p, n0, n_valid, TileInit{accumulate || k0 > 0, bias && k0 == 0 ? panel_bias : nullptr});
+      }
     }
   }
 }

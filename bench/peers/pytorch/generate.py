@@ -4,7 +4,10 @@ Runs the project's plain-PyTorch re-implementation of transformers' modeling cod
 (tools/reference/modeling.py: float32, eager, as HF transformers computes) on a model directory:
 one forward pass over the prompt (prefill, first new token), then greedy steps either with a KV
 cache (one token per step) or, with --no-cache, recomputing the whole sequence every step (what
-`model.generate(use_cache=False)` does). Under torch.no_grad(), torch.set_num_threads(--threads).
+`model.generate(use_cache=False)` does). Each forward pass computes the LM head over every position
+it ran, as transformers' GPT2LMHeadModel.forward does in the versions of torch 1.13's time (the
+logits of the last position are the ones generation uses). Under torch.no_grad(),
+torch.set_num_threads(--threads).
 
 The prompt is --prompt-len token ids drawn with a fixed seed (or --prompt-ids); EOS is ignored,
 as zest-generate --ignore-eos does. Prints one JSON object:
@@ -59,14 +62,14 @@ def main():
     with torch.no_grad():
         t0 = time.perf_counter()
         hidden, cache = model.forward(ids)
-        ids.append(int(torch.argmax(model.logits(hidden[-1:])[-1])))
+        ids.append(int(torch.argmax(model.logits(hidden)[-1])))
         t1 = time.perf_counter()
         for _ in range(args.new_tokens - 1):
             if args.no_cache:
                 hidden, _ = model.forward(ids)
             else:
                 hidden, cache = model.forward(ids[-1:], cache)
-            ids.append(int(torch.argmax(model.logits(hidden[-1:])[-1])))
+            ids.append(int(torch.argmax(model.logits(hidden)[-1])))
         t2 = time.perf_counter()
 
     print(json.dumps({

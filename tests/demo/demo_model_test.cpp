@@ -1,8 +1,7 @@
 // The embedded demo model (examples/models/brown-llama) against its PyTorch reference
 // (tests/data/demo/goldens.json, made by tools/demo_model_reference.py): perplexity on the held-out
-// excerpt within 0.5% in f32, bf16 within 0.5% and int8 within 1.5% of f32 (on its first 6 windows);
-// greedy generation equal
-// up to the first step whose reference top-2 margin is below 1e-3.
+// excerpt within 0.5% in f32, bf16 within 0.5% and int8 within 1.5% of f32 (on its first 6
+// windows); greedy generation equal up to the first step whose reference top-2 margin is below 1e-3.
 #include <doctest/doctest.h>
 
 #include <cmath>

@@ -128,7 +128,8 @@ else
 fi
 
 note "5/5 Fuzz smoke (${fuzz_seconds}s per target)"
-if cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZEST_FUZZ=ON \
+if cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only" -DZEST_FUZZ=ON \
     -DZEST_BUILD_TESTS=OFF -DZEST_BUILD_EXAMPLES=OFF -DZEST_BUILD_BENCH=OFF >build-fuzz/configure.log 2>&1 &&
     cmake --build build-fuzz -j"$jobs"; then
   for source in tests/fuzz/fuzz_*.cpp; do

@@ -66,11 +66,11 @@ else
   record "sanitizer build" 1
 fi
 
-tsan_tests=(pipeline encoder)
+tsan_targets=(test_models test_encoder) tsan_tests=(pipeline encoder)
 mkdir -p build-tsan build-fuzz
 if cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
     -DZEST_SANITIZE=thread -DZEST_BUILD_EXAMPLES=OFF -DZEST_BUILD_BENCH=OFF >build-tsan/configure.log 2>&1 &&
-    cmake --build build-tsan -j"$jobs" --target "${tsan_tests[@]/#/test_}"; then
+    cmake --build build-tsan -j"$jobs" --target "${tsan_targets[@]}"; then
   (cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -R "^($(IFS='|'; echo "${tsan_tests[*]}"))\$")
   record "tsan" $?
 else
@@ -80,11 +80,12 @@ fi
 
 note "3/5 Portable build (-march=x86-64-v2)"
 # The suites whose code has ISA-specific paths (half conversion, kernels, the models over them).
+portable_targets=(test_tensor test_kernels test_runtime test_models test_encoder)
 portable_tests=(tensor kernels runtime decoder dtypes encoder)
 mkdir -p build-v2
 if cmake -S . -B build-v2 -G Ninja -DCMAKE_BUILD_TYPE=Release -DZEST_ARCH=x86-64-v2 -DZEST_BUILD_EXAMPLES=OFF \
     -DZEST_BUILD_BENCH=OFF >build-v2/configure.log 2>&1 &&
-    cmake --build build-v2 -j"$jobs" --target "${portable_tests[@]/#/test_}"; then
+    cmake --build build-v2 -j"$jobs" --target "${portable_targets[@]}"; then
   (cd build-v2 && ctest --output-on-failure -j"$jobs" -R "^($(IFS='|'; echo "${portable_tests[*]}"))\$")
   record "x86-64-v2" $?
 else

@@ -38,6 +38,8 @@ double max_diff(const std::vector<std::pair<size_t, double>>& want, const float*
 
 }  // namespace
 
+TEST_SUITE_BEGIN("decoder");
+
 TEST_CASE("f32 logits and greedy generation equal the reference") {
   zest::ThreadPool pool(2);
   for (const Case& c : kCases) {
@@ -119,3 +121,5 @@ TEST_CASE("bad input is refused with an Error") {
   CHECK_THROWS_WITH_AS(zest::DecoderModel::load(test_data("fixtures/tiny-llama"), cuda),
                        doctest::Contains("built without ZEST_CUDA"), zest::Error);
 }
+
+TEST_SUITE_END();

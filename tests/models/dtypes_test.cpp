@@ -99,6 +99,8 @@ std::vector<Model> models() {
 
 }  // namespace
 
+TEST_SUITE_BEGIN("dtypes");
+
 TEST_CASE("half precision and int8 weights stay close to f32") {
   zest::ThreadPool pool(2);
   for (const auto& model : models()) {
@@ -119,3 +121,5 @@ TEST_CASE("half precision and int8 weights stay close to f32") {
     }
   }
 }
+
+TEST_SUITE_END();

@@ -41,6 +41,8 @@ std::string continuation(const zest::Tokenizer& t, int32_t last_prompt_id, const
 
 }  // namespace
 
+TEST_SUITE_BEGIN("pipeline");
+
 TEST_CASE("greedy generation through the Pipeline equals the reference") {
   for (const char* name : {"tiny-llama", "tiny-gpt2", "tiny-qwen2"}) {
     CAPTURE(name);
@@ -193,3 +195,5 @@ TEST_CASE("8 threads sharing one Pipeline give what serial calls give") {
     CHECK(parallel[i].text == serial[i].text);
   }
 }
+
+TEST_SUITE_END();

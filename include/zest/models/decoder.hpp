@@ -80,6 +80,9 @@ class DecoderModel {
  public:
   // Positions processed per pass: bounds the scratch of a long prompt.
   static constexpr size_t kChunk = 128;
+  // Rows per share of the row-wise work (norms, activations) that a prompt's rows split across
+  // the pool; a decode step's one row runs inline, where a fork/join would cost more than it.
+  static constexpr size_t kRowGrain = 8;
 
   // Loads config.json and model.safetensors (or shards) from `dir`.
   static DecoderModel load(const std::filesystem::path& dir, const LoadOptions& options = {}) {
@@ -293,9 +296,10 @@ class DecoderModel {
         rope_cos_sin(pos0 + r, inv_freq_.data(), hd / 2, cos, cos + hd / 2);
       }
     const AttentionShape shape_base{size_t(c.num_attention_heads), size_t(c.num_key_value_heads), hd, 0.0f, 0};
+    const size_t u_stride = gated ? 2 * inter : inter;  // floats per row of up-projections
     for (size_t li = 0; li < layers_.size(); ++li) {
       const detail::DecoderLayer& l = layers_[li];
-      norm(l.attn_norm, x, h, m);
+      pool.parallel_for(m, kRowGrain, [&](size_t r0, size_t r1) { norm(l.attn_norm, x + r0 * d, h + r0 * d, r1 - r0); });
       matmul(h, m, l.qkv, qkv, pool, {.bias = l.qkv_bias.empty() ? nullptr : l.qkv_bias.data()});
       const size_t head_stride = s.capacity_ * hd, layer_bytes = s.capacity_ * kvd * kv_element_size(s.kv_type_);
       std::byte* k_cache = s.k_.data() + li * layer_bytes;
@@ -324,9 +328,9 @@ class DecoderModel {
       else attend_prefill(attn, m, pos0, k, v, shape, h, pool);
       matmul(h, m, l.out, x, pool, {.bias = l.out_bias.empty() ? nullptr : l.out_bias.data(), .accumulate = true});
 
-      norm(l.mlp_norm, x, h, m);
+      pool.parallel_for(m, kRowGrain, [&](size_t r0, size_t r1) { norm(l.mlp_norm, x + r0 * d, h + r0 * d, r1 - r0); });
       matmul(h, m, l.up, u, pool, {.bias = gated && !l.up_bias.empty() ? l.up_bias.data() : nullptr});
-      activate(u, m, l);
+      pool.parallel_for(m, kRowGrain, [&](size_t r0, size_t r1) { activate(u + r0 * u_stride, r1 - r0, l); });
       if (gated)  // activations sit at the start of each 2 * inter row
         matmul_rows_strided(u, m, inter, 2 * inter, l.down, x, l.down_bias, pool);
       else

@@ -93,6 +93,9 @@ inline std::vector<float> classifier_scores(const ModelConfig& config, std::vect
 
 class EncoderModel {
  public:
+  // Rows per share of the row-wise work (norms, activations) split across the pool.
+  static constexpr size_t kRowGrain = 8;
+
   // Loads config.json and model.safetensors (or shards) from `dir`.
   static EncoderModel load(const std::filesystem::path& dir, const LoadOptions& options = {}) {
     return EncoderModel(load_model_config(dir), Weights::open(dir), options);
@@ -152,11 +155,16 @@ class EncoderModel {
         attend_prefill(q.data() + out.offsets[t] * d, out.length(t), 0, k, v, shape, ctx.data() + out.offsets[t] * d, pool);
       }
       matmul(ctx.data(), n, l.attn_out, x, pool, {.bias = l.attn_out_bias.data(), .accumulate = true});
-      layer_norm(x, x, n, d, l.attn_norm.weight.data(), l.attn_norm.bias.data(), eps);
+      // The row-wise steps split across the pool too, kRowGrain rows a share.
+      pool.parallel_for(n, kRowGrain, [&](size_t r0, size_t r1) {
+        layer_norm(x + r0 * d, x + r0 * d, r1 - r0, d, l.attn_norm.weight.data(), l.attn_norm.bias.data(), eps);
+      });
       matmul(x, n, l.up, u.data(), pool);
-      activate(u.data(), n, inter, l.up_bias.data());
+      pool.parallel_for(n, kRowGrain, [&](size_t r0, size_t r1) { activate(u.data() + r0 * inter, r1 - r0, inter, l.up_bias.data()); });
       matmul(u.data(), n, l.down, x, pool, {.bias = l.down_bias.data(), .accumulate = true});
-      layer_norm(x, x, n, d, l.mlp_norm.weight.data(), l.mlp_norm.bias.data(), eps);
+      pool.parallel_for(n, kRowGrain, [&](size_t r0, size_t r1) {
+        layer_norm(x + r0 * d, x + r0 * d, r1 - r0, d, l.mlp_norm.weight.data(), l.mlp_norm.bias.data(), eps);
+      });
     }
     return out;
   }

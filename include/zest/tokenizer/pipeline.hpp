@@ -168,8 +168,7 @@ class Pipeline {
   void encode_byte_level(std::string_view piece, Encoded& e) const {
     thread_local std::string prefixed, mapped;
     thread_local std::vector<AddedSplit> normalized;
-    thread_local std::vector<Token> tokens;
-    thread_local std::vector<std::pair<std::string_view, std::uint64_t>> words;  // hash 0: not cached
+    thread_local std::vector<std::string_view> words;
     normalized.clear();
     added_.split(piece, true, normalized);
     const auto& chars = byte_chars();
@@ -185,24 +184,13 @@ class Pipeline {
         prefixed += part;
         part = prefixed;
       }
-      // Scan the words first and prefetch their cache sets, then look them up.
       words.clear();
-      scan_gpt2(part, [&](std::size_t b, std::size_t end) {
-        const std::string_view word = part.substr(b, end - b);
-        const std::uint64_t h = WordCache::cacheable(word) ? hash_bytes(word) : 0;
-        if (h) cache_.prefetch(h);
-        words.push_back({word, h});
-      });
-      for (const auto& [word, h] : words) {
-        const bool cached = h != 0 && cache_.enabled();
-        if (cached && cache_.get(word, h, e.ids)) continue;
-        tokens.clear();
+      scan_gpt2(part, [&](std::size_t b, std::size_t end) { words.push_back(part.substr(b, end - b)); });
+      encode_words(words, e.ids, [&](std::string_view word, std::vector<Token>& tokens) {
         mapped.clear();
         for (char c : word) mapped += chars[static_cast<unsigned char>(c)];
         model_->tokenize(mapped, tokens);
-        if (cached) cache_.put(word, h, tokens.data(), tokens.size());
-        for (const auto& t : tokens) e.ids.push_back(t.id);
-      }
+      });
     }
   }
 
@@ -222,8 +210,7 @@ class Pipeline {
     }();
     thread_local std::string text;
     thread_local std::vector<std::pair<std::uint32_t, std::uint32_t>> words;  // [begin, end) in text
-    thread_local std::vector<std::uint64_t> hashes;
-    thread_local std::vector<Token> tokens;
+    thread_local std::vector<std::string_view> views;
     const bool lower = bert_->lowercase();
     text.clear();
     words.clear();
@@ -246,20 +233,32 @@ class Pipeline {
       }
     }
     close();
+    views.clear();
+    for (const auto& [b, end] : words) views.push_back(std::string_view(text).substr(b, end - b));
+    encode_words(views, e.ids, [&](std::string_view word, std::vector<Token>& tokens) { model_->tokenize(word, tokens); });
+  }
+
+  // Appends the ids of words, through the cache: their keys are made and their cache sets
+  // prefetched first, so that the lookups of a line overlap. miss(word, tokens) tokenizes one.
+  template <typename Miss>
+  void encode_words(const std::vector<std::string_view>& words, std::vector<std::int32_t>& ids, Miss&& miss) const {
+    thread_local std::vector<CacheKey> keys;
+    thread_local std::vector<Token> tokens;
     const bool use_cache = cache_.enabled();
-    hashes.resize(words.size());
-    for (std::size_t k = 0; k < words.size(); ++k) {
-      const std::string_view w(text.data() + words[k].first, words[k].second - words[k].first);
-      hashes[k] = use_cache && WordCache::cacheable(w) ? hash_bytes(w) : 0;
-      if (hashes[k]) cache_.prefetch(hashes[k]);
+    keys.clear();
+    if (use_cache) {
+      for (const auto w : words) {
+        keys.push_back(WordCache::cacheable(w) ? CacheKey(w) : CacheKey());
+        cache_.prefetch(keys.back());
+      }
     }
     for (std::size_t k = 0; k < words.size(); ++k) {
-      const std::string_view w(text.data() + words[k].first, words[k].second - words[k].first);
-      if (hashes[k] && cache_.get(w, hashes[k], e.ids)) continue;
+      const bool cached = use_cache && keys[k].size > 0;
+      if (cached && cache_.get(keys[k], ids)) continue;
       tokens.clear();
-      model_->tokenize(w, tokens);
-      if (hashes[k]) cache_.put(w, hashes[k], tokens.data(), tokens.size());
-      for (const auto& t : tokens) e.ids.push_back(t.id);
+      miss(words[k], tokens);
+      if (cached) cache_.put(keys[k], tokens.data(), tokens.size());
+      for (const auto& t : tokens) ids.push_back(t.id);
     }
   }
 
@@ -270,11 +269,11 @@ class Pipeline {
       model_->tokenize(word, out);
       return;
     }
-    const std::uint64_t h = hash_bytes(word);
-    if (cache_.get(word, h, out)) return;
+    const CacheKey key(word);
+    if (cache_.get(key, out)) return;
     const std::size_t mark = out.size();
     model_->tokenize(word, out);
-    cache_.put(word, h, out.data() + mark, out.size() - mark);
+    cache_.put(key, out.data() + mark, out.size() - mark);
   }
 
   // The string of a token id (added tokens as decode shows them), empty if unknown.

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -29,10 +30,31 @@ struct CacheKey {
 
   CacheKey() = default;  // size 0: a word that is not cached
   explicit CacheKey(std::string_view word) : size(static_cast<std::uint8_t>(word.size())) {
-    std::memcpy(words, word.data(), word.size());
+    const char* p = word.data();
+    const std::size_t n = word.size();
+    for (std::size_t k = 0; k * 8 < n; ++k) words[k] = load_padded(p + k * 8, std::min<std::size_t>(8, n - k * 8));
     std::uint64_t h = 0x9E3779B97F4A7C15ull * (size + 1);
     for (std::uint64_t w : words) h = (h ^ w) * 0xff51afd7ed558ccdull, h ^= h >> 32;
     hash = h;
+  }
+
+ private:
+  // The n (1 to 8) bytes at p, zero-padded to a word, with fixed-size loads only: a memcpy of
+  // variable size would leave the word to a slow store-to-load forward.
+  static std::uint64_t load_padded(const char* p, std::size_t n) {
+    std::uint64_t w = 0;
+    if (n == 8) {
+      std::memcpy(&w, p, 8);
+    } else if (n >= 4) {
+      std::uint32_t lo, hi;
+      std::memcpy(&lo, p, 4);
+      std::memcpy(&hi, p + n - 4, 4);
+      w = lo | static_cast<std::uint64_t>(hi) << (8 * (n - 4));  // overlapping bytes agree
+    } else {
+      const auto b = [&](std::size_t i) { return static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])); };
+      w = b(0) | b(n / 2) << (8 * (n / 2)) | b(n - 1) << (8 * (n - 1));
+    }
+    return w;
   }
 };
 
@@ -66,6 +88,7 @@ class WordCache {
     const Slot* set = set_of(key);
     __builtin_prefetch(set);
     __builtin_prefetch(set + 1);
+    __builtin_prefetch(&recent_[key.hash & (sets_ - 1)]);
   }
 
   // Appends the cached tokens of the word and returns true, or returns false. Out is a vector
@@ -78,7 +101,7 @@ class WordCache {
       if (!set[w].read(c) || c.head != head_of(key, c.count()) || c.key[0] != key.words[0] || c.key[1] != key.words[1] ||
           c.key[2] != key.words[2])
         continue;
-      auto& recent = recent_[static_cast<std::size_t>(set - slots_.get()) / ways];
+      auto& recent = recent_[key.hash & (sets_ - 1)];
       if (recent.load(std::memory_order_relaxed) != w) recent.store(static_cast<std::uint8_t>(w), std::memory_order_relaxed);
       std::uint32_t begin = 0;
       for (std::size_t k = 0; k < c.count(); ++k) {
@@ -110,7 +133,7 @@ class WordCache {
     c.head = head_of(key, count);
     std::memcpy(c.key, key.words, sizeof c.key);
     Slot* set = set_of(key);
-    auto& recent = recent_[static_cast<std::size_t>(set - slots_.get()) / ways];
+    auto& recent = recent_[key.hash & (sets_ - 1)];
     const std::uint8_t victim = recent.load(std::memory_order_relaxed) ^ 1;
     if (set[victim].write(c)) recent.store(victim, std::memory_order_relaxed);
   }

@@ -54,6 +54,11 @@ class Pipeline {
     if (j.has("added_tokens")) added_ = AddedTokens(j["added_tokens"], normalizer_.get(), model_->vocab());
     byte_level_ = normalizer_ ? nullptr : dynamic_cast<const ByteLevelPre*>(pre_tokenizer_.get());
     if (byte_level_ && !byte_level_->use_regex()) byte_level_ = nullptr;
+    if (const auto* bpe = dynamic_cast<const Bpe*>(model_.get()); byte_level_ && bpe && bpe->plain_words()) {
+      byte_bpe_ = bpe;
+      for (int b = 0; b < 256; ++b)
+        if ((byte_ids_[b] = bpe->vocab().find(byte_chars()[b])) < 0) byte_bpe_ = nullptr;
+    }
     bert_ = dynamic_cast<const BertNormalizer*>(normalizer_.get());
     if (!bert_ || !bert_->clean_text() || !dynamic_cast<const BertPre*>(pre_tokenizer_.get()) || added_.has_normalized())
       bert_ = nullptr;
@@ -187,6 +192,7 @@ class Pipeline {
       words.clear();
       scan_gpt2(part, [&](std::size_t b, std::size_t end) { words.push_back(part.substr(b, end - b)); });
       encode_words(words, e.ids, [&](std::string_view word, std::vector<Token>& tokens) {
+        if (byte_bpe_) return byte_bpe_->tokenize_bytes(word, byte_ids_, tokens);
         mapped.clear();
         for (char c : word) mapped += chars[static_cast<unsigned char>(c)];
         model_->tokenize(mapped, tokens);
@@ -248,7 +254,8 @@ class Pipeline {
     keys.clear();
     if (use_cache) {
       for (const auto w : words) {
-        keys.push_back(WordCache::cacheable(w) ? CacheKey(w) : CacheKey());
+        if (WordCache::cacheable(w)) keys.emplace_back(w);  // in place: a copy would stall on its fresh stores
+        else keys.emplace_back();
         cache_.prefetch(keys.back());
       }
     }
@@ -322,6 +329,8 @@ class Pipeline {
   AddedTokens added_;
   std::size_t id_bound_ = 0;
   const ByteLevelPre* byte_level_ = nullptr;  // set when the ByteLevel fast path applies
+  const Bpe* byte_bpe_ = nullptr;              // set when ByteLevel words go to BPE as raw bytes
+  std::array<std::int32_t, 256> byte_ids_{};  // then: the token of each byte's ByteLevel character
   const BertNormalizer* bert_ = nullptr;      // set when the BERT ASCII fast path applies
   std::string split_before_;                  // '▁' when BPE may be cut before it
   mutable WordCache cache_{default_cache_words};

@@ -96,7 +96,9 @@ class Bpe final : public Model {
       where.error(what);
     }
     const std::size_t cut = std::min(o_.continuing_subword_prefix.size(), b.size());
-    const std::string merged = std::string(a) + std::string(b.substr(cut));
+    thread_local std::string merged;  // one buffer for all the merges
+    merged.assign(a);
+    merged.append(b.substr(cut));
     const std::int32_t im = vocab_.find(merged);
     if (im < 0) {
       const std::string what = "merged token \"" + merged + "\" is not in the vocabulary";

@@ -37,6 +37,13 @@ inline std::uint64_t mix64(std::uint64_t x) {
 // string -> int32, keys kept in one arena.
 class StringMap {
  public:
+  // Room for n keys without growing.
+  void reserve(std::size_t n) {
+    std::size_t size = 64;
+    while (size * 3 <= n * 4) size *= 2;
+    if (size > slots_.size()) rehash(size);
+  }
+
   // Inserts or overwrites.
   void insert(std::string_view key, std::int32_t value) {
     if ((count_ + 1) * 4 >= slots_.size() * 3) grow();
@@ -91,9 +98,11 @@ class StringMap {
     }
   }
 
-  void grow() {
+  void grow() { rehash(slots_.empty() ? 64 : slots_.size() * 2); }
+
+  void rehash(std::size_t size) {
     std::vector<Slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 64 : old.size() * 2, Slot{});
+    slots_.assign(size, Slot{});
     for (const auto& o : old) {
       if (o.value == empty) continue;
       slots_[probe(std::string_view(arena_).substr(o.offset, o.length))] = o;

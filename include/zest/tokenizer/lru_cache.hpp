@@ -87,7 +87,6 @@ class WordCache {
     if (!enabled()) return;
     const Slot* set = set_of(key);
     __builtin_prefetch(set);
-    __builtin_prefetch(set + 1);
     __builtin_prefetch(&recent_[key.hash & (sets_ - 1)]);
   }
 

@@ -215,33 +215,31 @@ class Pipeline {
       return k;
     }();
     thread_local std::string text;
-    thread_local std::vector<std::pair<std::uint32_t, std::uint32_t>> words;  // [begin, end) in text
-    thread_local std::vector<std::string_view> views;
+    thread_local std::vector<std::string_view> words;
     const bool lower = bert_->lowercase();
-    text.clear();
+    if (text.size() < piece.size()) text.resize(piece.size());  // never outgrown: views stay valid
+    char* const out = text.data();
+    std::size_t n = 0, word_start = 0;
     words.clear();
-    std::size_t word_start = 0;
     auto close = [&] {
-      if (text.size() > word_start) words.push_back({static_cast<std::uint32_t>(word_start), static_cast<std::uint32_t>(text.size())});
-      word_start = text.size();
+      if (n > word_start) words.emplace_back(out + word_start, n - word_start);
+      word_start = n;
     };
     for (char ch : piece) {
       const auto c = static_cast<unsigned char>(ch);
       switch (kinds[c]) {
-        case keep: text += lower && c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : ch; break;
+        case keep: out[n++] = lower && c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : ch; break;
         case split: close(); break;
         case drop: break;
         case alone:
           close();
-          text += ch;
+          out[n++] = ch;
           close();
           break;
       }
     }
     close();
-    views.clear();
-    for (const auto& [b, end] : words) views.push_back(std::string_view(text).substr(b, end - b));
-    encode_words(views, e.ids, [&](std::string_view word, std::vector<Token>& tokens) { model_->tokenize(word, tokens); });
+    encode_words(words, e.ids, [&](std::string_view word, std::vector<Token>& tokens) { model_->tokenize(word, tokens); });
   }
 
   // Appends the ids of words, through the cache: their keys are made and their cache sets

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,6 +39,7 @@ inline std::unique_ptr<Model> make_model(const JsonRef& j, const ModelTables& t)
 
 class Pipeline {
  public:
+  static constexpr std::string_view meta_space = "\xE2\x96\x81";  // '▁', SentencePiece's space
   static constexpr std::size_t default_cache_words = 1 << 17;  // 8 MiB of 64-byte slots
 
   // root: the parsed tokenizer.json; tables: the model tables the fast loader took out of it.
@@ -64,6 +66,7 @@ class Pipeline {
       bert_ = nullptr;
     id_bound_ = model_->vocab().id_bound();
     if (!pre_tokenizer_) split_before_ = metaspace_split(*model_);
+    metaspace_ = !split_before_.empty() && !added_.has_normalized() && is_metaspace_normalizer(normalizer_.get());
     for (const auto& t : added_.tokens()) id_bound_ = std::max(id_bound_, static_cast<std::size_t>(t.id) + 1);
   }
 
@@ -97,6 +100,7 @@ class Pipeline {
     if (!e.with_offsets) {
       if (byte_level_) return encode_byte_level(piece, e);
       if (bert_ && is_ascii(piece)) return encode_bert_ascii(piece, e);
+      if (metaspace_) return encode_metaspace(piece, e);
     }
     std::vector<AddedSplit> normalized;
     std::vector<Token> tokens;
@@ -152,14 +156,53 @@ class Pipeline {
     // Unigram too: a path's score is a sum, and no token crosses the cut.
     const auto* bpe = dynamic_cast<const Bpe*>(&model);
     const bool unigram = dynamic_cast<const Unigram*>(&model) != nullptr;
-    const std::string meta = "\xE2\x96\x81";
-    if (!(unigram || (bpe && bpe->plain_words())) || model.vocab().find(meta) < 0) return {};
+    if (!(unigram || (bpe && bpe->plain_words())) || model.vocab().find(meta_space) < 0) return {};
     const Vocab& v = model.vocab();
     for (std::size_t id = 0; id < v.id_bound(); ++id) {
       const std::string* t = v.token(static_cast<std::int32_t>(id));
-      if (t && t->find(meta, 1) != std::string::npos) return {};
+      if (t && t->find(meta_space, 1) != std::string::npos) return {};
     }
-    return meta;
+    return std::string(meta_space);
+  }
+
+  // Prepend('▁') then Replace(' ', '▁'): the normalizer of LLaMA's tokenizer.json.
+  static bool is_metaspace_normalizer(const Normalizer* n) {
+    const auto* seq = dynamic_cast<const NormalizerSequence*>(n);
+    if (!seq || seq->steps().size() != 2) return false;
+    const auto* prepend = dynamic_cast<const Prepend*>(seq->steps()[0].get());
+    const auto* replace = dynamic_cast<const Replace*>(seq->steps()[1].get());
+    return prepend && prepend->prefix() == meta_space && replace && replace->replaces(" ", meta_space);
+  }
+
+  // The metaspace normalizer and the cut before each '▁' in one pass: each piece is '▁' and
+  // the text up to the next space or '▁'. The pieces go through the cache like words.
+  void encode_metaspace(std::string_view piece, Encoded& e) const {
+    thread_local std::string text;
+    thread_local std::vector<std::string_view> words;
+    const std::size_t most = 3 * piece.size() + 3;
+    if (text.size() < most) text.resize(most);  // never outgrown: views stay valid
+    char* const out = text.data();
+    std::size_t n = 0, start = 0;
+    words.clear();
+    auto cut = [&] {
+      if (n > start) words.emplace_back(out + start, n - start);
+      start = n;
+      std::memcpy(out + n, meta_space.data(), meta_space.size());
+      n += meta_space.size();
+    };
+    cut();
+    for (std::size_t i = 0; i < piece.size(); ++i) {
+      if (piece[i] == ' ') {
+        cut();
+      } else if (piece[i] == meta_space[0] && piece.compare(i, meta_space.size(), meta_space) == 0) {
+        cut();
+        i += meta_space.size() - 1;
+      } else {
+        out[n++] = piece[i];
+      }
+    }
+    words.emplace_back(out + start, n - start);
+    encode_words(words, e.ids, [&](std::string_view word, std::vector<Token>& tokens) { model_->tokenize(word, tokens); });
   }
 
   static bool is_ascii(std::string_view s) {
@@ -331,6 +374,7 @@ class Pipeline {
   std::array<std::int32_t, 256> byte_ids_{};  // then: the token of each byte's ByteLevel character
   const BertNormalizer* bert_ = nullptr;      // set when the BERT ASCII fast path applies
   std::string split_before_;                  // '▁' when BPE may be cut before it
+  bool metaspace_ = false;                    // set when the metaspace fast path applies
   mutable WordCache cache_{default_cache_words};
 };
 

@@ -55,10 +55,19 @@ template <typename Emit>
 void scan_gpt2(std::string_view s, Emit&& emit) {
   const std::size_t n = s.size();
   std::size_t i = 0;
-  // End of the run of characters of class k starting at j.
+  // End of the run of characters of class k starting at j; ASCII without a call.
   auto run_end = [&](std::size_t j, CharClass k) {
-    std::size_t len;
-    while (j < n && class_at(s, j, len) == k) j += len;
+    while (j < n) {
+      const auto b = static_cast<unsigned char>(s[j]);
+      if (b < 0x80) {
+        if (ascii_classes.table[b] != k) break;
+        ++j;
+        continue;
+      }
+      std::size_t len;
+      if (class_at(s, j, len) != k) break;
+      j += len;
+    }
     return j;
   };
   while (i < n) {

@@ -72,11 +72,15 @@ class Bpe final : public Model {
         byte_ids_[b] = vocab_.find(name);
       }
     }
-    // Ids of single characters below U+3000 (Latin, ByteLevel's, U+2581 '▁'), looked up once.
+    // Ids of single characters below U+3000 (Latin, ByteLevel's, U+2581 '▁'), found once by
+    // a walk over the vocabulary (then looked up, in case two ids share a string).
     if (o_.continuing_subword_prefix.empty() && o_.end_of_word_suffix.empty()) {
       char_ids_.assign(0x3000, -1);
-      for (char32_t c = 0; c < 0x3000; ++c)
-        if (c < 0xD800 || c > 0xDFFF) char_ids_[c] = vocab_.find(utf8::encode(c));
+      for (std::size_t id = 0; id < vocab_.id_bound(); ++id) {
+        const std::string* t = vocab_.token(static_cast<std::int32_t>(id));
+        if (!t || t->empty() || utf8::char_length(static_cast<unsigned char>((*t)[0])) != t->size()) continue;
+        if (const char32_t c = utf8::at(*t, 0); c < char_ids_.size()) char_ids_[c] = vocab_.find(*t);
+      }
     }
   }
 

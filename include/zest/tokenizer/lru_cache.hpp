@@ -10,7 +10,9 @@
 #include <atomic>
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <memory>
 #include <string_view>
 #include <type_traits>
@@ -68,13 +70,18 @@ class WordCache {
   // Not thread-safe: call before sharing the tokenizer.
   void set_capacity(std::size_t capacity) {
     sets_ = 0;
-    slots_.reset();
-    recent_.reset();
+    memory_.reset();
     if (capacity == 0) return;
     std::size_t sets = 1;
     while (sets * ways < capacity) sets *= 2;
-    slots_ = std::make_unique<Slot[]>(sets * ways);
-    recent_ = std::make_unique<std::atomic<std::uint8_t>[]>(sets);
+    // calloc: zeroed memory that a large allocation gets from the kernel untouched, so pages
+    // cost their first fault only once a word lands on them, not all at load time.
+    const std::size_t slot_bytes = sets * ways * sizeof(Slot);
+    memory_.reset(std::calloc(slot_bytes + sets + alignof(Slot), 1));
+    if (!memory_) throw std::bad_alloc();
+    const auto at = (reinterpret_cast<std::uintptr_t>(memory_.get()) + alignof(Slot) - 1) & ~(alignof(Slot) - 1);
+    slots_ = reinterpret_cast<Slot*>(at);
+    recent_ = reinterpret_cast<std::uint8_t*>(at + slot_bytes);
     sets_ = sets;
   }
   std::size_t capacity() const { return sets_ * ways; }
@@ -100,7 +107,7 @@ class WordCache {
       if (!set[w].read(c) || c.head != head_of(key, c.count()) || c.key[0] != key.words[0] || c.key[1] != key.words[1] ||
           c.key[2] != key.words[2])
         continue;
-      auto& recent = recent_[key.hash & (sets_ - 1)];
+      std::atomic_ref<std::uint8_t> recent(recent_[key.hash & (sets_ - 1)]);
       if (recent.load(std::memory_order_relaxed) != w) recent.store(static_cast<std::uint8_t>(w), std::memory_order_relaxed);
       std::uint32_t begin = 0;
       for (std::size_t k = 0; k < c.count(); ++k) {
@@ -132,14 +139,15 @@ class WordCache {
     c.head = head_of(key, count);
     std::memcpy(c.key, key.words, sizeof c.key);
     Slot* set = set_of(key);
-    auto& recent = recent_[key.hash & (sets_ - 1)];
+    std::atomic_ref<std::uint8_t> recent(recent_[key.hash & (sets_ - 1)]);
     const std::uint8_t victim = recent.load(std::memory_order_relaxed) ^ 1;
     if (set[victim].write(c)) recent.store(victim, std::memory_order_relaxed);
   }
 
  private:
-  // One cached word as 8 atomic words: head (seqlock counter << 48 | count << 40 | size << 32 |
-  // hash check), the key's 3 words, the tokens as id | end << 24 two to a word.
+  // One cached word as 8 words, read and written atomically: head (seqlock counter << 48 |
+  // count << 40 | size << 32 | hash check), the key's 3 words, the tokens (id | end << 24) two
+  // to a word.
   struct alignas(64) Slot {
     struct Copy {
       std::uint64_t head;
@@ -149,33 +157,35 @@ class WordCache {
     };
 
     // A consistent copy, or false when empty or being written.
-    bool read(Copy& c) const {
-      const std::uint64_t seq = words[0].load(std::memory_order_acquire);
+    bool read(Copy& c) {
+      const std::uint64_t seq = word(0).load(std::memory_order_acquire);
       if ((seq & odd) || (seq & content) == 0) return false;
       c.head = seq & content;
-      for (int k = 0; k < 3; ++k) c.key[k] = words[1 + k].load(std::memory_order_relaxed);
+      for (int k = 0; k < 3; ++k) c.key[k] = word(1 + k).load(std::memory_order_relaxed);
       for (int k = 0; k < 4; ++k) {
-        const std::uint64_t t = words[4 + k].load(std::memory_order_relaxed);
+        const std::uint64_t t = word(4 + k).load(std::memory_order_relaxed);
         c.tokens[2 * k] = static_cast<std::uint32_t>(t), c.tokens[2 * k + 1] = static_cast<std::uint32_t>(t >> 32);
       }
       std::atomic_thread_fence(std::memory_order_acquire);
-      return words[0].load(std::memory_order_relaxed) == seq;
+      return word(0).load(std::memory_order_relaxed) == seq;
     }
 
     // Replaces the content, or returns false when another writer has the slot.
     bool write(const Copy& c) {
-      std::uint64_t seq = words[0].load(std::memory_order_relaxed);
-      if ((seq & odd) || !words[0].compare_exchange_strong(seq, seq | odd, std::memory_order_acquire)) return false;
+      std::uint64_t seq = word(0).load(std::memory_order_relaxed);
+      if ((seq & odd) || !word(0).compare_exchange_strong(seq, seq | odd, std::memory_order_acquire)) return false;
       std::atomic_thread_fence(std::memory_order_release);
-      for (int k = 0; k < 3; ++k) words[1 + k].store(c.key[k], std::memory_order_relaxed);
+      for (int k = 0; k < 3; ++k) word(1 + k).store(c.key[k], std::memory_order_relaxed);
       for (int k = 0; k < 4; ++k)
-        words[4 + k].store(c.tokens[2 * k] | static_cast<std::uint64_t>(c.tokens[2 * k + 1]) << 32, std::memory_order_relaxed);
-      words[0].store(((seq & ~content) + 2 * odd) | c.head, std::memory_order_release);  // counter + 1, even
+        word(4 + k).store(c.tokens[2 * k] | static_cast<std::uint64_t>(c.tokens[2 * k + 1]) << 32, std::memory_order_relaxed);
+      word(0).store(((seq & ~content) + 2 * odd) | c.head, std::memory_order_release);  // counter + 1, even
       return true;
     }
 
+    std::atomic_ref<std::uint64_t> word(int k) { return std::atomic_ref<std::uint64_t>(words[k]); }
+
     static constexpr std::uint64_t odd = 1ull << 48, content = odd - 1;  // the counter is the top 16 bits
-    std::atomic<std::uint64_t> words[8] = {};
+    std::uint64_t words[8];  // only through atomic_ref
   };
   static_assert(sizeof(Slot) == 64);
 
@@ -184,11 +194,15 @@ class WordCache {
     return static_cast<std::uint64_t>(count) << 40 | static_cast<std::uint64_t>(key.size) << 32 | (key.hash >> 32);
   }
 
-  Slot* set_of(const CacheKey& key) const { return &slots_[(key.hash & (sets_ - 1)) * ways]; }
+  Slot* set_of(const CacheKey& key) const { return slots_ + (key.hash & (sets_ - 1)) * ways; }
 
+  struct Free {
+    void operator()(void* p) const { std::free(p); }
+  };
   std::size_t sets_ = 0;
-  std::unique_ptr<Slot[]> slots_;
-  std::unique_ptr<std::atomic<std::uint8_t>[]> recent_;  // per set: the way used last
+  std::unique_ptr<void, Free> memory_;  // the slots, then recent_
+  Slot* slots_ = nullptr;
+  std::uint8_t* recent_ = nullptr;  // per set: the way used last (through atomic_ref)
 };
 
 }  // namespace zest::detail

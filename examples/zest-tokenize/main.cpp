@@ -1,7 +1,7 @@
 // zest-tokenize: encode standard input line by line, decode JSON id arrays, or measure speed.
 //   zest-tokenize --tokenizer PATH [--add-special-tokens]            < text      -> [ids] per line
 //   zest-tokenize --tokenizer PATH --decode [--skip-special-tokens]  < [ids]s   -> "text" per line
-//   zest-tokenize --tokenizer PATH --bench FILE [--no-cache] [--threads N]       -> JSON summary
+//   zest-tokenize --tokenizer PATH --bench FILE [--no-cache] [--threads N [--cache-per-thread]] -> JSON summary
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -88,17 +88,27 @@ int decode_lines(const zest::Tokenizer& tok, bool skip_special) {
   return 0;
 }
 
-int bench(const std::string& path, const zest::Tokenizer& tok, double load_ms, bool add_special, int threads) {
+// Encodes every line of the file on `threads` threads sharing tok (and its word cache), or each
+// thread with its own copy loaded from tokenizer_path (its own cache) when that is not empty.
+int bench(const std::string& path, const zest::Tokenizer& tok, double load_ms, bool add_special, int threads,
+          const std::string& tokenizer_path) {
   const std::string all = zest::detail::read_file(path);
   const auto lines = split_lines(all);
+  std::vector<zest::Tokenizer> own;
+  if (!tokenizer_path.empty())
+    for (int t = 0; t < threads; ++t) {
+      own.push_back(zest::Tokenizer::from_file(tokenizer_path));
+      own.back().set_cache_capacity(tok.cache_capacity());
+    }
   std::vector<std::size_t> tokens(static_cast<std::size_t>(threads), 0);
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
+      const zest::Tokenizer& mine = own.empty() ? tok : own[static_cast<std::size_t>(t)];
       std::size_t n = 0;
       for (std::size_t i = static_cast<std::size_t>(t); i < lines.size(); i += static_cast<std::size_t>(threads))
-        n += tok.encode(lines[i], add_special, zest::InvalidUtf8::replace).size();
+        n += mine.encode(lines[i], add_special, zest::InvalidUtf8::replace).size();
       tokens[static_cast<std::size_t>(t)] = n;
     });
   }
@@ -121,7 +131,7 @@ int bench(const std::string& path, const zest::Tokenizer& tok, double load_ms, b
 int main(int argc, char** argv) {
   CLI::App app{"zest-tokenize: Hugging Face tokenizers, token for token"};
   std::string tokenizer_path, bench_file;
-  bool add_special = false, decode = false, skip_special = false, no_cache = false;
+  bool add_special = false, decode = false, skip_special = false, no_cache = false, cache_per_thread = false;
   int threads = 1;
   app.add_option("--tokenizer", tokenizer_path, "tokenizer.json, a model directory or a SentencePiece .model")->required();
   app.add_flag("--add-special-tokens", add_special, "add the post-processor's special tokens");
@@ -130,13 +140,14 @@ int main(int argc, char** argv) {
   app.add_option("--bench", bench_file, "encode every line of FILE and print the speed as JSON");
   app.add_flag("--no-cache", no_cache, "with --bench: turn the word cache off");
   app.add_option("--threads", threads, "with --bench: encoding threads")->check(CLI::Range(1, 1024));
+  app.add_flag("--cache-per-thread", cache_per_thread, "with --bench: each thread loads its own tokenizer (own cache)");
   CLI11_PARSE(app, argc, argv);
   try {
     const auto load_start = std::chrono::steady_clock::now();
     auto tok = zest::Tokenizer::from_file(tokenizer_path);
     const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();
     if (no_cache) tok.set_cache_capacity(0);
-    if (!bench_file.empty()) return bench(bench_file, tok, load_ms, add_special, threads);
+    if (!bench_file.empty()) return bench(bench_file, tok, load_ms, add_special, threads, cache_per_thread ? tokenizer_path : "");
     if (decode) return decode_lines(tok, skip_special);
     return encode_lines(tok, add_special);
   } catch (const std::exception& e) {

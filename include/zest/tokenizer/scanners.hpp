@@ -37,17 +37,22 @@ struct AsciiClasses {
 };
 inline constexpr AsciiClasses ascii_classes{};
 
-// The class of the character at s[i] and its length in bytes.
+// The class of the non-ASCII character at s[i] and its length in bytes.
+[[gnu::noinline]] inline CharClass class_at_non_ascii(std::string_view s, std::size_t i, std::size_t& len) {
+  std::size_t j = i;
+  const char32_t c = utf8::next(s, j);
+  len = j - i;
+  return classify(c);
+}
+
+// The class of the character at s[i] and its length in bytes; ASCII inline.
 inline CharClass class_at(std::string_view s, std::size_t i, std::size_t& len) {
   const auto b = static_cast<unsigned char>(s[i]);
   if (b < 0x80) {
     len = 1;
     return ascii_classes.table[b];
   }
-  std::size_t j = i;
-  const char32_t c = utf8::next(s, j);
-  len = j - i;
-  return classify(c);
+  return class_at_non_ascii(s, i, len);
 }
 
 // Calls emit(begin, end) for each piece of the GPT-2 pattern in valid UTF-8 `s`.
@@ -55,19 +60,10 @@ template <typename Emit>
 void scan_gpt2(std::string_view s, Emit&& emit) {
   const std::size_t n = s.size();
   std::size_t i = 0;
-  // End of the run of characters of class k starting at j; ASCII without a call.
+  // End of the run of characters of class k starting at j.
   auto run_end = [&](std::size_t j, CharClass k) {
-    while (j < n) {
-      const auto b = static_cast<unsigned char>(s[j]);
-      if (b < 0x80) {
-        if (ascii_classes.table[b] != k) break;
-        ++j;
-        continue;
-      }
-      std::size_t len;
-      if (class_at(s, j, len) != k) break;
-      j += len;
-    }
+    std::size_t len;
+    while (j < n && class_at(s, j, len) == k) j += len;
     return j;
   };
   while (i < n) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The tokenizer speed table: zest-tokenize --bench beside its peers in the same run, single
-# thread, medians of 3 runs, MB/s of the corpus (default: brown.txt).
+# thread, medians of 3 runs, MB/s of the corpus (default: brown.txt), and zest's load time.
 #   HF tokenizers 0.23.2 (Node binding, encodeBatch, RAYON_NUM_THREADS=1), kitoken 0.10.1 (WASM),
 #   libsentencepiece (Debian; through zest-tokenize on tokenizer.model).
 # Usage: bench/peers/tokenizers/run.sh [SHARED_DIR] [ZEST_TOKENIZE] [FILE]
@@ -12,11 +12,12 @@ file="${3:-$shared/corpora/brown.txt}"
 [ -d "$here/node_modules/tokenizers" ] || (cd "$here" && npm i --no-audit --no-fund >/dev/null)
 export RAYON_NUM_THREADS=1
 
-median() {  # median mb_s of three runs of "$@"
+median() {  # median of field $1 (default mb_s) over three runs of the rest
+  local field=mb_s
+  if [[ $1 == load_ms ]]; then field=$1; shift; fi
   for _ in 1 2 3; do "$@" | tail -1; done |
-    node -e 'const v = require("fs").readFileSync(0, "utf8").trim().split("\n").map((l) => JSON.parse(l).mb_s).sort((a, b) => a - b); console.log(v[1].toFixed(1))'
+    node -e 'const v = require("fs").readFileSync(0, "utf8").trim().split("\n").map((l) => JSON.parse(l)[process.argv[1]]).sort((a, b) => a - b); console.log(v[1].toFixed(1))' "$field"
 }
-load_ms() { "$@" | tail -1 | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).load_ms.toFixed(1))'; }
 
 lscpu | grep 'Model name' || true
 printf '%-20s %-26s %8s\n' tokenizer engine MB/s
@@ -30,5 +31,5 @@ for tok in gpt2 bert-base-uncased spm-bpe-8k; do
   if [ -f "$dir/tokenizer.model" ]; then
     printf '%-20s %-26s %8s\n' "$tok" "libsentencepiece" "$(median "$zest" --tokenizer "$dir/tokenizer.model" --bench "$file")"
   fi
-  printf '%-20s %-26s %8s\n' "$tok" "zest load ms" "$(load_ms "$zest" --tokenizer "$dir" --bench /dev/null)"
+  printf '%-20s %-26s %8s\n' "$tok" "zest load ms" "$(median load_ms "$zest" --tokenizer "$dir" --bench /dev/null)"
 done

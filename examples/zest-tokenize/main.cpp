@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <iterator>
 #include <string>
@@ -88,6 +89,14 @@ int decode_lines(const zest::Tokenizer& tok, bool skip_special) {
   return 0;
 }
 
+// CPU time of the calling thread: with other programs on the machine, threads' CPU seconds
+// show how well encoding scales where wall time cannot.
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 // Encodes every line of the file on `threads` threads sharing tok (and its word cache), or each
 // thread with its own copy loaded from tokenizer_path (its own cache) when that is not empty.
 int bench(const std::string& path, const zest::Tokenizer& tok, double load_ms, bool add_special, int threads,
@@ -101,26 +110,32 @@ int bench(const std::string& path, const zest::Tokenizer& tok, double load_ms, b
       own.back().set_cache_capacity(tok.cache_capacity());
     }
   std::vector<std::size_t> tokens(static_cast<std::size_t>(threads), 0);
+  std::vector<double> cpu(static_cast<std::size_t>(threads), 0.0);
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
+      const double cpu_start = thread_cpu_seconds();
       const zest::Tokenizer& mine = own.empty() ? tok : own[static_cast<std::size_t>(t)];
       std::size_t n = 0;
       for (std::size_t i = static_cast<std::size_t>(t); i < lines.size(); i += static_cast<std::size_t>(threads))
         n += mine.encode(lines[i], add_special, zest::InvalidUtf8::replace).size();
       tokens[static_cast<std::size_t>(t)] = n;
+      cpu[static_cast<std::size_t>(t)] = thread_cpu_seconds() - cpu_start;
     });
   }
   for (auto& th : pool) th.join();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::size_t total = 0;
   for (auto n : tokens) total += n;
+  double cpu_seconds = 0;
+  for (double c : cpu) cpu_seconds += c;
   nlohmann::json summary = {{"mb_s", static_cast<double>(all.size()) / 1e6 / seconds},
                             {"bytes", all.size()},
                             {"lines", lines.size()},
                             {"tokens", total},
                             {"seconds", seconds},
+                            {"cpu_seconds", cpu_seconds},
                             {"load_ms", load_ms}};
   std::cout << summary.dump() << '\n';
   return 0;

@@ -268,15 +268,22 @@ class Pipeline {
       if (n > word_start) words.emplace_back(out + word_start, n - word_start);
       word_start = n;
     };
-    for (char ch : piece) {
-      const auto c = static_cast<unsigned char>(ch);
+    const std::size_t size = piece.size();
+    for (std::size_t i = 0; i < size; ++i) {
+      const auto c = static_cast<unsigned char>(piece[i]);
       switch (kinds[c]) {
-        case keep: out[n++] = lower && c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : ch; break;
+        case keep:  // the whole run of kept characters at once
+          for (; i < size && kinds[static_cast<unsigned char>(piece[i])] == keep; ++i) {
+            const char k = piece[i];
+            out[n++] = lower && k >= 'A' && k <= 'Z' ? static_cast<char>(k + 32) : k;
+          }
+          --i;
+          break;
         case split: close(); break;
         case drop: break;
         case alone:
           close();
-          out[n++] = ch;
+          out[n++] = static_cast<char>(c);
           close();
           break;
       }

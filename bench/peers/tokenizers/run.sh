@@ -12,9 +12,9 @@ file="${3:-$shared/corpora/brown.txt}"
 [ -d "$here/node_modules/tokenizers" ] || (cd "$here" && npm i --no-audit --no-fund >/dev/null)
 export RAYON_NUM_THREADS=1
 
-median() {  # median of field $1 (default mb_s) over three runs of the rest
+median() {  # median of field $1 (load_ms, load_cpu_ms; default mb_s) over three runs of the rest
   local field=mb_s
-  if [[ $1 == load_ms ]]; then field=$1; shift; fi
+  if [[ $1 == load_* ]]; then field=$1; shift; fi
   for _ in 1 2 3; do "$@" | tail -1; done |
     node -e 'const v = require("fs").readFileSync(0, "utf8").trim().split("\n").map((l) => JSON.parse(l)[process.argv[1]]).sort((a, b) => a - b); console.log(v[1].toFixed(1))' "$field"
 }
@@ -32,4 +32,5 @@ for tok in gpt2 bert-base-uncased spm-bpe-8k; do
     printf '%-20s %-26s %8s\n' "$tok" "libsentencepiece" "$(median "$zest" --tokenizer "$dir/tokenizer.model" --bench "$file")"
   fi
   printf '%-20s %-26s %8s\n' "$tok" "zest load ms" "$(median load_ms "$zest" --tokenizer "$dir" --bench /dev/null)"
+  printf '%-20s %-26s %8s\n' "$tok" "zest load CPU ms" "$(median load_cpu_ms "$zest" --tokenizer "$dir" --bench /dev/null)"
 done

@@ -1,10 +1,12 @@
 // The word cache: pre-tokenized word -> its tokens, bounded, shared by threads without locks.
-// A word maps to a 2-way set of 64-byte slots (key and tokens in one cache line each) with one
-// "most recently used" byte per set: eviction is exact LRU within the set. A hit costs one hash,
-// a look at one or two cache lines and no write (the LRU byte is written only when it changes).
-// Each slot is a seqlock: a reader that races a writer sees a miss; a writer that finds the slot
-// busy skips the insert. Words up to 24 bytes with up to 8 tokens are cached: almost all words
-// of natural text.
+// A word maps to a 4-way set of 64-byte slots (key and tokens in one cache line each) with one
+// byte of "used since the last eviction" bits per set: eviction takes a way not used lately
+// (NRU, an approximation of LRU). Four ways, not two: with two, the rare words of brown.txt
+// that share a set keep evicting each other, and their BPE costs more than the extra lines.
+// A hit costs one hash, a look at up to four adjacent cache lines and no write (a used bit is
+// written only when it changes). Each slot is a seqlock: a reader that races a writer sees a
+// miss; a writer that finds the slot busy skips the insert. Words up to 24 bytes with up to 8
+// tokens are cached: almost all words of natural text.
 #pragma once
 
 #include <atomic>
@@ -62,7 +64,7 @@ struct CacheKey {
 
 class WordCache {
  public:
-  static constexpr std::size_t max_tokens = 8, ways = 2;
+  static constexpr std::size_t max_tokens = 8, ways = 4;
 
   explicit WordCache(std::size_t capacity) { set_capacity(capacity); }
 
@@ -81,7 +83,7 @@ class WordCache {
     if (!memory_) throw std::bad_alloc();
     const auto at = (reinterpret_cast<std::uintptr_t>(memory_.get()) + alignof(Slot) - 1) & ~(alignof(Slot) - 1);
     slots_ = reinterpret_cast<Slot*>(at);
-    recent_ = reinterpret_cast<std::uint8_t*>(at + slot_bytes);
+    used_ = reinterpret_cast<std::uint8_t*>(at + slot_bytes);
     sets_ = sets;
   }
   std::size_t capacity() const { return sets_ * ways; }
@@ -94,7 +96,8 @@ class WordCache {
     if (!enabled()) return;
     const Slot* set = set_of(key);
     __builtin_prefetch(set);
-    __builtin_prefetch(&recent_[key.hash & (sets_ - 1)]);
+    __builtin_prefetch(set + 2);
+    __builtin_prefetch(&used_[key.hash & (sets_ - 1)]);
   }
 
   // Appends the cached tokens of the word and returns true, or returns false. Out is a vector
@@ -107,8 +110,9 @@ class WordCache {
       if (!set[w].read(c) || c.head != head_of(key, c.count()) || c.key[0] != key.words[0] || c.key[1] != key.words[1] ||
           c.key[2] != key.words[2])
         continue;
-      std::atomic_ref<std::uint8_t> recent(recent_[key.hash & (sets_ - 1)]);
-      if (recent.load(std::memory_order_relaxed) != w) recent.store(static_cast<std::uint8_t>(w), std::memory_order_relaxed);
+      std::atomic_ref<std::uint8_t> used(used_[key.hash & (sets_ - 1)]);
+      const auto bits = used.load(std::memory_order_relaxed);
+      if (!(bits >> w & 1)) used.store(static_cast<std::uint8_t>(bits | 1u << w), std::memory_order_relaxed);
       std::uint32_t begin = 0;
       for (std::size_t k = 0; k < c.count(); ++k) {
         const std::uint32_t t = c.tokens[k];
@@ -125,8 +129,8 @@ class WordCache {
   }
 
   // Stores the tokens of the word if they fit (contiguous from 0, ends < 256, ids < 2^24),
-  // in place of the set's least recently used slot. The tokens' offsets may be in another
-  // spelling of the word (ByteLevel's) than the key.
+  // in place of an empty slot of the set, else one not used since the last eviction. The
+  // tokens' offsets may be in another spelling of the word (ByteLevel's) than the key.
   void put(const CacheKey& key, const Token* tokens, std::size_t count) const {
     if (count == 0 || count > max_tokens || key.size == 0) return;
     Slot::Copy c{};
@@ -139,9 +143,17 @@ class WordCache {
     c.head = head_of(key, count);
     std::memcpy(c.key, key.words, sizeof c.key);
     Slot* set = set_of(key);
-    std::atomic_ref<std::uint8_t> recent(recent_[key.hash & (sets_ - 1)]);
-    const std::uint8_t victim = recent.load(std::memory_order_relaxed) ^ 1;
-    if (set[victim].write(c)) recent.store(victim, std::memory_order_relaxed);
+    std::atomic_ref<std::uint8_t> used(used_[key.hash & (sets_ - 1)]);
+    unsigned bits = used.load(std::memory_order_relaxed);
+    if (bits == (1u << ways) - 1) bits = 0;  // all used lately: start a new round
+    std::size_t victim = 0;
+    while (victim < ways && (bits >> victim & 1)) ++victim;
+    for (std::size_t w = 0; w < ways; ++w)
+      if (set[w].empty()) {
+        victim = w;
+        break;
+      }
+    if (set[victim].write(c)) used.store(static_cast<std::uint8_t>(bits | 1u << victim), std::memory_order_relaxed);
   }
 
  private:
@@ -169,6 +181,8 @@ class WordCache {
       std::atomic_thread_fence(std::memory_order_acquire);
       return word(0).load(std::memory_order_relaxed) == seq;
     }
+
+    bool empty() { return (word(0).load(std::memory_order_relaxed) & content) == 0; }
 
     // Replaces the content, or returns false when another writer has the slot.
     bool write(const Copy& c) {
@@ -200,9 +214,9 @@ class WordCache {
     void operator()(void* p) const { std::free(p); }
   };
   std::size_t sets_ = 0;
-  std::unique_ptr<void, Free> memory_;  // the slots, then recent_
+  std::unique_ptr<void, Free> memory_;  // the slots, then used_
   Slot* slots_ = nullptr;
-  std::uint8_t* recent_ = nullptr;  // per set: the way used last (through atomic_ref)
+  std::uint8_t* used_ = nullptr;  // per set: bit w set when way w was used since the last eviction (through atomic_ref)
 };
 
 }  // namespace zest::detail

@@ -9,13 +9,13 @@
 // tokens are cached: almost all words of natural text.
 #pragma once
 
-#include <atomic>
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 #include <memory>
+#include <new>
 #include <string_view>
 #include <type_traits>
 

@@ -173,12 +173,13 @@ class WordCache {
       const std::uint64_t seq = word(0).load(std::memory_order_acquire);
       if ((seq & odd) || (seq & content) == 0) return false;
       c.head = seq & content;
-      for (int k = 0; k < 3; ++k) c.key[k] = word(1 + k).load(std::memory_order_relaxed);
+      // Acquire loads, not a fence (which TSan does not model): the check of seq below cannot
+      // move before them, and one that reads a writer's release store sees that writer's seq.
+      for (int k = 0; k < 3; ++k) c.key[k] = word(1 + k).load(std::memory_order_acquire);
       for (int k = 0; k < 4; ++k) {
-        const std::uint64_t t = word(4 + k).load(std::memory_order_relaxed);
+        const std::uint64_t t = word(4 + k).load(std::memory_order_acquire);
         c.tokens[2 * k] = static_cast<std::uint32_t>(t), c.tokens[2 * k + 1] = static_cast<std::uint32_t>(t >> 32);
       }
-      std::atomic_thread_fence(std::memory_order_acquire);
       return word(0).load(std::memory_order_relaxed) == seq;
     }
 
@@ -188,10 +189,9 @@ class WordCache {
     bool write(const Copy& c) {
       std::uint64_t seq = word(0).load(std::memory_order_relaxed);
       if ((seq & odd) || !word(0).compare_exchange_strong(seq, seq | odd, std::memory_order_acquire)) return false;
-      std::atomic_thread_fence(std::memory_order_release);
-      for (int k = 0; k < 3; ++k) word(1 + k).store(c.key[k], std::memory_order_relaxed);
+      for (int k = 0; k < 3; ++k) word(1 + k).store(c.key[k], std::memory_order_release);  // see read()
       for (int k = 0; k < 4; ++k)
-        word(4 + k).store(c.tokens[2 * k] | static_cast<std::uint64_t>(c.tokens[2 * k + 1]) << 32, std::memory_order_relaxed);
+        word(4 + k).store(c.tokens[2 * k] | static_cast<std::uint64_t>(c.tokens[2 * k + 1]) << 32, std::memory_order_release);
       word(0).store(((seq & ~content) + 2 * odd) | c.head, std::memory_order_release);  // counter + 1, even
       return true;
     }

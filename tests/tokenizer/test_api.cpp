@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "zest/tokenizer.hpp"
+#include "zest/tokenizer/json_reader.hpp"
 #include "zest/tokenizer/vocab_files.hpp"
 
 namespace {
@@ -181,6 +182,31 @@ TEST_CASE("malformed tokenizer.json: errors name the file and the JSON path") {
   CHECK(throws_naming([&] { zest::Tokenizer::from_file(data + "/no-such-file.json"); }, "no such file"));
   const auto tok = zest::Tokenizer::from_json(json.dump());
   CHECK(throws_naming([&] { tok.decode({1, 999999}); }, "token id 999999"));
+}
+
+TEST_CASE("the fast JSON reader builds nlohmann's tree and rejects what nlohmann rejects") {
+  auto read = [](const std::string& text, nlohmann::json& out) {
+    nlohmann::detail::json_sax_dom_parser<nlohmann::json> dom(out, false);
+    return zest::detail::JsonReader(text, dom).parse();
+  };
+  std::vector<std::string> valid = {
+      R"( {"a": [1, -2, 3.5, -0, 0.0, 18446744073709551615, 18446744073709551616, -9223372036854775809, 1E+2, 2e-3],
+          "b": {}, "c": [], "d": [true, false, null], "a": "x\u00e9\ud83d\ude00\n\"\\\/\b\f\r\t\u0000", "é": "▁"} )",
+      "[]", "\"\"", "0", "-1.5e7"};
+  for (const char* name : {"gpt2", "bert-base-uncased", "spm-bpe-8k", "roberta-bpe-8k"})
+    valid.push_back(zest::detail::read_file(data + "/models/" + name + "/tokenizer.json"));
+  for (const auto& text : valid) {
+    nlohmann::json fast;
+    CHECK(read(text, fast));
+    CHECK(fast == nlohmann::json::parse(text));
+  }
+  for (const std::string text : {"{\"a\":1,}", "[1 2]", "01", "1.", ".5", "-", "1e", "+1", "tru", "[1] x", "{\"a\" 1}", "{1: 2}",
+                                 "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"\\u12G4\"", "\"\\x\"", "\"a\x01\"",
+                                 "\"\xC0\xAF\"", "\"\xED\xA0\x80\"", "\"abc", "[", "", "1e999"}) {
+    nlohmann::json fast;
+    CHECK_MESSAGE(!read(text, fast), text);
+    CHECK_MESSAGE(nlohmann::json::parse(text, nullptr, false).is_discarded(), text);
+  }
 }
 
 TEST_CASE("threads share one tokenizer; the cache changes nothing") {

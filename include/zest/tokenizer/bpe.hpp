@@ -3,6 +3,7 @@
 // leftmost among equals, exactly in Hugging Face's order.
 #pragma once
 
+#include <array>
 #include <cstdio>
 #include <memory>
 #include <queue>
@@ -38,14 +39,14 @@ class Bpe final : public Model {
     auto bpe = std::make_unique<Bpe>(t.vocab_ids_given ? Vocab::from_pairs(t.vocab_ids, j) : Vocab::from_json_object(j["vocab"]),
                                      std::move(o));
     if (t.merges_given) {
-      bpe->merges_.reserve(t.merges.size());
+      bpe->reserve_merges(t.merges.size(), j);
       for (std::size_t i = 0; i < t.merges.size(); ++i)
         bpe->add_merge(t.merges[i].first, t.merges[i].second, static_cast<std::int32_t>(i), j);
       return bpe;
     }
     const JsonRef merges = j["merges"];
     if (!merges.is_array()) merges.error("expected an array of merges");
-    bpe->merges_.reserve(merges.size());
+    bpe->reserve_merges(merges.size(), j);
     for (std::size_t i = 0; i < merges.size(); ++i) {
       const JsonRef m = merges[i];
       if (m.is_string()) {
@@ -71,12 +72,23 @@ class Bpe final : public Model {
         byte_ids_[b] = vocab_.find(name);
       }
     }
-    // Ids of single characters below U+3000 (Latin, ByteLevel's, U+2581 '▁'), looked up once.
+    // Ids of single characters below U+3000 (Latin, ByteLevel's, U+2581 '▁'), found once by
+    // a walk over the vocabulary (then looked up, in case two ids share a string).
     if (o_.continuing_subword_prefix.empty() && o_.end_of_word_suffix.empty()) {
       char_ids_.assign(0x3000, -1);
-      for (char32_t c = 0; c < 0x3000; ++c)
-        if (c < 0xD800 || c > 0xDFFF) char_ids_[c] = vocab_.find(utf8::encode(c));
+      for (std::size_t id = 0; id < vocab_.id_bound(); ++id) {
+        const std::string* t = vocab_.token(static_cast<std::int32_t>(id));
+        if (!t || t->empty() || utf8::char_length(static_cast<unsigned char>((*t)[0])) != t->size()) continue;
+        if (const char32_t c = utf8::at(*t, 0); c < char_ids_.size()) char_ids_[c] = vocab_.find(*t);
+      }
     }
+  }
+
+  void reserve_merges(std::size_t n, const JsonRef& where) {
+    if (n > MergeMap::max_ranks) where.unsupported("more than " + std::to_string(MergeMap::max_ranks) + " merges");
+    if (vocab_.id_bound() > MergeMap::max_ids) where.unsupported("BPE token ids of " + std::to_string(MergeMap::max_ids) + " or more");
+    merges_.reserve(n);
+    merged_.assign(n, -1);
   }
 
   void add_merge(std::string_view a, std::string_view b, std::int32_t rank, const JsonRef& where) {
@@ -88,19 +100,33 @@ class Bpe final : public Model {
       where.error(what);
     }
     const std::size_t cut = std::min(o_.continuing_subword_prefix.size(), b.size());
-    const std::string merged = std::string(a) + std::string(b.substr(cut));
+    thread_local std::string merged;  // one buffer for all the merges
+    merged.assign(a);
+    merged.append(b.substr(cut));
     const std::int32_t im = vocab_.find(merged);
     if (im < 0) {
       const std::string what = "merged token \"" + merged + "\" is not in the vocabulary";
       if (where.is_object()) where.child_error("merges[" + std::to_string(rank) + "]", what);
       where.error(what);
     }
-    merges_.insert(ia, ib, {rank, im});
+    merges_.insert(ia, ib, rank);
+    merged_[static_cast<std::size_t>(rank)] = im;
   }
 
   // Whether a word's tokens depend only on its characters (no prefix, suffix or whole-word rule).
   bool plain_words() const {
     return o_.continuing_subword_prefix.empty() && o_.end_of_word_suffix.empty() && !o_.ignore_merges;
+  }
+
+  // BPE of a word whose symbols are first one per byte, byte b's being ids[b]: ByteLevel words
+  // from their raw bytes, without mapping them to ByteLevel characters. Offsets are in bytes.
+  // For plain_words() models whose every ids[b] is a token.
+  void tokenize_bytes(std::string_view word, const std::array<std::int32_t, 256>& ids, std::vector<Token>& out) const {
+    thread_local std::vector<Symbol> symbols;
+    symbols.clear();
+    for (std::size_t i = 0; i < word.size(); ++i) push(symbols, ids[static_cast<unsigned char>(word[i])], static_cast<std::uint32_t>(i), 1);
+    merge_all(symbols);
+    for (const auto& sym : symbols) out.push_back({sym.id, sym.begin, sym.begin + sym.len});
   }
 
   void tokenize(std::string_view word, std::vector<Token>& out) const override {
@@ -212,14 +238,13 @@ class Bpe final : public Model {
 
   void merge_short(std::vector<Symbol>& s) const {
     // s is still a plain array here: symbol k's next is k + 1. Work on a compact copy.
-    std::int32_t ids[24], rank[24], merged[24];
+    std::int32_t ids[24], rank[24];
     std::uint32_t begin[24], len[24];
     std::size_t n = s.size();
     for (std::size_t k = 0; k < n; ++k) ids[k] = s[k].id, begin[k] = s[k].begin, len[k] = s[k].len;
     auto look = [&](std::size_t k) {
-      const auto m = merges_.find(ids[k], ids[k + 1]);
-      rank[k] = m.rank < 0 ? INT32_MAX : m.rank;
-      merged[k] = m.id;
+      const std::int32_t r = merges_.find(ids[k], ids[k + 1]);
+      rank[k] = r < 0 ? INT32_MAX : r;
     };
     for (std::size_t k = 0; k + 1 < n; ++k) look(k);
     while (n > 1) {
@@ -227,11 +252,11 @@ class Bpe final : public Model {
       for (std::size_t k = 1; k + 1 < n; ++k)
         if (rank[k] < rank[best]) best = k;
       if (rank[best] == INT32_MAX) break;
-      ids[best] = merged[best];
+      ids[best] = merged_[static_cast<std::size_t>(rank[best])];
       len[best] += len[best + 1];
       for (std::size_t k = best + 1; k + 1 < n; ++k) {
         ids[k] = ids[k + 1], begin[k] = begin[k + 1], len[k] = len[k + 1];
-        rank[k] = rank[k + 1], merged[k] = merged[k + 1];
+        rank[k] = rank[k + 1];
       }
       --n;
       if (best > 0) look(best - 1);
@@ -254,9 +279,9 @@ class Bpe final : public Model {
     auto consider = [&](std::int32_t pos) {
       const Symbol& a = s[static_cast<std::size_t>(pos)];
       const Symbol& b = s[static_cast<std::size_t>(a.next)];
-      const auto m = merges_.find(a.id, b.id);
-      if (m.rank >= 0) {
-        heap.push_back({m.rank, pos, m.id, a.id, a.next, b.id});
+      const std::int32_t rank = merges_.find(a.id, b.id);
+      if (rank >= 0) {
+        heap.push_back({rank, pos, merged_[static_cast<std::size_t>(rank)], a.id, a.next, b.id});
         std::push_heap(heap.begin(), heap.end());
       }
     };
@@ -284,7 +309,8 @@ class Bpe final : public Model {
   }
 
   Options o_;
-  PairMap merges_;
+  MergeMap merges_;
+  std::vector<std::int32_t> merged_;  // by rank: the id of the merged token
   std::int32_t byte_ids_[256] = {};
   std::vector<std::int32_t> char_ids_;  // by code point below U+3000, when no prefix/suffix
 };

@@ -1,7 +1,7 @@
-// Fast loading of tokenizer.json: a SAX pass that builds the JSON tree for everything except
-// the model's big tables (vocab, merges), which go straight into flat vectors. When those
-// tables are not of the expected shape, the caller parses again the plain way, which names
-// the JSON path of the fault.
+// Fast loading of tokenizer.json: one pass of JsonReader that builds the JSON tree for
+// everything except the model's big tables (vocab, merges), which go straight into flat
+// vectors. When the text or those tables are not of the expected shape, the caller parses
+// again the plain way, which names the JSON path of the fault.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -11,6 +11,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "zest/tokenizer/json_reader.hpp"
 
 namespace zest::detail {
 
@@ -163,7 +165,7 @@ class TokenizerJsonSax {
 // Parses tokenizer.json text; false when it is not valid JSON or the tables are unusual.
 inline bool parse_tokenizer_json(std::string_view text, nlohmann::json& root, ModelTables& tables) {
   TokenizerJsonSax sax(root, tables);
-  const bool ok = nlohmann::json::sax_parse(text, &sax, nlohmann::json::input_format_t::json, false);
+  const bool ok = JsonReader(text, sax).parse();
   if (!ok) {
     root = nlohmann::json();
     tables = ModelTables{};

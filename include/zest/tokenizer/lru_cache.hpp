@@ -1,144 +1,222 @@
-// The word cache: pre-tokenized word -> its tokens, bounded, shared by threads. A hit costs one
-// hash and one look at a 4-way set of cache-line-sized slots under that shard's lock; eviction
-// is CLOCK within the set (each slot's "recently used" bit), an approximation of LRU.
-// Words up to 24 bytes with up to 8 tokens are cached: almost all words of natural text.
+// The word cache: pre-tokenized word -> its tokens, bounded, shared by threads without locks.
+// A word maps to a 4-way set of 64-byte slots (key and tokens in one cache line each) with one
+// byte of "used since the last eviction" bits per set: eviction takes a way not used lately
+// (NRU, an approximation of LRU). Four ways, not two: with two, the rare words of brown.txt
+// that share a set keep evicting each other, and their BPE costs more than the extra lines.
+// A hit costs one hash, a look at up to four adjacent cache lines and no write (a used bit is
+// written only when it changes). Each slot is a seqlock: a reader that races a writer sees a
+// miss; a writer that finds the slot busy skips the insert. Words up to 24 bytes with up to 8
+// tokens are cached: almost all words of natural text.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <mutex>
-#include <thread>
-#include <type_traits>
+#include <new>
 #include <string_view>
-#include <vector>
+#include <type_traits>
 
 #include "zest/tokenizer/model.hpp"
 
 namespace zest::detail {
 
-// A spin lock: the critical sections here are a few dozen instructions.
-class SpinLock {
- public:
-  void lock() {
-    while (flag_.exchange(true, std::memory_order_acquire))
-      while (flag_.load(std::memory_order_relaxed)) std::this_thread::yield();
+// A word as the cache compares it: its bytes zero-padded to 24, and their hash.
+struct CacheKey {
+  std::uint64_t words[3] = {};
+  std::uint64_t hash = 0;
+  std::uint8_t size = 0;
+
+  static constexpr std::size_t max_size = 24;
+  static bool fits(std::string_view word) { return !word.empty() && word.size() <= max_size; }
+
+  CacheKey() = default;  // size 0: a word that is not cached
+  explicit CacheKey(std::string_view word) : size(static_cast<std::uint8_t>(word.size())) {
+    const char* p = word.data();
+    const std::size_t n = word.size();
+    for (std::size_t k = 0; k * 8 < n; ++k) words[k] = load_padded(p + k * 8, std::min<std::size_t>(8, n - k * 8));
+    std::uint64_t h = 0x9E3779B97F4A7C15ull * (size + 1);
+    for (std::uint64_t w : words) h = (h ^ w) * 0xff51afd7ed558ccdull, h ^= h >> 32;
+    hash = h;
   }
-  void unlock() { flag_.store(false, std::memory_order_release); }
 
  private:
-  std::atomic<bool> flag_{false};
+  // The n (1 to 8) bytes at p, zero-padded to a word, with fixed-size loads only: a memcpy of
+  // variable size would leave the word to a slow store-to-load forward.
+  static std::uint64_t load_padded(const char* p, std::size_t n) {
+    std::uint64_t w = 0;
+    if (n == 8) {
+      std::memcpy(&w, p, 8);
+    } else if (n >= 4) {
+      std::uint32_t lo, hi;
+      std::memcpy(&lo, p, 4);
+      std::memcpy(&hi, p + n - 4, 4);
+      w = lo | static_cast<std::uint64_t>(hi) << (8 * (n - 4));  // overlapping bytes agree
+    } else {
+      const auto b = [&](std::size_t i) { return static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])); };
+      w = b(0) | b(n / 2) << (8 * (n / 2)) | b(n - 1) << (8 * (n - 1));
+    }
+    return w;
+  }
 };
 
 class WordCache {
  public:
-  static constexpr std::size_t max_key = 24, max_tokens = 8, ways = 4, shards = 16;
+  static constexpr std::size_t max_tokens = 8, ways = 4;
 
   explicit WordCache(std::size_t capacity) { set_capacity(capacity); }
 
-  // Capacity in words (rounded up to a power of two per shard; 0 turns the cache off).
+  // Capacity in words (rounded up to a power of two; 0 turns the cache off).
   // Not thread-safe: call before sharing the tokenizer.
   void set_capacity(std::size_t capacity) {
-    sets_per_shard_ = 0;
-    if (capacity == 0) {
-      for (auto& s : shards_) s.slots.reset();
-      return;
-    }
+    sets_ = 0;
+    memory_.reset();
+    if (capacity == 0) return;
     std::size_t sets = 1;
-    while (sets * ways * shards < capacity) sets *= 2;
-    sets_per_shard_ = sets;
-    for (auto& s : shards_) s.slots = std::make_unique<Slot[]>(sets * ways);
+    while (sets * ways < capacity) sets *= 2;
+    // calloc: zeroed memory that a large allocation gets from the kernel untouched, so pages
+    // cost their first fault only once a word lands on them, not all at load time.
+    const std::size_t slot_bytes = sets * ways * sizeof(Slot);
+    memory_.reset(std::calloc(slot_bytes + sets + alignof(Slot), 1));
+    if (!memory_) throw std::bad_alloc();
+    const auto at = (reinterpret_cast<std::uintptr_t>(memory_.get()) + alignof(Slot) - 1) & ~(alignof(Slot) - 1);
+    slots_ = reinterpret_cast<Slot*>(at);
+    used_ = reinterpret_cast<std::uint8_t*>(at + slot_bytes);
+    sets_ = sets;
   }
-  std::size_t capacity() const { return sets_per_shard_ * ways * shards; }
-  bool enabled() const { return sets_per_shard_ > 0; }
+  std::size_t capacity() const { return sets_ * ways; }
+  bool enabled() const { return sets_ > 0; }
 
-  static bool cacheable(std::string_view word) { return word.size() <= max_key && !word.empty(); }
+  static bool cacheable(std::string_view word) { return CacheKey::fits(word); }
 
-  // Starts loading the set of hash into the CPU cache: lookups of a line's words overlap.
-  void prefetch(std::uint64_t hash) const {
+  // Starts loading the set of key into the CPU cache: lookups of a line's words overlap.
+  void prefetch(const CacheKey& key) const {
     if (!enabled()) return;
-    const Slot* set = &shards_[hash & (shards - 1)].slots[((hash >> 4) & (sets_per_shard_ - 1)) * ways];
+    const Slot* set = set_of(key);
     __builtin_prefetch(set);
     __builtin_prefetch(set + 2);
+    __builtin_prefetch(&used_[key.hash & (sets_ - 1)]);
   }
 
-  // Appends the cached tokens of word and returns true, or returns false. Out is a vector of
-  // Token, or of ids alone.
+  // Appends the cached tokens of the word and returns true, or returns false. Out is a vector
+  // of Token, or of ids alone.
   template <typename Out>
-  bool get(std::string_view word, std::uint64_t hash, Out& out) {
-    Shard& sh = shards_[hash & (shards - 1)];
-    Slot* set = &sh.slots[((hash >> 4) & (sets_per_shard_ - 1)) * ways];
-    const auto check = static_cast<std::uint32_t>(hash >> 32);
-    std::lock_guard lock(sh.mutex);
+  bool get(const CacheKey& key, Out& out) const {
+    Slot* set = set_of(key);
     for (std::size_t w = 0; w < ways; ++w) {
-      Slot& s = set[w];
-      if (s.check == check && s.key_len == word.size() && s.count > 0 && std::memcmp(s.key, word.data(), word.size()) == 0) {
-        s.recent = 1;
+      Slot::Copy c;
+      if (!set[w].read(c) || c.head != head_of(key, c.count()) || c.key[0] != key.words[0] || c.key[1] != key.words[1] ||
+          c.key[2] != key.words[2])
+        continue;
+      std::atomic_ref<std::uint8_t> used(used_[key.hash & (sets_ - 1)]);
+      const auto bits = used.load(std::memory_order_relaxed);
+      if (!(bits >> w & 1)) used.store(static_cast<std::uint8_t>(bits | 1u << w), std::memory_order_relaxed);
+      std::uint32_t begin = 0;
+      for (std::size_t k = 0; k < c.count(); ++k) {
+        const std::uint32_t t = c.tokens[k];
         if constexpr (std::is_same_v<typename Out::value_type, Token>) {
-          std::uint32_t begin = 0;
-          for (std::size_t k = 0; k < s.count; ++k) {
-            const std::uint32_t end = s.tokens[k] >> 24;
-            out.push_back({static_cast<std::int32_t>(s.tokens[k] & 0xFFFFFF), begin, end});
-            begin = end;
-          }
+          out.push_back({static_cast<std::int32_t>(t & 0xFFFFFF), begin, t >> 24});
+          begin = t >> 24;
         } else {
-          for (std::size_t k = 0; k < s.count; ++k) out.push_back(static_cast<std::int32_t>(s.tokens[k] & 0xFFFFFF));
+          out.push_back(static_cast<std::int32_t>(t & 0xFFFFFF));
         }
-        return true;
       }
+      return true;
     }
     return false;
   }
 
-  // Stores the tokens of word if they fit (contiguous from 0, ends < 256, ids < 2^24). The
+  // Stores the tokens of the word if they fit (contiguous from 0, ends < 256, ids < 2^24),
+  // in place of an empty slot of the set, else one not used since the last eviction. The
   // tokens' offsets may be in another spelling of the word (ByteLevel's) than the key.
-  void put(std::string_view word, std::uint64_t hash, const Token* tokens, std::size_t count) {
-    if (count == 0 || count > max_tokens || !cacheable(word)) return;
-    std::uint32_t packed[max_tokens];
+  void put(const CacheKey& key, const Token* tokens, std::size_t count) const {
+    if (count == 0 || count > max_tokens || key.size == 0) return;
+    Slot::Copy c{};
     std::uint32_t at = 0;
     for (std::size_t k = 0; k < count; ++k) {
       if (tokens[k].begin != at || tokens[k].end > 255 || tokens[k].id < 0 || tokens[k].id >= (1 << 24)) return;
-      packed[k] = static_cast<std::uint32_t>(tokens[k].id) | (tokens[k].end << 24);
+      c.tokens[k] = static_cast<std::uint32_t>(tokens[k].id) | (tokens[k].end << 24);
       at = tokens[k].end;
     }
-    Shard& sh = shards_[hash & (shards - 1)];
-    Slot* set = &sh.slots[((hash >> 4) & (sets_per_shard_ - 1)) * ways];
-    std::lock_guard lock(sh.mutex);
-    // An empty slot, else the first one not used since the hand last passed (CLOCK).
-    Slot* victim = nullptr;
-    for (std::size_t w = 0; w < ways && !victim; ++w)
-      if (set[w].count == 0) victim = &set[w];
-    while (!victim) {
-      Slot& s = set[sh.hand++ % ways];
-      if (s.recent) s.recent = 0;
-      else victim = &s;
-    }
-    victim->check = static_cast<std::uint32_t>(hash >> 32);
-    victim->key_len = static_cast<std::uint8_t>(word.size());
-    victim->count = static_cast<std::uint8_t>(count);
-    victim->recent = 1;
-    std::memcpy(victim->key, word.data(), word.size());
-    std::memcpy(victim->tokens, packed, count * sizeof(std::uint32_t));
+    c.head = head_of(key, count);
+    std::memcpy(c.key, key.words, sizeof c.key);
+    Slot* set = set_of(key);
+    std::atomic_ref<std::uint8_t> used(used_[key.hash & (sets_ - 1)]);
+    unsigned bits = used.load(std::memory_order_relaxed);
+    if (bits == (1u << ways) - 1) bits = 0;  // all used lately: start a new round
+    std::size_t victim = 0;
+    while (victim < ways && (bits >> victim & 1)) ++victim;
+    for (std::size_t w = 0; w < ways; ++w)
+      if (set[w].empty()) {
+        victim = w;
+        break;
+      }
+    if (set[victim].write(c)) used.store(static_cast<std::uint8_t>(bits | 1u << victim), std::memory_order_relaxed);
   }
 
  private:
+  // One cached word as 8 words, read and written atomically: head (seqlock counter << 48 |
+  // count << 40 | size << 32 | hash check), the key's 3 words, the tokens (id | end << 24) two
+  // to a word.
   struct alignas(64) Slot {
-    std::uint32_t check = 0;
-    std::uint8_t key_len = 0, count = 0, recent = 0;
-    char key[max_key] = {};
-    std::uint32_t tokens[max_tokens] = {};  // id | end << 24
+    struct Copy {
+      std::uint64_t head;
+      std::uint64_t key[3];
+      std::uint32_t tokens[max_tokens];
+      std::size_t count() const { return (head >> 40) & 0xFF; }
+    };
+
+    // A consistent copy, or false when empty or being written.
+    bool read(Copy& c) {
+      const std::uint64_t seq = word(0).load(std::memory_order_acquire);
+      if ((seq & odd) || (seq & content) == 0) return false;
+      c.head = seq & content;
+      // Acquire loads, not a fence (which TSan does not model): the check of seq below cannot
+      // move before them, and one that reads a writer's release store sees that writer's seq.
+      for (int k = 0; k < 3; ++k) c.key[k] = word(1 + k).load(std::memory_order_acquire);
+      for (int k = 0; k < 4; ++k) {
+        const std::uint64_t t = word(4 + k).load(std::memory_order_acquire);
+        c.tokens[2 * k] = static_cast<std::uint32_t>(t), c.tokens[2 * k + 1] = static_cast<std::uint32_t>(t >> 32);
+      }
+      return word(0).load(std::memory_order_relaxed) == seq;
+    }
+
+    bool empty() { return (word(0).load(std::memory_order_relaxed) & content) == 0; }
+
+    // Replaces the content, or returns false when another writer has the slot.
+    bool write(const Copy& c) {
+      std::uint64_t seq = word(0).load(std::memory_order_relaxed);
+      if ((seq & odd) || !word(0).compare_exchange_strong(seq, seq | odd, std::memory_order_acquire)) return false;
+      for (int k = 0; k < 3; ++k) word(1 + k).store(c.key[k], std::memory_order_release);  // see read()
+      for (int k = 0; k < 4; ++k)
+        word(4 + k).store(c.tokens[2 * k] | static_cast<std::uint64_t>(c.tokens[2 * k + 1]) << 32, std::memory_order_release);
+      word(0).store(((seq & ~content) + 2 * odd) | c.head, std::memory_order_release);  // counter + 1, even
+      return true;
+    }
+
+    std::atomic_ref<std::uint64_t> word(int k) { return std::atomic_ref<std::uint64_t>(words[k]); }
+
+    static constexpr std::uint64_t odd = 1ull << 48, content = odd - 1;  // the counter is the top 16 bits
+    std::uint64_t words[8];  // only through atomic_ref
   };
   static_assert(sizeof(Slot) == 64);
 
-  struct alignas(64) Shard {
-    SpinLock mutex;
-    std::unique_ptr<Slot[]> slots;
-    std::size_t hand = 0;
-  };
+  // The head's low 48 bits: token count, key size and a hash check (never 0: size >= 1).
+  static std::uint64_t head_of(const CacheKey& key, std::size_t count) {
+    return static_cast<std::uint64_t>(count) << 40 | static_cast<std::uint64_t>(key.size) << 32 | (key.hash >> 32);
+  }
 
-  std::size_t sets_per_shard_ = 0;
-  Shard shards_[shards];
+  Slot* set_of(const CacheKey& key) const { return slots_ + (key.hash & (sets_ - 1)) * ways; }
+
+  struct Free {
+    void operator()(void* p) const { std::free(p); }
+  };
+  std::size_t sets_ = 0;
+  std::unique_ptr<void, Free> memory_;  // the slots, then used_
+  Slot* slots_ = nullptr;
+  std::uint8_t* used_ = nullptr;  // per set: bit w set when way w was used since the last eviction (through atomic_ref)
 };
 
 }  // namespace zest::detail

@@ -30,6 +30,11 @@ class Vocab {
     tokens_[static_cast<std::size_t>(id)] = std::string(token);
     present_[static_cast<std::size_t>(id)] = true;
   }
+  void reserve(std::size_t n) {
+    ids_.reserve(n);
+    tokens_.reserve(n);
+    present_.reserve(n);
+  }
   std::int32_t find(std::string_view token) const { return ids_.find(token); }
   const std::string* token(std::int32_t id) const {
     if (id < 0 || static_cast<std::size_t>(id) >= tokens_.size() || !present_[static_cast<std::size_t>(id)]) return nullptr;
@@ -41,6 +46,7 @@ class Vocab {
   // From the pairs the fast loader read at $.model.vocab.
   static Vocab from_pairs(const std::vector<std::pair<std::string, std::int64_t>>& pairs, const JsonRef& where) {
     Vocab v;
+    v.reserve(pairs.size());
     for (const auto& [token, id] : pairs) {
       if (id < 0 || id > INT32_MAX) where.error("token id out of range: " + std::to_string(id) + " for \"" + token + "\"");
       v.add(token, static_cast<std::int32_t>(id));
@@ -52,6 +58,7 @@ class Vocab {
   static Vocab from_json_object(const JsonRef& j) {
     if (!j.is_object()) j.error("expected an object of token: id");
     Vocab v;
+    v.reserve(j.raw().size());
     for (auto it = j.raw().begin(); it != j.raw().end(); ++it) {
       JsonRef id(it.value(), j.path() + "[\"" + it.key() + "\"]", j.file());
       v.add(it.key(), id.id());

@@ -153,6 +153,7 @@ class Prepend final : public Normalizer {
     }
     n = std::move(out);
   }
+  const std::string& prefix() const { return prefix_; }
 
  private:
   std::string prefix_;
@@ -185,6 +186,8 @@ class Replace final : public Normalizer {
     push_range(n, prev, n.text.size(), out);
     n = out.take();
   }
+  // Whether this replaces the string `from` (not a regex) by `to`.
+  bool replaces(std::string_view from, std::string_view to) const { return !regex_ && literal_ == from && content_ == to; }
 
  private:
   static void push_range(const Normalized& n, std::size_t b, std::size_t e, Rebuilder& out) {
@@ -241,6 +244,7 @@ class NormalizerSequence final : public Normalizer {
   void apply(Normalized& n) const override {
     for (const auto& s : steps_) s->apply(n);
   }
+  const std::vector<std::unique_ptr<Normalizer>>& steps() const { return steps_; }
 
  private:
   std::vector<std::unique_ptr<Normalizer>> steps_;

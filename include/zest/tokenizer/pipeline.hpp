@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,6 +39,7 @@ inline std::unique_ptr<Model> make_model(const JsonRef& j, const ModelTables& t)
 
 class Pipeline {
  public:
+  static constexpr std::string_view meta_space = "\xE2\x96\x81";  // '▁', SentencePiece's space
   static constexpr std::size_t default_cache_words = 1 << 17;  // 8 MiB of 64-byte slots
 
   // root: the parsed tokenizer.json; tables: the model tables the fast loader took out of it.
@@ -54,11 +56,17 @@ class Pipeline {
     if (j.has("added_tokens")) added_ = AddedTokens(j["added_tokens"], normalizer_.get(), model_->vocab());
     byte_level_ = normalizer_ ? nullptr : dynamic_cast<const ByteLevelPre*>(pre_tokenizer_.get());
     if (byte_level_ && !byte_level_->use_regex()) byte_level_ = nullptr;
+    if (const auto* bpe = dynamic_cast<const Bpe*>(model_.get()); byte_level_ && bpe && bpe->plain_words()) {
+      byte_bpe_ = bpe;
+      for (int b = 0; b < 256; ++b)
+        if ((byte_ids_[b] = bpe->vocab().find(byte_chars()[b])) < 0) byte_bpe_ = nullptr;
+    }
     bert_ = dynamic_cast<const BertNormalizer*>(normalizer_.get());
     if (!bert_ || !bert_->clean_text() || !dynamic_cast<const BertPre*>(pre_tokenizer_.get()) || added_.has_normalized())
       bert_ = nullptr;
     id_bound_ = model_->vocab().id_bound();
     if (!pre_tokenizer_) split_before_ = metaspace_split(*model_);
+    metaspace_ = !split_before_.empty() && !added_.has_normalized() && is_metaspace_normalizer(normalizer_.get());
     for (const auto& t : added_.tokens()) id_bound_ = std::max(id_bound_, static_cast<std::size_t>(t.id) + 1);
   }
 
@@ -92,6 +100,7 @@ class Pipeline {
     if (!e.with_offsets) {
       if (byte_level_) return encode_byte_level(piece, e);
       if (bert_ && is_ascii(piece)) return encode_bert_ascii(piece, e);
+      if (metaspace_) return encode_metaspace(piece, e);
     }
     std::vector<AddedSplit> normalized;
     std::vector<Token> tokens;
@@ -147,14 +156,53 @@ class Pipeline {
     // Unigram too: a path's score is a sum, and no token crosses the cut.
     const auto* bpe = dynamic_cast<const Bpe*>(&model);
     const bool unigram = dynamic_cast<const Unigram*>(&model) != nullptr;
-    const std::string meta = "\xE2\x96\x81";
-    if (!(unigram || (bpe && bpe->plain_words())) || model.vocab().find(meta) < 0) return {};
+    if (!(unigram || (bpe && bpe->plain_words())) || model.vocab().find(meta_space) < 0) return {};
     const Vocab& v = model.vocab();
     for (std::size_t id = 0; id < v.id_bound(); ++id) {
       const std::string* t = v.token(static_cast<std::int32_t>(id));
-      if (t && t->find(meta, 1) != std::string::npos) return {};
+      if (t && t->find(meta_space, 1) != std::string::npos) return {};
     }
-    return meta;
+    return std::string(meta_space);
+  }
+
+  // Prepend('▁') then Replace(' ', '▁'): the normalizer of LLaMA's tokenizer.json.
+  static bool is_metaspace_normalizer(const Normalizer* n) {
+    const auto* seq = dynamic_cast<const NormalizerSequence*>(n);
+    if (!seq || seq->steps().size() != 2) return false;
+    const auto* prepend = dynamic_cast<const Prepend*>(seq->steps()[0].get());
+    const auto* replace = dynamic_cast<const Replace*>(seq->steps()[1].get());
+    return prepend && prepend->prefix() == meta_space && replace && replace->replaces(" ", meta_space);
+  }
+
+  // The metaspace normalizer and the cut before each '▁' in one pass: each piece is '▁' and
+  // the text up to the next space or '▁'. The pieces go through the cache like words.
+  void encode_metaspace(std::string_view piece, Encoded& e) const {
+    thread_local std::string text;
+    thread_local std::vector<std::string_view> words;
+    const std::size_t most = 3 * piece.size() + 3;
+    if (text.size() < most) text.resize(most);  // never outgrown: views stay valid
+    char* const out = text.data();
+    std::size_t n = 0, start = 0;
+    words.clear();
+    auto cut = [&] {
+      if (n > start) words.emplace_back(out + start, n - start);
+      start = n;
+      std::memcpy(out + n, meta_space.data(), meta_space.size());
+      n += meta_space.size();
+    };
+    cut();
+    for (std::size_t i = 0; i < piece.size(); ++i) {
+      if (piece[i] == ' ') {
+        cut();
+      } else if (piece[i] == meta_space[0] && piece.compare(i, meta_space.size(), meta_space) == 0) {
+        cut();
+        i += meta_space.size() - 1;
+      } else {
+        out[n++] = piece[i];
+      }
+    }
+    words.emplace_back(out + start, n - start);
+    encode_words(words, e.ids, [&](std::string_view word, std::vector<Token>& tokens) { model_->tokenize(word, tokens); });
   }
 
   static bool is_ascii(std::string_view s) {
@@ -168,8 +216,7 @@ class Pipeline {
   void encode_byte_level(std::string_view piece, Encoded& e) const {
     thread_local std::string prefixed, mapped;
     thread_local std::vector<AddedSplit> normalized;
-    thread_local std::vector<Token> tokens;
-    thread_local std::vector<std::pair<std::string_view, std::uint64_t>> words;  // hash 0: not cached
+    thread_local std::vector<std::string_view> words;
     normalized.clear();
     added_.split(piece, true, normalized);
     const auto& chars = byte_chars();
@@ -185,24 +232,14 @@ class Pipeline {
         prefixed += part;
         part = prefixed;
       }
-      // Scan the words first and prefetch their cache sets, then look them up.
       words.clear();
-      scan_gpt2(part, [&](std::size_t b, std::size_t end) {
-        const std::string_view word = part.substr(b, end - b);
-        const std::uint64_t h = WordCache::cacheable(word) ? hash_bytes(word) : 0;
-        if (h) cache_.prefetch(h);
-        words.push_back({word, h});
-      });
-      for (const auto& [word, h] : words) {
-        const bool cached = h != 0 && cache_.enabled();
-        if (cached && cache_.get(word, h, e.ids)) continue;
-        tokens.clear();
+      scan_gpt2(part, [&](std::size_t b, std::size_t end) { words.push_back(part.substr(b, end - b)); });
+      encode_words(words, e.ids, [&](std::string_view word, std::vector<Token>& tokens) {
+        if (byte_bpe_) return byte_bpe_->tokenize_bytes(word, byte_ids_, tokens);
         mapped.clear();
         for (char c : word) mapped += chars[static_cast<unsigned char>(c)];
         model_->tokenize(mapped, tokens);
-        if (cached) cache_.put(word, h, tokens.data(), tokens.size());
-        for (const auto& t : tokens) e.ids.push_back(t.id);
-      }
+      });
     }
   }
 
@@ -221,45 +258,62 @@ class Pipeline {
       return k;
     }();
     thread_local std::string text;
-    thread_local std::vector<std::pair<std::uint32_t, std::uint32_t>> words;  // [begin, end) in text
-    thread_local std::vector<std::uint64_t> hashes;
-    thread_local std::vector<Token> tokens;
+    thread_local std::vector<std::string_view> words;
     const bool lower = bert_->lowercase();
-    text.clear();
+    if (text.size() < piece.size()) text.resize(piece.size());  // never outgrown: views stay valid
+    char* const out = text.data();
+    std::size_t n = 0, word_start = 0;
     words.clear();
-    std::size_t word_start = 0;
     auto close = [&] {
-      if (text.size() > word_start) words.push_back({static_cast<std::uint32_t>(word_start), static_cast<std::uint32_t>(text.size())});
-      word_start = text.size();
+      if (n > word_start) words.emplace_back(out + word_start, n - word_start);
+      word_start = n;
     };
-    for (char ch : piece) {
-      const auto c = static_cast<unsigned char>(ch);
+    const std::size_t size = piece.size();
+    for (std::size_t i = 0; i < size; ++i) {
+      const auto c = static_cast<unsigned char>(piece[i]);
       switch (kinds[c]) {
-        case keep: text += lower && c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : ch; break;
+        case keep:  // the whole run of kept characters at once
+          for (; i < size && kinds[static_cast<unsigned char>(piece[i])] == keep; ++i) {
+            const char k = piece[i];
+            out[n++] = lower && k >= 'A' && k <= 'Z' ? static_cast<char>(k + 32) : k;
+          }
+          --i;
+          break;
         case split: close(); break;
         case drop: break;
         case alone:
           close();
-          text += ch;
+          out[n++] = static_cast<char>(c);
           close();
           break;
       }
     }
     close();
+    encode_words(words, e.ids, [&](std::string_view word, std::vector<Token>& tokens) { model_->tokenize(word, tokens); });
+  }
+
+  // Appends the ids of words, through the cache: their keys are made and their cache sets
+  // prefetched first, so that the lookups of a line overlap. miss(word, tokens) tokenizes one.
+  template <typename Miss>
+  void encode_words(const std::vector<std::string_view>& words, std::vector<std::int32_t>& ids, Miss&& miss) const {
+    thread_local std::vector<CacheKey> keys;
+    thread_local std::vector<Token> tokens;
     const bool use_cache = cache_.enabled();
-    hashes.resize(words.size());
-    for (std::size_t k = 0; k < words.size(); ++k) {
-      const std::string_view w(text.data() + words[k].first, words[k].second - words[k].first);
-      hashes[k] = use_cache && WordCache::cacheable(w) ? hash_bytes(w) : 0;
-      if (hashes[k]) cache_.prefetch(hashes[k]);
+    keys.clear();
+    if (use_cache) {
+      for (const auto w : words) {
+        if (WordCache::cacheable(w)) keys.emplace_back(w);  // in place: a copy would stall on its fresh stores
+        else keys.emplace_back();
+        cache_.prefetch(keys.back());
+      }
     }
     for (std::size_t k = 0; k < words.size(); ++k) {
-      const std::string_view w(text.data() + words[k].first, words[k].second - words[k].first);
-      if (hashes[k] && cache_.get(w, hashes[k], e.ids)) continue;
+      const bool cached = use_cache && keys[k].size > 0;
+      if (cached && cache_.get(keys[k], ids)) continue;
       tokens.clear();
-      model_->tokenize(w, tokens);
-      if (hashes[k]) cache_.put(w, hashes[k], tokens.data(), tokens.size());
-      for (const auto& t : tokens) e.ids.push_back(t.id);
+      miss(words[k], tokens);
+      if (cached) cache_.put(keys[k], tokens.data(), tokens.size());
+      for (const auto& t : tokens) ids.push_back(t.id);
     }
   }
 
@@ -270,11 +324,11 @@ class Pipeline {
       model_->tokenize(word, out);
       return;
     }
-    const std::uint64_t h = hash_bytes(word);
-    if (cache_.get(word, h, out)) return;
+    const CacheKey key(word);
+    if (cache_.get(key, out)) return;
     const std::size_t mark = out.size();
     model_->tokenize(word, out);
-    cache_.put(word, h, out.data() + mark, out.size() - mark);
+    cache_.put(key, out.data() + mark, out.size() - mark);
   }
 
   // The string of a token id (added tokens as decode shows them), empty if unknown.
@@ -323,8 +377,11 @@ class Pipeline {
   AddedTokens added_;
   std::size_t id_bound_ = 0;
   const ByteLevelPre* byte_level_ = nullptr;  // set when the ByteLevel fast path applies
+  const Bpe* byte_bpe_ = nullptr;              // set when ByteLevel words go to BPE as raw bytes
+  std::array<std::int32_t, 256> byte_ids_{};  // then: the token of each byte's ByteLevel character
   const BertNormalizer* bert_ = nullptr;      // set when the BERT ASCII fast path applies
   std::string split_before_;                  // '▁' when BPE may be cut before it
+  bool metaspace_ = false;                    // set when the metaspace fast path applies
   mutable WordCache cache_{default_cache_words};
 };
 

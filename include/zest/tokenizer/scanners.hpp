@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include "zest/tokenizer/unicode.hpp"
@@ -37,17 +39,38 @@ struct AsciiClasses {
 };
 inline constexpr AsciiClasses ascii_classes{};
 
-// The class of the character at s[i] and its length in bytes.
+// The class of the non-ASCII character at s[i] and its length in bytes.
+[[gnu::noinline]] inline CharClass class_at_non_ascii(std::string_view s, std::size_t i, std::size_t& len) {
+  std::size_t j = i;
+  const char32_t c = utf8::next(s, j);
+  len = j - i;
+  return classify(c);
+}
+
+// The class of the character at s[i] and its length in bytes; ASCII inline.
 inline CharClass class_at(std::string_view s, std::size_t i, std::size_t& len) {
   const auto b = static_cast<unsigned char>(s[i]);
   if (b < 0x80) {
     len = 1;
     return ascii_classes.table[b];
   }
-  std::size_t j = i;
-  const char32_t c = utf8::next(s, j);
-  len = j - i;
-  return classify(c);
+  return class_at_non_ascii(s, i, len);
+}
+
+// Where the run of ASCII letters at s[j] stops, 8 bytes at a time: a word's end found without
+// a (mispredicted) branch per byte. Stops at the first byte that is not an ASCII letter, or
+// where fewer than 8 bytes are left.
+inline std::size_t ascii_letters_end(std::string_view s, std::size_t j) {
+  constexpr std::uint64_t ones = 0x0101010101010101ull, high = 0x80 * ones;
+  while (j + 8 <= s.size()) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + j, 8);
+    const std::uint64_t folded = (w | 0x20 * ones) & 0x7F * ones;  // 'A'-'Z' to 'a'-'z', no carries out
+    const std::uint64_t letter = ((folded + (0x80 - 'a') * ones) & ~(folded + (0x80 - 'z' - 1) * ones)) & ~w & high;
+    if (letter != high) return j + static_cast<std::size_t>(__builtin_ctzll(~letter & high)) / 8;
+    j += 8;
+  }
+  return j;
 }
 
 // Calls emit(begin, end) for each piece of the GPT-2 pattern in valid UTF-8 `s`.
@@ -57,6 +80,7 @@ void scan_gpt2(std::string_view s, Emit&& emit) {
   std::size_t i = 0;
   // End of the run of characters of class k starting at j.
   auto run_end = [&](std::size_t j, CharClass k) {
+    if (k == CharClass::letter) j = ascii_letters_end(s, j);
     std::size_t len;
     while (j < n && class_at(s, j, len) == k) j += len;
     return j;

@@ -289,7 +289,7 @@ def main():
     p("Triad bandwidth (bench_kernels, same run): " +
       ", ".join(f"{t} thread{'s' if t > 1 else ''} {triad_gbs[t]:.1f} GB/s" for t in THREADS) + ".\n")
     p("Decode roofline = triad / bytes read per token (Linear weights and LM head in the compute dtype, "
-      f"plus the f32 KV cache at the mean decode context of {PROMPT + NEW / 2:g} positions). "
+      f"plus the KV cache, f32 or f16 beside bf16 and f16 weights, at the mean decode context of {PROMPT + NEW / 2:g} positions). "
       "TTFT = prompt tokens / prefill tok/s (load excluded). llama.cpp: llama-bench on the same weights "
       f"(bf16 and f16 beside its F16, int8 beside Q8_0), pp{PROMPT} from an empty cache and tg{NEW} at depth {PROMPT}.\n")
     if peer_note:

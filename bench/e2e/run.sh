@@ -6,7 +6,7 @@
 # when the kit in ../shared/peers is there) and PyTorch eager (bench/peers/pytorch/generate.py).
 # Prints a markdown report on stdout; progress and logs go to stderr; raw JSON to $DIR/results/.
 #
-# Usage: bench/e2e/run.sh          (run nothing else meanwhile; a full run takes 20-40 minutes)
+# Usage: bench/e2e/run.sh          (run nothing else meanwhile; a full run takes about 20 minutes, most of it PyTorch without a cache)
 # Environment (defaults in brackets):
 #   ZEST_E2E_DIR      build folder, models, GGUF files and results [build-e2e]
 #   ZEST_E2E_REPS     runs per configuration, medians reported [5]

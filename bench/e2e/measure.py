@@ -34,7 +34,6 @@ DTYPES = ENV.get("ZEST_E2E_DTYPES", "f32 bf16 f16 int8").split()
 TORCH = ENV.get("ZEST_E2E_TORCH", "1") == "1"
 # zest dtype -> the llama.cpp file type it is compared with (bf16 and f16 both read 2 bytes a weight).
 PEER_TYPE = {"f32": "f32", "bf16": "f16", "f16": "f16", "int8": "q8_0"}
-CACHE_BYTES = 4  # zest's KV cache element when zest-generate does not report kv_bytes_per_position
 
 
 def log(*args):
@@ -62,42 +61,10 @@ def config(model):
         return json.load(f)
 
 
-def shape(c):
-    """(layers, hidden, kv_dim, [(rows, cols) of each Linear layer, LM head last])."""
-    if c["model_type"] == "gpt2":
-        d, n_layer = c["n_embd"], c["n_layer"]
-        ff = c.get("n_inner") or 4 * d
-        per_layer = [(3 * d, d), (d, d), (ff, d), (d, ff)]
-        kv = d
-    else:
-        d, n_layer = c["hidden_size"], c["num_hidden_layers"]
-        hd = c.get("head_dim") or d // c["num_attention_heads"]
-        q, kv, ff = c["num_attention_heads"] * hd, c["num_key_value_heads"] * hd, c["intermediate_size"]
-        per_layer = [(q + 2 * kv, d), (d, q), (2 * ff, d), (d, ff)]
-    return n_layer, d, kv, per_layer * n_layer + [(c["vocab_size"], d)]
-
-
-def weight_bytes_from_config(c, dtype):
-    """Fallback when zest-generate --json has no weight_bytes: the Linear layers and the LM head as
-    zest packs them (int8: 1 byte per weight + an f32 scale per 128 inputs + an f32 per row)."""
-    total = 0
-    for rows, cols in shape(c)[3]:
-        if dtype == "f32":
-            total += rows * cols * 4
-        elif dtype in ("bf16", "f16"):
-            total += rows * cols * 2
-        else:
-            total += rows * cols + rows * -(-cols // 128) * 4 + rows * 4
-    return total
-
-
-def kv_bytes_per_token(c, per_position=None):
+def kv_bytes_per_token(per_position):
     """KV cache bytes a decode step reads at the mean decode context. The steps after the prefill
     run at positions PROMPT .. PROMPT + NEW - 2 and read PROMPT + 1 .. PROMPT + NEW - 1 cached
     positions: PROMPT + NEW / 2 on average."""
-    if per_position is None:
-        n_layer, _, kv, _ = shape(c)
-        per_position = n_layer * 2 * kv * CACHE_BYTES
     return per_position * (PROMPT + NEW / 2)
 
 
@@ -244,15 +211,14 @@ def main():
     triad_gbs = {t: median(v) / 1e9 for t, v in bw.items()}
     rows = {}
     for (m, d, t), runs in zest.items():
-        wb = [r["weight_bytes"] for r in runs if "weight_bytes" in r]
-        weight_bytes = wb[0] if wb else weight_bytes_from_config(cfgs[m], d)
-        kv_bytes = kv_bytes_per_token(cfgs[m], runs[0].get("kv_bytes_per_position"))
+        weight_bytes = runs[0]["weight_bytes"]  # what zest-generate --json reports it packed
+        kv_bytes = kv_bytes_per_token(runs[0]["kv_bytes_per_position"])
         per_token = weight_bytes + kv_bytes
         prefill = median([r["prefill_tok_s"] for r in runs])
         decode = median([r["decode_tok_s"] for r in runs])
         roof = triad_gbs[t] * 1e9 / per_token
         rows[(m, d, t)] = {"prefill_tok_s": prefill, "decode_tok_s": decode, "ttft_ms": 1e3 * PROMPT / prefill,
-                           "weight_bytes": weight_bytes, "weight_bytes_from": "zest-generate" if wb else "config",
+                           "weight_bytes": weight_bytes,
                            "kv_bytes_per_token": kv_bytes, "bytes_per_token": per_token,
                            "roofline_tok_s": roof, "share_of_roofline": decode / roof,
                            "load_s": median([r["load_s"] for r in runs])}
@@ -266,7 +232,7 @@ def main():
         json.dump({
             "started": start.isoformat(), "machine": info,
             "settings": {"prompt_tokens": PROMPT, "new_tokens": NEW, "reps": REPS, "torch_reps": TORCH_REPS,
-                         "threads": THREADS, "dtypes": DTYPES, "models": MODELS, "kv_cache_bytes": CACHE_BYTES},
+                         "threads": THREADS, "dtypes": DTYPES, "models": MODELS},
             "triad_bytes_per_s": {str(t): v for t, v in bw.items()},
             "prompt_ids": prompts,
             "zest": [{"model": m, "dtype": d, "threads": t, "median": rows[(m, d, t)], "runs": zest[(m, d, t)]}
@@ -310,9 +276,6 @@ def main():
                 p(f"| {d} | {t} | {fmt(r['prefill_tok_s'])} | {fmt(r['ttft_ms'])} | {fmt(r['decode_tok_s'])} | "
                   f"{fmt(r['roofline_tok_s'])} | {100 * r['share_of_roofline']:.0f}% | {r['bytes_per_token'] / 1e6:.1f} | "
                   f"{peer} | {fmt(lp)} | {fmt(ld)} | {ratio(r['prefill_tok_s'], lp)} | {ratio(r['decode_tok_s'], ld)} |")
-        src = {rows[(m, d, t)]["weight_bytes_from"] for d in DTYPES for t in THREADS}
-        if src != {"zest-generate"}:
-            p(f"\n(weight bytes computed from config.json: zest-generate --json has no weight_bytes)")
         p()
     if torch_note:
         p(torch_note + "\n")

@@ -122,7 +122,7 @@ class DecoderModel {
 
   // Bytes of KV cache a decode step reads per cached position (keys and values of every layer).
   size_t kv_bytes_per_position() const {
-    return layers_.size() * 2 * kv_dim() * (kv_type() == KvType::f32 ? sizeof(float) : sizeof(uint16_t));
+    return layers_.size() * 2 * kv_dim() * kv_element_size(kv_type());
   }
 
   // Runs `ids` at positions [state.length(), state.length() + ids.size()) and appends them to the

@@ -13,10 +13,9 @@
 #include "zest/tokenizer.hpp"
 #include "zest/tokenizer/json_reader.hpp"
 #include "zest/tokenizer/vocab_files.hpp"
+#include "test_data.hpp"
 
 namespace {
-
-const std::string data = ZEST_TEST_DATA "/tokenizer";
 
 std::vector<std::string> lines_of(const std::string& path) {
   std::ifstream in(path);
@@ -28,7 +27,7 @@ std::vector<std::string> lines_of(const std::string& path) {
 
 std::vector<std::string> all_texts() {
   std::vector<std::string> out;
-  for (const auto& line : lines_of(data + "/golden/texts.jsonl")) out.push_back(nlohmann::json::parse(line)["text"]);
+  for (const auto& line : lines_of(test_data("tokenizer") + "/golden/texts.jsonl")) out.push_back(nlohmann::json::parse(line)["text"]);
   return out;
 }
 
@@ -55,10 +54,10 @@ const std::vector<std::string> six = {"gpt2", "bert-base-uncased", "spm-bpe-8k",
 }  // namespace
 
 TEST_CASE("SentencePiece .model equals spm_encode") {
-  const auto texts = lines_of(data + "/golden/spm-texts.txt");
+  const auto texts = lines_of(test_data("tokenizer") + "/golden/spm-texts.txt");
   for (const std::string name : {"spm-bpe-8k", "spm-unigram-8k"}) {
-    const auto tok = zest::Tokenizer::from_file(data + "/models/" + name + "/tokenizer.model");
-    const auto golden = lines_of(data + "/golden/" + name + ".ids");
+    const auto tok = zest::Tokenizer::from_file(test_data("tokenizer") + "/models/" + name + "/tokenizer.model");
+    const auto golden = lines_of(test_data("tokenizer") + "/golden/" + name + ".ids");
     REQUIRE(golden.size() == texts.size());
     for (std::size_t i = 0; i < texts.size(); ++i) {
       const auto expect = parse_ids(golden[i]);
@@ -83,12 +82,12 @@ TEST_CASE("model directories") {
   // vocab.json + merges.txt (no tokenizer.json): GPT-2-style byte-level BPE.
   const std::string dir = std::filesystem::temp_directory_path() / "zest-tokenizer-dir-test";
   std::filesystem::create_directories(dir);
-  std::filesystem::copy_file(data + "/models/roberta-bpe-8k/vocab.json", dir + "/vocab.json",
+  std::filesystem::copy_file(test_data("tokenizer") + "/models/roberta-bpe-8k/vocab.json", dir + "/vocab.json",
                              std::filesystem::copy_options::overwrite_existing);
-  std::filesystem::copy_file(data + "/models/roberta-bpe-8k/merges.txt", dir + "/merges.txt",
+  std::filesystem::copy_file(test_data("tokenizer") + "/models/roberta-bpe-8k/merges.txt", dir + "/merges.txt",
                              std::filesystem::copy_options::overwrite_existing);
   const auto from_dir = zest::Tokenizer::from_file(dir);
-  const auto reference = zest::Tokenizer::from_file(data + "/models/roberta-bpe-8k/tokenizer.json");
+  const auto reference = zest::Tokenizer::from_file(test_data("tokenizer") + "/models/roberta-bpe-8k/tokenizer.json");
   for (const auto& t : texts) {
     // Same model; the directory has no added tokens, so texts naming them differ.
     if (t.find('<') == std::string::npos) CHECK_MESSAGE(from_dir.encode(t) == reference.encode(t), t);
@@ -96,11 +95,11 @@ TEST_CASE("model directories") {
   // vocab.txt + tokenizer_config.json (cased): BERT WordPiece.
   std::filesystem::remove(dir + "/vocab.json");
   std::filesystem::remove(dir + "/merges.txt");
-  std::filesystem::copy_file(data + "/models/wordpiece-cased-8k/vocab.txt", dir + "/vocab.txt",
+  std::filesystem::copy_file(test_data("tokenizer") + "/models/wordpiece-cased-8k/vocab.txt", dir + "/vocab.txt",
                              std::filesystem::copy_options::overwrite_existing);
   std::ofstream(dir + "/tokenizer_config.json") << R"({"do_lower_case": false, "eos_token": "[SEP]", "bos_token": {"content": "[CLS]"}})";
   const auto bert_dir = zest::Tokenizer::from_file(dir);
-  const auto bert_ref = zest::Tokenizer::from_file(data + "/models/wordpiece-cased-8k/tokenizer.json");
+  const auto bert_ref = zest::Tokenizer::from_file(test_data("tokenizer") + "/models/wordpiece-cased-8k/tokenizer.json");
   for (const auto& t : texts) {
     CHECK_MESSAGE(bert_dir.encode(t) == bert_ref.encode(t), t);
     CHECK_MESSAGE(bert_dir.encode(t, true) == bert_ref.encode(t, true), t);
@@ -111,7 +110,7 @@ TEST_CASE("model directories") {
   std::filesystem::remove_all(dir);
 
   // A directory with tokenizer.json.
-  const auto gpt2 = zest::Tokenizer::from_file(data + "/models/gpt2");
+  const auto gpt2 = zest::Tokenizer::from_file(test_data("tokenizer") + "/models/gpt2");
   CHECK(gpt2.encode("Hello world") == std::vector<std::int32_t>{15496, 995});
   CHECK(gpt2.vocab_size() == 50257);
   CHECK(gpt2.special_tokens().eos == 50256);
@@ -123,7 +122,7 @@ TEST_CASE("model directories") {
 TEST_CASE("stream decoder joins to decode and never splits a character") {
   const auto texts = all_texts();
   for (const auto& name : six) {
-    const auto tok = zest::Tokenizer::from_file(data + "/models/" + name + "/tokenizer.json");
+    const auto tok = zest::Tokenizer::from_file(test_data("tokenizer") + "/models/" + name + "/tokenizer.json");
     int same = 0;
     for (const auto& t : texts) {
       const auto ids = tok.encode(t, true);
@@ -144,7 +143,7 @@ TEST_CASE("stream decoder joins to decode and never splits a character") {
 }
 
 TEST_CASE("invalid UTF-8 names the byte offset, or is replaced on request") {
-  const auto tok = zest::Tokenizer::from_file(data + "/models/gpt2/tokenizer.json");
+  const auto tok = zest::Tokenizer::from_file(test_data("tokenizer") + "/models/gpt2/tokenizer.json");
   CHECK(throws_naming([&] { tok.encode("abc\xFF" "def"); }, "byte offset 3"));
   CHECK(throws_naming([&] { tok.encode("\xE2\x82"); }, "byte offset 0"));
   CHECK(throws_naming([&] { tok.encode("ok \xED\xA0\x80"); }, "byte offset 3"));  // a surrogate
@@ -153,7 +152,7 @@ TEST_CASE("invalid UTF-8 names the byte offset, or is replaced on request") {
 }
 
 TEST_CASE("malformed tokenizer.json: errors name the file and the JSON path") {
-  auto json = nlohmann::json::parse(zest::detail::read_file(data + "/models/wordpiece-cased-8k/tokenizer.json"));
+  auto json = nlohmann::json::parse(zest::detail::read_file(test_data("tokenizer") + "/models/wordpiece-cased-8k/tokenizer.json"));
   auto with = [&](auto edit) {
     auto j = json;
     edit(j);
@@ -176,10 +175,10 @@ TEST_CASE("malformed tokenizer.json: errors name the file and the JSON path") {
                       "invalid regular expression"));
   CHECK(throws_naming([&] { zest::Tokenizer::from_json(with([](auto& j) { j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"String", " "}}}, {"behavior", "Sideways"}}; }), "t.json"); },
                       "$.pre_tokenizer.behavior: unknown split behavior"));
-  auto bpe = nlohmann::json::parse(zest::detail::read_file(data + "/models/roberta-bpe-8k/tokenizer.json"));
+  auto bpe = nlohmann::json::parse(zest::detail::read_file(test_data("tokenizer") + "/models/roberta-bpe-8k/tokenizer.json"));
   bpe["model"]["merges"][5] = nlohmann::json::array({"zzzq", "t"});
   CHECK(throws_naming([&] { zest::Tokenizer::from_json(bpe.dump(), "r.json"); }, "r.json: $.model.merges[5]: merge token \"zzzq\""));
-  CHECK(throws_naming([&] { zest::Tokenizer::from_file(data + "/no-such-file.json"); }, "no such file"));
+  CHECK(throws_naming([&] { zest::Tokenizer::from_file(test_data("tokenizer") + "/no-such-file.json"); }, "no such file"));
   const auto tok = zest::Tokenizer::from_json(json.dump());
   CHECK(throws_naming([&] { tok.decode({1, 999999}); }, "token id 999999"));
 }
@@ -194,7 +193,7 @@ TEST_CASE("the fast JSON reader builds nlohmann's tree and rejects what nlohmann
           "b": {}, "c": [], "d": [true, false, null], "a": "x\u00e9\ud83d\ude00\n\"\\\/\b\f\r\t\u0000", "é": "▁"} )",
       "[]", "\"\"", "0", "-1.5e7"};
   for (const char* name : {"gpt2", "bert-base-uncased", "spm-bpe-8k", "roberta-bpe-8k"})
-    valid.push_back(zest::detail::read_file(data + "/models/" + name + "/tokenizer.json"));
+    valid.push_back(zest::detail::read_file(test_data("tokenizer") + "/models/" + name + "/tokenizer.json"));
   for (const auto& text : valid) {
     nlohmann::json fast;
     CHECK(read(text, fast));
@@ -212,10 +211,10 @@ TEST_CASE("the fast JSON reader builds nlohmann's tree and rejects what nlohmann
 TEST_CASE("threads share one tokenizer; the cache changes nothing") {
   const auto texts = all_texts();
   for (const std::string name : {"gpt2", "bert-base-uncased"}) {
-    auto tok = zest::Tokenizer::from_file(data + "/models/" + name + "/tokenizer.json");
+    auto tok = zest::Tokenizer::from_file(test_data("tokenizer") + "/models/" + name + "/tokenizer.json");
     tok.set_cache_capacity(256);  // small: eviction happens all the time
     std::vector<std::vector<std::int32_t>> expect;
-    auto plain = zest::Tokenizer::from_file(data + "/models/" + name + "/tokenizer.json");
+    auto plain = zest::Tokenizer::from_file(test_data("tokenizer") + "/models/" + name + "/tokenizer.json");
     plain.set_cache_capacity(0);
     CHECK(plain.cache_capacity() == 0);
     for (const auto& t : texts) expect.push_back(plain.encode(t));

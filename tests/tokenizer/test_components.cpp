@@ -11,14 +11,13 @@
 
 #include "zest/tokenizer.hpp"
 #include "zest/tokenizer/vocab_files.hpp"
+#include "test_data.hpp"
 
 namespace {
 
-const std::string data = ZEST_TEST_DATA "/tokenizer";
-
 std::map<std::string, std::string> texts_by_name() {
   std::map<std::string, std::string> out;
-  std::ifstream in(data + "/golden/texts.jsonl");
+  std::ifstream in(test_data("tokenizer") + "/golden/texts.jsonl");
   for (std::string line; std::getline(in, line);) {
     const auto j = nlohmann::json::parse(line);
     out[j["name"]] = j["text"];
@@ -30,7 +29,7 @@ std::map<std::string, std::string> texts_by_name() {
 
 TEST_CASE("component variants equal the reference") {
   const auto texts = texts_by_name();
-  std::ifstream in(data + "/golden/variants.jsonl");
+  std::ifstream in(test_data("tokenizer") + "/golden/variants.jsonl");
   REQUIRE(in);
   std::string line;
   std::getline(in, line);
@@ -39,7 +38,7 @@ TEST_CASE("component variants equal the reference") {
   for (; std::getline(in, line); ++variants) {
     const auto v = nlohmann::json::parse(line);
     const std::string name = v["name"];
-    auto json = nlohmann::json::parse(zest::detail::read_file(data + "/models/" + v["base"].get<std::string>() + "/tokenizer.json"));
+    auto json = nlohmann::json::parse(zest::detail::read_file(test_data("tokenizer") + "/models/" + v["base"].get<std::string>() + "/tokenizer.json"));
     for (const auto& [key, value] : v["patch"].items()) {
       if (key == "model") json["model"].update(value);
       else if (key == "added_tokens") json["added_tokens"].insert(json["added_tokens"].end(), value.begin(), value.end());

@@ -8,10 +8,9 @@
 #include <vector>
 
 #include "zest/tokenizer.hpp"
+#include "test_data.hpp"
 
 namespace {
-
-const std::string data = ZEST_TEST_DATA "/tokenizer";
 
 std::vector<nlohmann::json> read_jsonl(const std::string& path) {
   std::ifstream in(path);
@@ -22,7 +21,7 @@ std::vector<nlohmann::json> read_jsonl(const std::string& path) {
 }
 
 const std::vector<nlohmann::json>& texts() {
-  static const auto rows = read_jsonl(data + "/golden/texts.jsonl");
+  static const auto rows = read_jsonl(test_data("tokenizer") + "/golden/texts.jsonl");
   return rows;
 }
 
@@ -41,8 +40,8 @@ std::vector<std::pair<std::size_t, std::size_t>> to_bytes(const std::string& tex
 }
 
 void check_tokenizer(const std::string& name) {
-  const auto golden = read_jsonl(data + "/golden/" + name + ".jsonl");
-  const auto tok = zest::Tokenizer::from_file(data + "/models/" + name + "/tokenizer.json");
+  const auto golden = read_jsonl(test_data("tokenizer") + "/golden/" + name + ".jsonl");
+  const auto tok = zest::Tokenizer::from_file(test_data("tokenizer") + "/models/" + name + "/tokenizer.json");
   REQUIRE(golden.size() == texts().size());
   int same = 0, same_special = 0, same_offsets = 0, with_offsets = 0, same_decode = 0, same_skip = 0;
   for (std::size_t i = 0; i < golden.size(); ++i) {

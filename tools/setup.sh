@@ -12,7 +12,9 @@ packages=(
   clang libclang-rt-14-dev
 )
 if [[ "${1:-}" == "--dev" ]]; then
-  packages+=(python3-torch python3-numpy nodejs npm linux-perf)
+  packages+=(python3-torch python3-numpy linux-perf)
+  # A Node.js that ships its own npm (not Debian's) conflicts with Debian's npm package: keep it.
+  command -v npm >/dev/null || packages+=(nodejs npm)
 fi
 
 missing=()

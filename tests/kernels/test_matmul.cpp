@@ -24,17 +24,36 @@ MatrixD to_matrix(const std::vector<float>& v, size_t rows, size_t cols) {
   return m;
 }
 
-// Quantizes each row's block of `group` values as the format documents (scalar reference).
-MatrixD dequantize_rows(const std::vector<float>& v, size_t rows, size_t cols, size_t group) {
+// The int8 formats as packed_matrix.hpp and matmul_int8.hpp document them (scalar references).
+// Weights: each row's block of `group` values over a scale of max|w| / 127 rounded up to an f16.
+MatrixD dequantize_weights(const std::vector<float>& v, size_t rows, size_t cols, size_t group) {
   MatrixD m(rows, cols);
   for (size_t r = 0; r < rows; ++r)
     for (size_t k0 = 0; k0 < cols; k0 += group) {
       const size_t k1 = std::min(cols, k0 + group);
       float amax = 0;
       for (size_t k = k0; k < k1; ++k) amax = std::max(amax, std::fabs(v[r * cols + k]));
-      const float d = amax / 127.f, inv = amax > 0 ? 127.f / amax : 0.f;
+      uint16_t h = zest::detail::f32_to_f16(amax / 127.f);
+      if (zest::detail::f16_to_f32(h) < amax / 127.f) ++h;
+      const float d = zest::detail::f16_to_f32(h), inv = d > 0 ? 1.f / d : 0.f;
       for (size_t k = k0; k < k1; ++k) m(r, k) = double(d) * std::nearbyint(v[r * cols + k] * inv);
     }
+  return m;
+}
+
+// Activations: per row over max|x| / 127, with `levels` = 2 plus the residual level.
+MatrixD dequantize_activations(const std::vector<float>& v, size_t rows, size_t cols, size_t levels) {
+  MatrixD m(rows, cols);
+  for (size_t r = 0; r < rows; ++r) {
+    float amax = 0;
+    for (size_t k = 0; k < cols; ++k) amax = std::max(amax, std::fabs(v[r * cols + k]));
+    const float d = amax / 127.f, inv = amax > 0 ? 127.f / amax : 0.f;
+    for (size_t k = 0; k < cols; ++k) {
+      const float scaled = v[r * cols + k] * inv, q = std::nearbyint(scaled);
+      const double residual = levels == 2 ? std::nearbyint((scaled - q) * 254.f) / 254.0 : 0.0;
+      m(r, k) = double(d) * (q + residual);
+    }
+  }
   return m;
 }
 
@@ -117,44 +136,67 @@ TEST_CASE("f32, bf16 and f16 matmul match Eigen on odd shapes, with bias and acc
   }
 }
 
-TEST_CASE("int8 matmul: every dot-product implementation, every group size") {
+TEST_CASE("int8 matmul: every dot-product implementation, every group size, one or two activation levels") {
   zest::ThreadPool pool(2);
-  for (size_t group : {0u, 32u, 64u, 128u}) {
-    for (const Shape& s : kShapes) {
-      CAPTURE(group);
-      CAPTURE(s.m);
-      CAPTURE(s.n);
-      CAPTURE(s.k);
-      auto x = random_vector(s.m * s.k, 1.f, 5), w = random_vector(s.n * s.k, 0.1f, 6);
-      auto bias = random_vector(s.n, 1.f, 7);
-      const zest::PackedMatrix packed(w.data(), s.n, s.k, zest::WeightFormat::int8, group);
-      CHECK(packed.group() == (group ? group : (s.k + 3) / 4 * 4));
-      MatrixD want = dequantize_rows(x, s.m, s.k, s.k) * dequantize_rows(w, s.n, s.k, group ? group : s.k).transpose();
-      want.rowwise() += to_matrix(bias, 1, s.n).row(0);
-      MatrixD exact = to_matrix(x, s.m, s.k) * to_matrix(w, s.n, s.k).transpose();
-      exact.rowwise() += to_matrix(bias, 1, s.n).row(0);
+  for (size_t levels : {1u, 2u})
+    for (size_t group : {0u, 32u, 64u, 128u}) {
+      for (const Shape& s : kShapes) {
+        CAPTURE(levels);
+        CAPTURE(group);
+        CAPTURE(s.m);
+        CAPTURE(s.n);
+        CAPTURE(s.k);
+        auto x = random_vector(s.m * s.k, 1.f, 5), w = random_vector(s.n * s.k, 0.1f, 6);
+        auto bias = random_vector(s.n, 1.f, 7);
+        const zest::PackedMatrix packed(w.data(), s.n, s.k, zest::WeightFormat::int8, {group, levels == 2});
+        CHECK(packed.group() == (group ? group : (s.k + 3) / 4 * 4));
+        MatrixD want = dequantize_activations(x, s.m, s.k, levels) *
+                       dequantize_weights(w, s.n, s.k, group ? group : s.k).transpose();
+        want.rowwise() += to_matrix(bias, 1, s.n).row(0);
+        MatrixD exact = to_matrix(x, s.m, s.k) * to_matrix(w, s.n, s.k).transpose();
+        exact.rowwise() += to_matrix(bias, 1, s.n).row(0);
 
-      std::vector<float> y(s.m * s.n, NAN);
-      zest::matmul(x.data(), s.m, packed, y.data(), pool, {bias.data(), false});
-      CHECK(relative_error(y, want) < 1e-5);
-      CHECK(relative_error(y, exact) < 3e-2);
+        std::vector<float> y(s.m * s.n, NAN);
+        zest::matmul(x.data(), s.m, packed, y.data(), pool, {bias.data(), false});
+        CHECK(relative_error(y, want) < 1e-5);
+        CHECK(relative_error(y, exact) < 3e-2);
 
-      zest::QuantizedRows q;
-      zest::quantize_rows_int8(x.data(), s.m, s.k, packed.cols_padded(), q);
-      auto run = [&](auto dot) {
-        std::vector<float> yv(s.m * s.n, NAN);
-        zest::detail::int8_matmul_panels<decltype(dot)>(q, packed, yv.data(), bias.data(), false, 0, packed.panels());
-        CHECK(relative_error(yv, want) < 1e-5);
-      };
-      run(zest::detail::Int8DotScalar{});
+        zest::QuantizedRows q;
+        zest::quantize_rows_int8(x.data(), s.m, s.k, packed.cols_padded(), levels, q);
+        auto run = [&](auto dot) {
+          std::vector<float> yv(s.m * s.n, NAN);
+          zest::detail::int8_matmul_panels<decltype(dot)>(q, packed, yv.data(), bias.data(), false, 0, packed.panels());
+          CHECK(relative_error(yv, want) < 1e-5);
+        };
+        run(zest::detail::Int8DotScalar{});
 #if defined(__AVX2__)
-      run(zest::detail::Int8DotAvx2{});
+        run(zest::detail::Int8DotAvx2{});
 #endif
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
-      run(zest::detail::Int8DotVnni{});
+        run(zest::detail::Int8DotVnni{});
 #endif
+      }
     }
-  }
+}
+
+TEST_CASE("a residual activation level makes int8 as exact as its weights") {
+  // Weight-only int8's error: the product with exact activations and int8 weights.
+  const size_t m = 8, n = 96, k = 512;
+  auto x = random_vector(m * k, 1.f, 15), w = random_vector(n * k, 0.1f, 16);
+  const MatrixD exact = to_matrix(x, m, k) * to_matrix(w, n, k).transpose();
+  const MatrixD weight_only = to_matrix(x, m, k) * dequantize_weights(w, n, k, 32).transpose();
+  auto rms_error = [&](const MatrixD& want, bool residual) {
+    const zest::PackedMatrix packed(w.data(), n, k, zest::WeightFormat::int8, {32, residual});
+    std::vector<float> y(m * n);
+    zest::matmul(x.data(), m, packed, y.data(), zest::default_thread_pool());
+    double e = 0, s = 0;
+    for (size_t i = 0; i < y.size(); ++i) e += std::pow(y[i] - want.data()[i], 2), s += std::pow(want.data()[i], 2);
+    return std::sqrt(e / s);
+  };
+  // The residual level leaves 1/254 of the activations' rounding error ...
+  CHECK(rms_error(weight_only, true) < rms_error(weight_only, false) / 100);
+  // ... so against the exact product the error is the weights' alone.
+  CHECK(rms_error(exact, true) < 1.05 * std::sqrt((weight_only - exact).squaredNorm() / exact.squaredNorm()));
 }
 
 TEST_CASE("the 50257-row vocabulary head, one row, split across threads") {
@@ -175,16 +217,22 @@ TEST_CASE("bad matmul inputs are zest::Errors") {
   std::vector<float> w(12, 1.f), x(4, 1.f), y(3);
   CHECK_THROWS_AS(zest::PackedMatrix(w.data(), 0, 4, zest::WeightFormat::f32), zest::Error);
   CHECK_THROWS_AS(zest::PackedMatrix(nullptr, 3, 4, zest::WeightFormat::f32), zest::Error);
-  CHECK_THROWS_AS(zest::PackedMatrix(w.data(), 3, 4, zest::WeightFormat::int8, 48), zest::Error);
+  CHECK_THROWS_AS(zest::PackedMatrix(w.data(), 3, 4, zest::WeightFormat::int8, {48}), zest::Error);
   w[5] = INFINITY;
   CHECK_THROWS_AS(zest::PackedMatrix(w.data(), 3, 4, zest::WeightFormat::int8), zest::Error);
   w[5] = 1.f;
   const zest::PackedMatrix f32(w.data(), 3, 4, zest::WeightFormat::f32);
   CHECK_THROWS_AS(zest::matmul(nullptr, 1, f32, y.data()), zest::Error);
-  const zest::PackedMatrix i8(w.data(), 3, 4, zest::WeightFormat::int8, 32);
+  const zest::PackedMatrix i8(w.data(), 3, 4, zest::WeightFormat::int8, {32});
   zest::QuantizedRows q;
-  zest::quantize_rows_int8(x.data(), 1, 4, 4, q);  // padded for a different matrix
+  zest::quantize_rows_int8(x.data(), 1, 4, 4, 1, q);  // padded for a different matrix
   CHECK_THROWS_AS(zest::matmul(q, i8, y.data(), zest::default_thread_pool()), zest::Error);
+  zest::quantize_rows_int8(x.data(), 1, 4, i8.cols_padded(), 2, q);  // levels for a different matrix
+  CHECK_THROWS_AS(zest::matmul(q, i8, y.data(), zest::default_thread_pool()), zest::Error);
+  CHECK_THROWS_AS(zest::quantize_rows_int8(x.data(), 1, 4, i8.cols_padded(), 3, q), zest::Error);
+  w[5] = 1e7f;  // beyond an f16 scale
+  CHECK_THROWS_AS(zest::PackedMatrix(w.data(), 3, 4, zest::WeightFormat::int8), zest::Error);
+  w[5] = 1.f;
   CHECK_THROWS_AS(zest::matmul(q, f32, y.data(), zest::default_thread_pool()), zest::Error);
   x[2] = NAN;
   CHECK_THROWS_AS(zest::matmul(x.data(), 1, i8, y.data()), zest::Error);
@@ -194,7 +242,7 @@ TEST_CASE("norm fused with quantization equals norm then quantize, and feeds the
   const size_t rows = 3, n = 131, out_rows = 40;
   auto x = random_vector(rows * n, 2.f, 10), g = random_vector(n, 1.f, 11), b = random_vector(n, 1.f, 12);
   auto w = random_vector(out_rows * n, 0.1f, 13);
-  const zest::PackedMatrix packed(w.data(), out_rows, n, zest::WeightFormat::int8, 32);
+  const zest::PackedMatrix packed(w.data(), out_rows, n, zest::WeightFormat::int8, {32});
   // Reference: the normalised rows in double, then the scalar quantizer of this file.
   std::vector<float> ln(rows * n), rms(rows * n);
   for (size_t r = 0; r < rows; ++r) {
@@ -207,13 +255,13 @@ TEST_CASE("norm fused with quantization equals norm then quantize, and feeds the
       rms[r * n + i] = float(x[r * n + i] / std::sqrt(ms / double(n) + 1e-6) * g[i]);
     }
   }
-  const MatrixD W = dequantize_rows(w, out_rows, n, 32);
+  const MatrixD W = dequantize_weights(w, out_rows, n, 32);
   zest::QuantizedRows q;
   for (bool layer : {true, false}) {
     CAPTURE(layer);
-    if (layer) zest::layer_norm_quantize(x.data(), rows, n, g.data(), b.data(), 1e-5f, packed.cols_padded(), q);
-    else zest::rms_norm_quantize(x.data(), rows, n, g.data(), 1e-6f, packed.cols_padded(), q);
-    const MatrixD want = dequantize_rows(layer ? ln : rms, rows, n, n) * W.transpose();
+    if (layer) zest::layer_norm_quantize(x.data(), rows, n, g.data(), b.data(), 1e-5f, packed.cols_padded(), 1, q);
+    else zest::rms_norm_quantize(x.data(), rows, n, g.data(), 1e-6f, packed.cols_padded(), 1, q);
+    const MatrixD want = dequantize_activations(layer ? ln : rms, rows, n, 1) * W.transpose();
     std::vector<float> y(rows * out_rows);
     zest::matmul(q, packed, y.data(), zest::default_thread_pool());
     // A normalised value within float rounding of a rounding boundary may land one step away.
@@ -233,7 +281,7 @@ TEST_CASE("int8 blocks confine a weight outlier: error grows with the group, per
   for (auto& v : x) v = nd(rng);
   const MatrixD exact = to_matrix(x, m, k) * to_matrix(w, n, k).transpose();
   auto rms_error = [&](size_t group) {
-    const zest::PackedMatrix packed(w.data(), n, k, zest::WeightFormat::int8, group);
+    const zest::PackedMatrix packed(w.data(), n, k, zest::WeightFormat::int8, {group});
     std::vector<float> y(m * n);
     zest::matmul(x.data(), m, packed, y.data(), zest::default_thread_pool());
     double e = 0, s = 0;

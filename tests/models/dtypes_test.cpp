@@ -2,7 +2,10 @@
 // distributions (KL(f32 || dtype), averaged over every position of every golden prompt and its
 // greedy continuation, computed by one-token decode steps as generation computes them) and top-1
 // agreement where the f32 top-1 margin exceeds 0.1. Targets: bf16 and f16 KL <= 1e-4; int8 KL
-// <= 1e-3 (see Model::int8_kl for the two models where that is out of reach) and >= 99% agreement.
+// <= 1e-3 and >= 99% agreement. The sharp generated models (llama-odd-gqa, mistral-sw: hidden
+// size 72, logits spread over ~15 nats) are the hard case: W8A8 with one scale per row costs
+// 2.3-2.5e-3 there, which is why decoders quantize weights in blocks of 32 with a residual
+// activation level (tools/reference/int8_simulation.py simulates each scheme in PyTorch).
 // Besides the reference models, the trained demo model on held-out text.
 #include <doctest/doctest.h>
 
@@ -78,22 +81,16 @@ Agreement compare(const std::string& dir, const std::string& golden, zest::DType
 
 struct Model {
   std::string dir, golden;
-  // The int8 KL bound: the 1e-3 target, except on the two "sharp" generated models
-  // (hidden size 72, logits spread over ~15 nats), where int8 weights and activations with one
-  // scale per row cost 2.29e-3 and 2.45e-3 by themselves: tools/reference/int8_simulation.py
-  // computes that in PyTorch. There the bound is that inherent error + 20%: zest's kernels add
-  // nothing to it. The trained demo model, the one model here with real weights, meets 1e-3.
-  double int8_kl;
 };
 
 std::vector<Model> models() {
   return {
-      {test_data("fixtures/tiny-llama"), test_data("models/fixture-goldens/tiny-llama.json"), 1e-3},
-      {test_data("fixtures/tiny-gpt2"), test_data("models/fixture-goldens/tiny-gpt2.json"), 1e-3},
-      {test_data("fixtures/tiny-qwen2"), test_data("models/fixture-goldens/tiny-qwen2.json"), 1e-3},
-      {test_data("models/llama-odd-gqa"), test_data("models/llama-odd-gqa/golden.json"), 2.45e-3 * 1.2},
-      {test_data("models/mistral-sw"), test_data("models/mistral-sw/golden.json"), 2.29e-3 * 1.2},
-      {ZEST_DEFAULT_MODEL_DIR, test_data("demo/dtype-prompts.json"), 1e-3},
+      {test_data("fixtures/tiny-llama"), test_data("models/fixture-goldens/tiny-llama.json")},
+      {test_data("fixtures/tiny-gpt2"), test_data("models/fixture-goldens/tiny-gpt2.json")},
+      {test_data("fixtures/tiny-qwen2"), test_data("models/fixture-goldens/tiny-qwen2.json")},
+      {test_data("models/llama-odd-gqa"), test_data("models/llama-odd-gqa/golden.json")},
+      {test_data("models/mistral-sw"), test_data("models/mistral-sw/golden.json")},
+      {ZEST_DEFAULT_MODEL_DIR, test_data("demo/dtype-prompts.json")},
   };
 }
 
@@ -112,7 +109,7 @@ TEST_CASE("half precision and int8 weights stay close to f32") {
       MESSAGE(dir << " " << zest::dtype_name(dtype) << ": KL " << a.kl << ", top-1 agreement " << a.agree << "/"
                   << a.confident << " (of " << a.rows << " positions)");
       if (dtype == zest::DType::i8) {
-        CHECK(a.kl <= model.int8_kl);
+        CHECK(a.kl <= 1e-3);
         CHECK(a.agree >= 0.99 * double(a.confident));
       } else {
         CHECK(a.kl <= 1e-4);

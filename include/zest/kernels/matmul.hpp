@@ -20,6 +20,9 @@ struct MatmulOptions {
   bool accumulate = false;      // add to y (a residual connection) instead of overwriting it
 };
 
+// The activation levels int8 weights w multiply: 2 with a residual level, else 1.
+inline size_t int8_levels(const PackedMatrix& w) { return w.activation_residual() ? 2 : 1; }
+
 namespace detail {
 inline constexpr size_t kBf16DotMinRows = 4;
 
@@ -29,8 +32,9 @@ inline void check_matmul(const void* x, size_t m, const PackedMatrix& w, const f
 }
 }  // namespace detail
 
-// Quantized activations (int8 weights only): x.cols must equal w.cols() and x.stride
-// w.cols_padded(), as quantize_rows_int8(x, m, w.cols(), w.cols_padded(), q) makes them.
+// Quantized activations (int8 weights only): x.cols must equal w.cols(), x.stride
+// w.cols_padded() and x.levels w's, as quantize_rows_int8(x, m, w.cols(), w.cols_padded(),
+// int8_levels(w), q) makes them.
 inline void matmul(const QuantizedRows& x, const PackedMatrix& w, float* y, ThreadPool& pool,
                    MatmulOptions options = {}) {
   detail::check_matmul(x.q.data(), x.rows, w, y);
@@ -39,6 +43,9 @@ inline void matmul(const QuantizedRows& x, const PackedMatrix& w, float* y, Thre
   if (x.cols != w.cols() || x.stride != w.cols_padded())
     detail::fail(Error::Kind::input, "matmul: activations of ", x.cols, " inputs (stride ", x.stride,
                  ") do not fit weights of ", w.cols(), " inputs (padded ", w.cols_padded(), ")");
+  if (x.levels != int8_levels(w))
+    detail::fail(Error::Kind::input, "matmul: activations of ", x.levels, " level(s) for weights that take ",
+                 int8_levels(w));
   pool.parallel_for(w.panels(), 1, [&](size_t p0, size_t p1) {
     detail::int8_matmul_panels<detail::Int8Dot>(x, w, y, options.bias, options.accumulate, p0, p1);
   });
@@ -53,7 +60,7 @@ inline void matmul(const float* x, size_t m, const PackedMatrix& w, float* y, Th
   if (m == 0) return;
   if (w.format() == WeightFormat::int8) {
     thread_local QuantizedRows quantized;
-    quantize_rows_int8(x, m, w.cols(), w.cols_padded(), quantized);
+    quantize_rows_int8(x, m, w.cols(), w.cols_padded(), int8_levels(w), quantized);
     matmul(quantized, w, y, pool, options);
     return;
   }

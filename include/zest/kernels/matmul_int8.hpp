@@ -5,6 +5,11 @@
 //
 //   y[r][n] = d_x[r] * (sum_blocks d_w[n] * sum_k (q_x + 128) q_w  -  row_offset[n])
 //
+// With a residual level (Int8Scheme::activation_residual) each row also stores
+// q' = round((x / d_x - q) * 254), and the kernel runs q' as one more activation row:
+//
+//   y[r][n] = d_x[r] * (dot(q) + dot(q') / 254),   each dot as above
+//
 // Three implementations of the block dot product (the int32 sums of one weight block against
 // MR activation rows), chosen at compile time and all reachable by the tests:
 //   Int8DotVnni   AVX-512 VNNI vpdpbusd: 64 multiply-adds per instruction
@@ -35,14 +40,20 @@ namespace zest {
 // read the same activations (q, k and v projections; gate and up).
 struct QuantizedRows {
   size_t rows = 0, cols = 0, stride = 0;  // stride: bytes per row, cols padded to the weight's block
-  detail::AlignedVector<uint8_t> q;       // rows x stride, q + 128 (padding holds 128, i.e. zero)
+  size_t levels = 1;                      // 2: each row's residual level follows it
+  detail::AlignedVector<uint8_t> q;       // rows x levels x stride, q + 128 (padding holds 128, i.e. zero)
   std::vector<float> scale;               // d_x per row
 };
 
 namespace detail {
 
-// One row: scale = max|x| / 127, q = round-to-nearest-even(x / scale) + 128, padding 128.
-inline void quantize_row_int8(const float* x, size_t cols, size_t cols_padded, uint8_t* q, float* scale, size_t row) {
+// The residual level's scale relative to the first: 254 steps span one step of q.
+inline constexpr float kResidualSteps = 254.f;
+
+// One row: scale = max|x| / 127, q = round-to-nearest-even(x / scale) + 128, padding 128; with
+// levels = 2, then q' = round((x / scale - q) * 254) + 128 at q + cols_padded.
+inline void quantize_row_int8(const float* x, size_t cols, size_t cols_padded, size_t levels, uint8_t* q, float* scale,
+                              size_t row) {
   vfloat vmax(0.f), vnan(0.f);  // x * 0 is NaN exactly for NaN and inf, which max would skip
   size_t i = 0;
   for (; i + kLanes <= cols; i += kLanes) {
@@ -55,33 +66,52 @@ inline void quantize_row_int8(const float* x, size_t cols, size_t cols_padded, u
   if (nan != 0.f || !std::isfinite(amax)) fail(Error::Kind::input, "quantize_rows_int8: row ", row, " has a non-finite value");
   *scale = amax / 127.f;
   const float inv = amax > 0.f ? 127.f / amax : 0.f;
-  alignas(64) int32_t qi[kLanes];
+  const vfloat vinv(inv), vsteps(kResidualSteps);
+  uint8_t* r = q + cols_padded;  // the residual level, when there is one
+  alignas(64) int32_t qi[kLanes], ri[kLanes];
   for (i = 0; i + kLanes <= cols; i += kLanes) {
-    xsimd::nearbyint_as_int(vfloat::load_unaligned(x + i) * vfloat(inv)).store_aligned(qi);
+    const vfloat scaled = vfloat::load_unaligned(x + i) * vinv, rounded = xsimd::nearbyint(scaled);
+    xsimd::to_int(rounded).store_aligned(qi);
     for (size_t l = 0; l < kLanes; ++l) q[i + l] = uint8_t(qi[l] + 128);
+    if (levels == 2) {
+      xsimd::nearbyint_as_int((scaled - rounded) * vsteps).store_aligned(ri);
+      for (size_t l = 0; l < kLanes; ++l) r[i + l] = uint8_t(ri[l] + 128);
+    }
   }
-  for (; i < cols; ++i) q[i] = uint8_t(int(std::nearbyint(x[i] * inv)) + 128);
+  for (; i < cols; ++i) {
+    const float scaled = x[i] * inv, rounded = std::nearbyint(scaled);
+    q[i] = uint8_t(int(rounded) + 128);
+    if (levels == 2) r[i] = uint8_t(int(std::nearbyint((scaled - rounded) * kResidualSteps)) + 128);
+  }
   std::fill(q + cols, q + cols_padded, uint8_t(128));
+  if (levels == 2) std::fill(r + cols, r + cols_padded, uint8_t(128));
 }
 
-inline void prepare_quantized(size_t rows, size_t cols, size_t cols_padded, QuantizedRows& out) {
+inline void prepare_quantized(size_t rows, size_t cols, size_t cols_padded, size_t levels, QuantizedRows& out) {
   if (cols_padded < cols || cols_padded % 4 != 0)
     fail(Error::Kind::input, "quantize_rows_int8: cols_padded = ", cols_padded,
          " must be a multiple of 4 and at least cols = ", cols);
+  if (levels != 1 && levels != 2) fail(Error::Kind::input, "quantize_rows_int8: levels = ", levels, " must be 1 or 2");
   out.rows = rows;
   out.cols = cols;
   out.stride = cols_padded;
-  out.q.resize(rows * cols_padded);
+  out.levels = levels;
+  out.q.resize(rows * levels * cols_padded);
   out.scale.resize(rows);
 }
 
+// Row r's first level (the residual level follows it).
+inline uint8_t* quantized_row(QuantizedRows& out, size_t r) { return out.q.data() + r * out.levels * out.stride; }
+
 }  // namespace detail
 
-// Quantizes x (rows x cols) for int8 weights w: pass cols_padded = w.cols_padded().
-inline void quantize_rows_int8(const float* x, size_t rows, size_t cols, size_t cols_padded, QuantizedRows& out) {
-  detail::prepare_quantized(rows, cols, cols_padded, out);
+// Quantizes x (rows x cols) for int8 weights w: pass cols_padded = w.cols_padded() and
+// levels = w.activation_residual() ? 2 : 1.
+inline void quantize_rows_int8(const float* x, size_t rows, size_t cols, size_t cols_padded, size_t levels,
+                               QuantizedRows& out) {
+  detail::prepare_quantized(rows, cols, cols_padded, levels, out);
   for (size_t r = 0; r < rows; ++r)
-    detail::quantize_row_int8(x + r * cols, cols, cols_padded, out.q.data() + r * cols_padded, &out.scale[r], r);
+    detail::quantize_row_int8(x + r * cols, cols, cols_padded, levels, detail::quantized_row(out, r), &out.scale[r], r);
 }
 
 namespace detail {
@@ -159,15 +189,18 @@ using Int8Dot = Int8DotAvx2;
 using Int8Dot = Int8DotScalar;
 #endif
 
-// Rows per int8 tile: the VNNI block keeps 2 x MR int32 accumulators in registers.
+// Quantized rows per int8 tile (activation rows times levels): the VNNI block keeps 2 x MR
+// int32 accumulators in registers.
 inline constexpr int kInt8TileRows = 8;
 // Inputs per cache block: a 32-row panel slice of 512 int8 inputs is 16 KiB.
 inline constexpr size_t kInt8BlockInputs = 512;
 
-// MR rows x one panel over the weight blocks [b0, b1): y = init + d_x * sum_b d_w * sums_b.
-template <typename Dot, int MR>
-inline void int8_tile(const QuantizedRows& x, size_t r0, const PackedMatrix& w, size_t p, size_t b0, size_t b1,
+// MR quantized rows from quantized row q0 (MR / Levels activation rows) x one panel over the
+// weight blocks [b0, b1): y = init + d_x * sum_levels sum_b d_w * sums_b / 254^level.
+template <typename Dot, int MR, int Levels>
+inline void int8_tile(const QuantizedRows& x, size_t q0, const PackedMatrix& w, size_t p, size_t b0, size_t b1,
                       float* y, size_t ldy, size_t n_valid, const float* bias, bool load_y) {
+  static_assert(MR % Levels == 0);
   const size_t group = w.group();
   const uint8_t* panel = w.int8_panel(p);
   vfloat acc[MR][kPanelBatches];
@@ -176,21 +209,28 @@ inline void int8_tile(const QuantizedRows& x, size_t r0, const PackedMatrix& w, 
   alignas(64) int32_t sums[MR][kPanel];
   for (size_t b = b0; b < b1; ++b) {
     const uint8_t* block = panel + b * w.int8_block_bytes();
-    Dot::template block<MR>(x.q.data() + r0 * x.stride + b * group, x.stride, reinterpret_cast<const int8_t*>(block),
+    Dot::template block<MR>(x.q.data() + q0 * x.stride + b * group, x.stride, reinterpret_cast<const int8_t*>(block),
                             group / 4, sums);
-    const float* d = reinterpret_cast<const float*>(block + group * kPanel);
-    for (int r = 0; r < MR; ++r)
-      for (size_t j = 0; j < kPanelBatches; ++j)
-        acc[r][j] = xsimd::fma(xsimd::to_float(xsimd::batch<int32_t>::load_aligned(sums[r] + j * kLanes)),
-                               vfloat::load_unaligned(d + j * kLanes), acc[r][j]);
+    const auto* d = reinterpret_cast<const uint16_t*>(block + group * kPanel);
+    for (size_t j = 0; j < kPanelBatches; ++j) {
+      const vfloat dj = load_f16_batch(d + j * kLanes);
+      for (int r = 0; r < MR; ++r)
+        acc[r][j] = xsimd::fma(xsimd::to_float(xsimd::batch<int32_t>::load_aligned(sums[r] + j * kLanes)), dj, acc[r][j]);
+    }
   }
   const float* offset = w.int8_row_offset(p);
-  for (int r = 0; r < MR; ++r) {
-    const vfloat dx(x.scale[r0 + r]);
+  const bool subtract_offset = Dot::kOffsetActivations && b0 == 0;
+  for (int r = 0; r < MR / Levels; ++r) {
+    const vfloat dx(x.scale[q0 / Levels + r]);
     vfloat out[kPanelBatches];
     for (size_t j = 0; j < kPanelBatches; ++j) {
-      vfloat v = acc[r][j];
-      if (Dot::kOffsetActivations && b0 == 0) v -= vfloat::load_unaligned(offset + j * kLanes);
+      vfloat v = acc[r * Levels][j];
+      if (subtract_offset) v -= vfloat::load_unaligned(offset + j * kLanes);
+      if constexpr (Levels == 2) {
+        vfloat residual = acc[r * Levels + 1][j];
+        if (subtract_offset) residual -= vfloat::load_unaligned(offset + j * kLanes);
+        v = xsimd::fma(residual, vfloat(1.f / kResidualSteps), v);
+      }
       vfloat base = load_y ? load_tile_batch(y + r * ldy, j, n_valid) : vfloat(0.f);
       if (bias) base += vfloat::load_aligned(bias + j * kLanes);
       out[j] = xsimd::fma(dx, v, base);
@@ -199,10 +239,10 @@ inline void int8_tile(const QuantizedRows& x, size_t r0, const PackedMatrix& w, 
   }
 }
 
-template <typename Dot>
-inline void int8_matmul_panels(const QuantizedRows& x, const PackedMatrix& w, float* y, const float* bias,
+template <typename Dot, int Levels>
+inline void int8_matmul_levels(const QuantizedRows& x, const PackedMatrix& w, float* y, const float* bias,
                                bool accumulate, size_t p0, size_t p1) {
-  const size_t n = w.rows(), m = x.rows;
+  const size_t n = w.rows(), m = x.rows, quantized_rows = m * Levels;
   const size_t blocks = w.cols_padded() / w.group();
   const size_t blocks_per_step = m < kMinRowsToBlock ? blocks : std::max<size_t>(1, kInt8BlockInputs / w.group());
   for (size_t b0 = 0; b0 < blocks; b0 += blocks_per_step) {
@@ -213,13 +253,24 @@ inline void int8_matmul_panels(const QuantizedRows& x, const PackedMatrix& w, fl
       if (bias && b0 == 0) std::memcpy(panel_bias, bias + n0, n_valid * sizeof(float));
       const float* tile_bias = bias && b0 == 0 ? panel_bias : nullptr;
       const bool load_y = accumulate || b0 > 0;
-      size_t r = 0;
-      for (; r + kInt8TileRows <= m; r += kInt8TileRows)
-        int8_tile<Dot, kInt8TileRows>(x, r, w, p, b0, b1, y + r * n + n0, n, n_valid, tile_bias, load_y);
-      for (; r + 4 <= m; r += 4) int8_tile<Dot, 4>(x, r, w, p, b0, b1, y + r * n + n0, n, n_valid, tile_bias, load_y);
-      for (; r < m; ++r) int8_tile<Dot, 1>(x, r, w, p, b0, b1, y + r * n + n0, n, n_valid, tile_bias, load_y);
+      auto tiles = [&]<int MR>(size_t& q) {
+        for (; q + MR <= quantized_rows; q += MR)
+          int8_tile<Dot, MR, Levels>(x, q, w, p, b0, b1, y + q / Levels * n + n0, n, n_valid, tile_bias, load_y);
+      };
+      size_t q = 0;
+      tiles.template operator()<kInt8TileRows>(q);
+      tiles.template operator()<4>(q);
+      tiles.template operator()<Levels>(q);
     }
   }
+}
+
+// y = x W^T over panels [p0, p1), for the levels x carries.
+template <typename Dot>
+inline void int8_matmul_panels(const QuantizedRows& x, const PackedMatrix& w, float* y, const float* bias,
+                               bool accumulate, size_t p0, size_t p1) {
+  if (x.levels == 2) int8_matmul_levels<Dot, 2>(x, w, y, bias, accumulate, p0, p1);
+  else int8_matmul_levels<Dot, 1>(x, w, y, bias, accumulate, p0, p1);
 }
 
 }  // namespace detail

@@ -17,12 +17,14 @@
 //
 //           int8  q[group/4][32][4]   four consecutive inputs of one output row per 32-bit lane
 //                                     (the operand order of vpdpbusd)
-//           float d[32]               scale of each output row in this block
+//           f16   d[32]               scale of each output row in this block
 //
 //         with W[32p + j][k] ~= d[j] * q[k/4][j][k%4], q in [-127, 127] rounded to nearest
-//         (d = max|W| / 127 over the block's inputs of that row), K zero-padded to a whole
-//         block; plus one float per output row, 128 * sum_blocks d * sum_k q, that the VNNI
-//         kernel subtracts because it multiplies activations offset to unsigned (x + 128).
+//         (d = max|W| / 127 over the block's inputs of that row, rounded up to an f16, as
+//         llama.cpp's Q8_0 stores it), K zero-padded to a whole block; plus one float per output
+//         row, 128 * sum_blocks d * sum_k q, that the VNNI kernel subtracts because it multiplies
+//         activations offset to unsigned (x + 128).
+
 #pragma once
 
 #include <algorithm>
@@ -54,13 +56,23 @@ namespace detail {
 inline constexpr size_t kPanel = 32;
 }
 
+// How an int8 matrix and the activations it multiplies are quantized. Weights: one scale per
+// `group` inputs of each output row (32, 64, 128, or 0 for one per row). Activations: int8 per
+// row and, with `activation_residual`, a second int8 level for the first one's rounding error
+// (x ~= d * (q + r / 254)): a second dot product per weight byte read, for activations as exact
+// as int16 ones. Decoders take {32, true}, since autoregressive generation compounds every
+// error; encoders the faster {128, false}.
+struct Int8Scheme {
+  size_t group = 128;
+  bool activation_residual = false;
+};
+
 class PackedMatrix {
  public:
   PackedMatrix() = default;
 
-  // Packs w (rows x cols, row-major). group applies to int8 only: 32, 64 or 128 inputs per
-  // scale, or 0 for one scale per output row.
-  PackedMatrix(const float* w, size_t rows, size_t cols, WeightFormat format, size_t group = 128)
+  // Packs w (rows x cols, row-major); `int8` applies to WeightFormat::int8 only.
+  PackedMatrix(const float* w, size_t rows, size_t cols, WeightFormat format, Int8Scheme int8 = {})
       : rows_(rows), cols_(cols), format_(format) {
     using detail::kPanel;
     if (rows == 0 || cols == 0)
@@ -69,9 +81,11 @@ class PackedMatrix {
     panels_ = (rows + kPanel - 1) / kPanel;
     cols_padded_ = (cols + 1) / 2 * 2;
     if (format == WeightFormat::int8) {
+      const size_t group = int8.group;
       if (group != 0 && group != 32 && group != 64 && group != 128)
         detail::fail(Error::Kind::input, "PackedMatrix: int8 group = ", group, " must be 32, 64, 128 or 0 (per row)");
       group_ = group ? group : (cols + 3) / 4 * 4;
+      activation_residual_ = int8.activation_residual;
       cols_padded_ = (cols + group_ - 1) / group_ * group_;
       pack_int8(w);
       return;
@@ -97,6 +111,8 @@ class PackedMatrix {
   size_t cols() const { return cols_; }
   WeightFormat format() const { return format_; }
   size_t group() const { return group_; }
+  // int8: the activations carry a residual level (Int8Scheme::activation_residual).
+  bool activation_residual() const { return activation_residual_; }
   // Bytes a full pass over the weights reads (what a GEMV streams).
   size_t bytes() const {
     return f32_.size() * 4 + halves_.size() * 2 + int8_.size() + row_offset_.size() * 4;
@@ -107,7 +123,7 @@ class PackedMatrix {
   size_t cols_padded() const { return cols_padded_; }
   const float* f32_panel(size_t p) const { return f32_.data() + p * cols_padded_ * detail::kPanel; }
   const uint16_t* half_panel(size_t p) const { return halves_.data() + p * cols_padded_ * detail::kPanel; }
-  size_t int8_block_bytes() const { return group_ * detail::kPanel + detail::kPanel * sizeof(float); }
+  size_t int8_block_bytes() const { return group_ * detail::kPanel + detail::kPanel * sizeof(uint16_t); }
   const uint8_t* int8_panel(size_t p) const {
     return int8_.data() + p * (cols_padded_ / group_) * int8_block_bytes();
   }
@@ -123,7 +139,7 @@ class PackedMatrix {
       for (size_t b = 0; b < blocks; ++b) {
         uint8_t* block = int8_.data() + (p * blocks + b) * int8_block_bytes();
         auto* q = reinterpret_cast<int8_t*>(block);
-        float scales[kPanel] = {};
+        uint16_t scales[kPanel] = {};
         for (size_t j = 0; j < kPanel && p * kPanel + j < rows_; ++j) {
           const float* src = w + (p * kPanel + j) * cols_;
           const size_t k0 = b * group_, k1 = std::min(cols_, k0 + group_);
@@ -134,7 +150,8 @@ class PackedMatrix {
                            " is not finite and cannot be quantized");
             amax = std::max(amax, std::fabs(src[k]));
           }
-          const float d = amax / 127.f, inv = amax > 0.f ? 127.f / amax : 0.f;
+          const uint16_t d = scale_f16(amax / 127.f, p * kPanel + j, k0);
+          const float inv = d ? 1.f / detail::f16_to_f32(d) : 0.f;
           scales[j] = d;
           int32_t sum = 0;
           for (size_t k = k0; k < k1; ++k) {
@@ -143,13 +160,24 @@ class PackedMatrix {
             q[((k - k0) / 4) * kPanel * 4 + j * 4 + (k - k0) % 4] = qv;
             sum += qv;
           }
-          row_offset_[p * kPanel + j] += 128.f * d * float(sum);
+          row_offset_[p * kPanel + j] += 128.f * detail::f16_to_f32(d) * float(sum);
         }
         std::memcpy(block + group_ * kPanel, scales, sizeof scales);
       }
   }
 
+  // The smallest f16 at least `scale`, so that no weight of the block quantizes beyond 127.
+  static uint16_t scale_f16(float scale, size_t row, size_t col) {
+    uint16_t h = detail::f32_to_f16(scale);
+    if (detail::f16_to_f32(h) < scale) ++h;  // positive halves: the next bit pattern is the next value
+    if (!std::isfinite(detail::f16_to_f32(h)))
+      detail::fail(Error::Kind::input, "PackedMatrix: weights of row ", row, " from column ", col,
+                   " reach ", scale * 127.f, ", beyond what an int8 block's f16 scale holds");
+    return h;
+  }
+
   size_t rows_ = 0, cols_ = 0, cols_padded_ = 0, panels_ = 0, group_ = 0;
+  bool activation_residual_ = false;
   WeightFormat format_ = WeightFormat::f32;
   detail::AlignedVector<float> f32_;
   detail::AlignedVector<uint16_t> halves_;

@@ -59,15 +59,19 @@ class WeightReader {
   // Matrices with the same number of columns stacked by rows into one packed matrix (q, k and v
   // into one projection; gate and up into one), so one matmul computes them all.
   template <typename... More>
-  PackedMatrix packed(WeightFormat format, const Tensor& first, const More&... more) const {
+  PackedMatrix packed(WeightFormat format, Int8Scheme int8, const Tensor& first, const More&... more) const {
     const size_t cols = size_t(first.dim(1));
     if constexpr (sizeof...(more) == 0) {
-      return PackedMatrix(first.data<float>().data(), size_t(first.dim(0)), cols, format);
+      return PackedMatrix(first.data<float>().data(), size_t(first.dim(0)), cols, format, int8);
     } else {
       std::vector<float> stacked(first.data<float>().begin(), first.data<float>().end());
       (stacked.insert(stacked.end(), more.template data<float>().begin(), more.template data<float>().end()), ...);
-      return PackedMatrix(stacked.data(), stacked.size() / cols, cols, format);
+      return PackedMatrix(stacked.data(), stacked.size() / cols, cols, format, int8);
     }
+  }
+  template <typename... More>
+  PackedMatrix packed(WeightFormat format, const Tensor& first, const More&... more) const {
+    return packed(format, Int8Scheme{}, first, more...);
   }
 
   // Biases stacked like `packed`'s rows; empty when `present` is false.

@@ -30,12 +30,13 @@ for t in (1, 2):
     peak = rate(f"fma_peak/threads:{t}", "FLOP")
     print(f"threads {t}: triad {fmt(tri)} GB/s, f32 FMA peak {fmt(peak)} GFLOP/s, fork/join of an empty task {fmt(fj and fj['real_time'] * (1e3 if fj['time_unit'] == 'ms' else 1), 3)} us (OpenMP {fmt(omp and omp['real_time'] * (1e3 if omp['time_unit'] == 'ms' else 1), 3)} us)")
 print("\nGEMV: weight GB/s (share of the triad), 2 threads | 1 thread")
-print("| shape KxN | f32 | bf16 | f16 | int8 | OpenBLAS sgemv | int8 / f32 time | bf16 / f32 time |")
-print("|---|---|---|---|---|---|---|---|")
+print("int8: the encoders' scheme (blocks of 128); int8r: the decoders' (blocks of 32, residual activation level)")
+print("| shape KxN | f32 | bf16 | f16 | int8 | int8r | OpenBLAS sgemv | int8 / f32 time | int8r / f32 time | bf16 / f32 time |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 shapes = sorted({n.split("/")[2] for n in med if n.startswith("gemv/")}, key=lambda s: [int(v) for v in s.split("x")])
 for s in shapes:
     cells = []
-    for f in ("f32", "bf16", "f16", "int8", "openblas"):
+    for f in ("f32", "bf16", "f16", "int8", "int8r", "openblas"):
         parts = []
         for t in (2, 1):
             g, tri = rate(f"gemv/{f}/{s}/threads:{t}", "bytes"), rate(f"triad/threads:{t}", "bytes")
@@ -44,18 +45,18 @@ for s in shapes:
     def speed(f):
         a, b = med.get(f"gemv/f32/{s}/threads:2"), med.get(f"gemv/{f}/{s}/threads:2")
         return a and b and a["real_time"] / b["real_time"]
-    print(f"| {s} | " + " | ".join(cells) + f" | {fmt(speed('int8'), 2)}x | {fmt(speed('bf16'), 2)}x |")
+    print(f"| {s} | " + " | ".join(cells) + f" | {fmt(speed('int8'), 2)}x | {fmt(speed('int8r'), 2)}x | {fmt(speed('bf16'), 2)}x |")
 print("\nGEMM: GFLOP/s, 2 threads | 1 thread")
-print("| shape KxN, M | f32 | bf16 | int8 | OpenBLAS sgemm | Eigen | f32 / OpenBLAS | int8 / f32 |")
-print("|---|---|---|---|---|---|---|---|")
+print("| shape KxN, M | f32 | bf16 | int8 | int8r | OpenBLAS sgemm | Eigen | f32 / OpenBLAS | int8 / f32 | int8r / f32 |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 gemms = sorted({tuple(n.split("/")[2:4]) for n in med if n.startswith("gemm/")},
                key=lambda k: ([int(v) for v in k[0].split("x")], int(k[1][2:])))
 for s, m in gemms:
     cells = []
-    for f in ("f32", "bf16", "int8", "openblas", "eigen"):
+    for f in ("f32", "bf16", "int8", "int8r", "openblas", "eigen"):
         cells.append(" \\| ".join(fmt(rate(f"gemm/{f}/{s}/{m}/threads:{t}", "FLOP")) for t in (2, 1)))
-    f32, ob, i8 = (rate(f"gemm/{f}/{s}/{m}/threads:2", "FLOP") for f in ("f32", "openblas", "int8"))
-    print(f"| {s}, {m} | " + " | ".join(cells) + f" | {fmt(f32 and ob and f32 / ob, 2)} | {fmt(f32 and i8 and i8 / f32, 2)} |")
+    f32, ob, i8, i8r = (rate(f"gemm/{f}/{s}/{m}/threads:2", "FLOP") for f in ("f32", "openblas", "int8", "int8r"))
+    print(f"| {s}, {m} | " + " | ".join(cells) + f" | {fmt(f32 and ob and f32 / ob, 2)} | {fmt(f32 and i8 and i8 / f32, 2)} | {fmt(f32 and i8r and i8r / f32, 2)} |")
 print("\nDecode attention, 2048-token cache: K+V GB/s (share of the triad), 2 threads | 1 thread")
 print("| kernel | 2 threads | 1 thread |")
 print("|---|---|---|")

@@ -3,6 +3,7 @@
 // (GB/s, to compare with the triad); GEMM counts 2 M N K flops.
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <Eigen/Dense>
 #include <cblas.h>
@@ -20,13 +21,25 @@ const Shape kShapes[] = {{768, 768}, {768, 3072}, {3072, 768}, {768, 50257}, {20
 
 std::string shape_name(Shape s) { return std::to_string(s.in) + "x" + std::to_string(s.out); }
 
+// A weight format as the models pack it: int8 is the encoders' scheme, int8r the decoders'
+// (blocks of 32, a residual activation level).
+struct Format {
+  const char* name;
+  zest::WeightFormat weights;
+  zest::Int8Scheme int8{};
+  bool operator==(const Format& o) const { return std::string_view(name) == o.name; }
+};
+using zest::WeightFormat;
+const Format kF32{"f32", WeightFormat::f32}, kBf16{"bf16", WeightFormat::bf16}, kF16{"f16", WeightFormat::f16},
+    kInt8{"int8", WeightFormat::int8}, kInt8r{"int8r", WeightFormat::int8, {32, true}};
+
 // Weights for one shape, built on first use and kept while consecutive benchmarks share them.
 struct Weights {
   Shape shape{};
   std::vector<float> raw;                          // out x in
   std::vector<std::vector<float>> raw_copies;      // for GEMV peers, cycled beyond the cache
   std::vector<zest::PackedMatrix> packed;          // copies of one format
-  zest::WeightFormat format = zest::WeightFormat::f32;
+  Format format = kF32;
   bool beyond_cache = false;
 };
 
@@ -41,13 +54,13 @@ Weights& weights(Shape s) {
 }
 
 // Copies of the packed weights: enough to exceed the cache for GEMV, one for GEMM.
-const std::vector<zest::PackedMatrix>& packed(Shape s, zest::WeightFormat format, bool beyond_cache) {
+const std::vector<zest::PackedMatrix>& packed(Shape s, Format format, bool beyond_cache) {
   Weights& w = weights(s);
   if (w.packed.empty() || w.format != format || w.beyond_cache != beyond_cache) {
     w.packed.clear();
     w.format = format;
     w.beyond_cache = beyond_cache;
-    w.packed.emplace_back(w.raw.data(), s.out, s.in, format);
+    w.packed.emplace_back(w.raw.data(), s.out, s.in, format.weights, format.int8);
     const size_t copies = beyond_cache ? kBeyondCache / w.packed[0].bytes() + 1 : 1;
     for (size_t c = 1; c < copies; ++c) w.packed.push_back(w.packed[0]);
   }
@@ -63,7 +76,7 @@ const std::vector<std::vector<float>>& raw_copies(Shape s) {
   return w.raw_copies;
 }
 
-void gemv(benchmark::State& state, Shape s, zest::WeightFormat format, size_t threads) {
+void gemv(benchmark::State& state, Shape s, Format format, size_t threads) {
   const auto& mats = packed(s, format, true);
   const auto x = random_floats(s.in, 1.f, 3);
   std::vector<float> y(s.out);
@@ -91,7 +104,7 @@ void gemv_openblas(benchmark::State& state, Shape s, size_t threads) {
   set_rates(state, double(s.in) * s.out * 4, 2.0 * s.in * s.out);
 }
 
-void gemm(benchmark::State& state, Shape s, size_t m, zest::WeightFormat format, size_t threads) {
+void gemm(benchmark::State& state, Shape s, size_t m, Format format, size_t threads) {
   const auto& mat = packed(s, format, false)[0];
   const auto x = random_floats(m * s.in, 1.f, 4);
   std::vector<float> y(m * s.out);
@@ -134,12 +147,10 @@ void gemm_eigen(benchmark::State& state, Shape s, size_t m, size_t threads) {
 }  // namespace
 
 void register_matmul() {
-  using zest::WeightFormat;
-  const WeightFormat formats[] = {WeightFormat::f32, WeightFormat::bf16, WeightFormat::f16, WeightFormat::int8};
   for (Shape s : kShapes) {
-    for (WeightFormat f : formats)
+    for (const Format& f : {kF32, kBf16, kF16, kInt8, kInt8r})
       for (size_t t : {1u, 2u})
-        benchmark::RegisterBenchmark(("gemv/" + std::string(zest::to_string(f)) + "/" + shape_name(s) + "/threads:" + std::to_string(t)).c_str(),
+        benchmark::RegisterBenchmark(("gemv/" + std::string(f.name) + "/" + shape_name(s) + "/threads:" + std::to_string(t)).c_str(),
                                      [=](benchmark::State& st) { gemv(st, s, f, t); })
             ->UseRealTime()->Unit(benchmark::kMicrosecond);
     for (size_t t : {1u, 2u})
@@ -151,9 +162,9 @@ void register_matmul() {
     if (s.out > 10000) continue;  // the vocabulary head runs once per sequence, as a GEMV
     for (size_t m : {128u, 512u}) {
       const std::string tail = "/" + shape_name(s) + "/m:" + std::to_string(m);
-      for (WeightFormat f : {WeightFormat::f32, WeightFormat::bf16, WeightFormat::int8})
+      for (const Format& f : {kF32, kBf16, kInt8, kInt8r})
         for (size_t t : {1u, 2u})
-          benchmark::RegisterBenchmark(("gemm/" + std::string(zest::to_string(f)) + tail + "/threads:" + std::to_string(t)).c_str(),
+          benchmark::RegisterBenchmark(("gemm/" + std::string(f.name) + tail + "/threads:" + std::to_string(t)).c_str(),
                                        [=](benchmark::State& st) { gemm(st, s, m, f, t); })
               ->UseRealTime()->Unit(benchmark::kMillisecond);
       for (size_t t : {1u, 2u})

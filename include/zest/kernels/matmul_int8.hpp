@@ -116,8 +116,27 @@ inline void quantize_rows_int8(const float* x, size_t rows, size_t cols, size_t 
 
 namespace detail {
 
+// acc[r] += d_w * sums[r], d_w the block's 32 f16 scales: the step after a block's dot products.
+template <int MR>
+inline void add_scaled_sums(const int32_t (*sums)[kPanel], const uint16_t* d, vfloat (&acc)[MR][kPanelBatches]) {
+  for (size_t j = 0; j < kPanelBatches; ++j) {
+    const vfloat dj = load_f16_batch(d + j * kLanes);
+    for (int r = 0; r < MR; ++r)
+      acc[r][j] = xsimd::fma(xsimd::to_float(xsimd::batch<int32_t>::load_aligned(sums[r] + j * kLanes)), dj, acc[r][j]);
+  }
+}
+
+// Each implementation's scaled_block<MR>(a, lda, q, quads, d, acc): acc[r] += d * (the int32 dot
+// products of activation rows a + r * lda with one weight block q of `quads` quads).
 struct Int8DotScalar {
   static constexpr bool kOffsetActivations = false;
+  template <int MR>
+  static void scaled_block(const uint8_t* a, size_t lda, const int8_t* q, size_t quads, const uint16_t* d,
+                           vfloat (&acc)[MR][kPanelBatches]) {
+    alignas(64) int32_t sums[MR][kPanel];
+    block<MR>(a, lda, q, quads, sums);
+    add_scaled_sums<MR>(sums, d, acc);
+  }
   template <int MR>
   static void block(const uint8_t* a, size_t lda, const int8_t* q, size_t quads, int32_t (*sums)[kPanel]) {
     for (int r = 0; r < MR; ++r)
@@ -133,6 +152,13 @@ struct Int8DotScalar {
 #if defined(__AVX2__)
 struct Int8DotAvx2 {
   static constexpr bool kOffsetActivations = false;
+  template <int MR>
+  static void scaled_block(const uint8_t* a, size_t lda, const int8_t* q, size_t quads, const uint16_t* d,
+                           vfloat (&acc)[MR][kPanelBatches]) {
+    alignas(64) int32_t sums[MR][kPanel];
+    block<MR>(a, lda, q, quads, sums);
+    add_scaled_sums<MR>(sums, d, acc);
+  }
   template <int MR>
   static void block(const uint8_t* a, size_t lda, const int8_t* q, size_t quads, int32_t (*sums)[kPanel]) {
     __m256i acc[MR][4];
@@ -161,10 +187,13 @@ struct Int8DotAvx2 {
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 struct Int8DotVnni {
   static constexpr bool kOffsetActivations = true;
+  // The int32 sums stay in registers from the dot products to the scaling.
   template <int MR>
-  static void block(const uint8_t* a, size_t lda, const int8_t* q, size_t quads, int32_t (*sums)[kPanel]) {
-    __m512i acc[MR][2];
-    for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+  static void scaled_block(const uint8_t* a, size_t lda, const int8_t* q, size_t quads, const uint16_t* d,
+                           vfloat (&acc)[MR][kPanelBatches]) {
+    static_assert(kPanelBatches == 2);
+    __m512i sum[MR][2];
+    for (int r = 0; r < MR; ++r) sum[r][0] = sum[r][1] = _mm512_setzero_si512();
     for (size_t i = 0; i < quads; ++i) {
       const __m512i w0 = _mm512_loadu_si512(q + i * 128), w1 = _mm512_loadu_si512(q + i * 128 + 64);
 #pragma GCC unroll 16
@@ -172,13 +201,14 @@ struct Int8DotVnni {
         int32_t four;
         std::memcpy(&four, a + r * lda + 4 * i, 4);
         const __m512i x = _mm512_set1_epi32(four);
-        acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], x, w0);
-        acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], x, w1);
+        sum[r][0] = _mm512_dpbusd_epi32(sum[r][0], x, w0);
+        sum[r][1] = _mm512_dpbusd_epi32(sum[r][1], x, w1);
       }
     }
+    const __m512 d0 = load_f16_batch(d), d1 = load_f16_batch(d + 16);
     for (int r = 0; r < MR; ++r) {
-      _mm512_storeu_si512(sums[r], acc[r][0]);
-      _mm512_storeu_si512(sums[r] + 16, acc[r][1]);
+      acc[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r][0]), d0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r][1]), d1, acc[r][1]);
     }
   }
 };
@@ -206,17 +236,11 @@ inline void int8_tile(const QuantizedRows& x, size_t q0, const PackedMatrix& w, 
   vfloat acc[MR][kPanelBatches];
   for (int r = 0; r < MR; ++r)
     for (size_t j = 0; j < kPanelBatches; ++j) acc[r][j] = vfloat(0.f);
-  alignas(64) int32_t sums[MR][kPanel];
   for (size_t b = b0; b < b1; ++b) {
     const uint8_t* block = panel + b * w.int8_block_bytes();
-    Dot::template block<MR>(x.q.data() + q0 * x.stride + b * group, x.stride, reinterpret_cast<const int8_t*>(block),
-                            group / 4, sums);
-    const auto* d = reinterpret_cast<const uint16_t*>(block + group * kPanel);
-    for (size_t j = 0; j < kPanelBatches; ++j) {
-      const vfloat dj = load_f16_batch(d + j * kLanes);
-      for (int r = 0; r < MR; ++r)
-        acc[r][j] = xsimd::fma(xsimd::to_float(xsimd::batch<int32_t>::load_aligned(sums[r] + j * kLanes)), dj, acc[r][j]);
-    }
+    Dot::template scaled_block<MR>(x.q.data() + q0 * x.stride + b * group, x.stride,
+                                   reinterpret_cast<const int8_t*>(block),
+                                   group / 4, reinterpret_cast<const uint16_t*>(block + group * kPanel), acc);
   }
   const float* offset = w.int8_row_offset(p);
   const bool subtract_offset = Dot::kOffsetActivations && b0 == 0;

@@ -34,7 +34,12 @@ struct Agreement {
   size_t rows = 0, confident = 0, agree = 0;
 };
 
-Agreement compare(const std::string& dir, const std::string& golden, zest::DType dtype, zest::ThreadPool& pool) {
+// How the dtype's logits are computed: one-token decode steps, or one prefill pass over the
+// whole sequence (its batched kernels: GEMM tiles, AMX, prefill attention).
+enum class Path { decode, prefill };
+
+Agreement compare(const std::string& dir, const std::string& golden, zest::DType dtype, Path path,
+                  zest::ThreadPool& pool) {
   const zest::DecoderModel f32 = zest::DecoderModel::load(dir);
   zest::LoadOptions options;
   options.dtype = dtype;
@@ -46,13 +51,15 @@ Agreement compare(const std::string& dir, const std::string& golden, zest::DType
     auto ids = prompt["ids"].get<std::vector<int32_t>>();
     const auto greedy = prompt["greedy"]["ids"].get<std::vector<int32_t>>();
     ids.insert(ids.end(), greedy.begin(), greedy.end());  // longer sequences: more positions
-    // Position by position, as generation computes each next-token distribution (decode steps).
+    // The reference position by position, as generation computes each next-token distribution.
     std::vector<float> want(ids.size() * vocab), got(ids.size() * vocab);
     zest::DecoderState s1(f32, ids.size()), s2(other, ids.size());
     for (size_t t = 0; t < ids.size(); ++t) {
       f32.forward(s1, std::span(ids).subspan(t, 1), std::span(want).subspan(t * vocab, vocab), pool);
-      other.forward(s2, std::span(ids).subspan(t, 1), std::span(got).subspan(t * vocab, vocab), pool);
+      if (path == Path::decode)
+        other.forward(s2, std::span(ids).subspan(t, 1), std::span(got).subspan(t * vocab, vocab), pool);
     }
+    if (path == Path::prefill) other.forward(s2, ids, got, pool, /*all_positions=*/true);
     for (size_t t = 0; t < ids.size(); ++t) {
       const auto p = log_softmax(want.data() + t * vocab, vocab), q = log_softmax(got.data() + t * vocab, vocab);
       double kl = 0;
@@ -102,12 +109,16 @@ TEST_CASE("half precision and int8 weights stay close to f32") {
   zest::ThreadPool pool(2);
   for (const auto& model : models()) {
     const std::string& dir = model.dir;
+    for (Path path : {Path::decode, Path::prefill})
     for (zest::DType dtype : {zest::DType::bf16, zest::DType::f16, zest::DType::i8}) {
       CAPTURE(dir);
       CAPTURE(zest::dtype_name(dtype));
-      const Agreement a = compare(dir, model.golden, dtype, pool);
-      MESSAGE(dir << " " << zest::dtype_name(dtype) << ": KL " << a.kl << ", top-1 agreement " << a.agree << "/"
-                  << a.confident << " (of " << a.rows << " positions)");
+      const std::string path_name = path == Path::decode ? "decode" : "prefill";
+      CAPTURE(path_name);
+      const Agreement a = compare(dir, model.golden, dtype, path, pool);
+      MESSAGE(dir << " " << zest::dtype_name(dtype) << " " << path_name << ": KL "
+                  << a.kl << ", top-1 agreement " << a.agree << "/" << a.confident << " (of " << a.rows
+                  << " positions)");
       if (dtype == zest::DType::i8) {
         CHECK(a.kl <= 1e-3);
         CHECK(a.agree >= 0.99 * double(a.confident));

@@ -7,7 +7,6 @@
 #include <cstddef>
 
 #include "zest/error.hpp"
-#include "zest/kernels/matmul_bf16_dot.hpp"
 #include "zest/kernels/matmul_float.hpp"
 #include "zest/kernels/matmul_int8.hpp"
 #include "zest/kernels/packed_matrix.hpp"
@@ -24,7 +23,6 @@ struct MatmulOptions {
 inline size_t int8_levels(const PackedMatrix& w) { return w.activation_residual() ? 2 : 1; }
 
 namespace detail {
-inline constexpr size_t kBf16DotMinRows = 4;
 
 inline void check_matmul(const void* x, size_t m, const PackedMatrix& w, const float* y) {
   if (w.rows() == 0) fail(Error::Kind::input, "matmul: the weight matrix is empty");
@@ -46,14 +44,23 @@ inline void matmul(const QuantizedRows& x, const PackedMatrix& w, float* y, Thre
   if (x.levels != int8_levels(w))
     detail::fail(Error::Kind::input, "matmul: activations of ", x.levels, " level(s) for weights that take ",
                  int8_levels(w));
+#if defined(ZEST_HAVE_AMX_INT8)
+  if (x.rows * x.levels >= detail::kAmxRows && detail::amx_int8_fits(w) && detail::amx_int8_usable()) {
+    pool.parallel_for(w.panels(), 1, [&](size_t p0, size_t p1) {
+      detail::int8_matmul_panels<detail::Int8DotAmx>(x, w, y, options.bias, options.accumulate, p0, p1);
+    });
+    return;
+  }
+#endif
   pool.parallel_for(w.panels(), 1, [&](size_t p0, size_t p1) {
     detail::int8_matmul_panels<detail::Int8Dot>(x, w, y, options.bias, options.accumulate, p0, p1);
   });
 }
 
 // y (m x w.rows()) = x (m x w.cols()) * W^T, rows contiguous; y must not overlap x. int8 weights quantize x per row
-// first (into a per-thread buffer; pass QuantizedRows to reuse one quantization); bf16 weights
-// with at least kBf16DotMinRows rows round x to bf16 for vdpbf16ps where the CPU has it.
+// first (into a per-thread buffer; pass QuantizedRows to reuse one quantization); f32, bf16 and
+// f16 weights multiply x as it is. (bf16 activations for vdpbf16ps doubled the next-token KL of
+// a bf16 prefill, past 1e-4, and ran no faster than f32 FMAs on Sapphire Rapids.)
 inline void matmul(const float* x, size_t m, const PackedMatrix& w, float* y, ThreadPool& pool,
                    MatmulOptions options = {}) {
   detail::check_matmul(x, m, w, y);
@@ -64,17 +71,6 @@ inline void matmul(const float* x, size_t m, const PackedMatrix& w, float* y, Th
     matmul(quantized, w, y, pool, options);
     return;
   }
-#if defined(ZEST_HAVE_BF16_DOT)
-  if (w.format() == WeightFormat::bf16 && m >= detail::kBf16DotMinRows) {
-    thread_local detail::AlignedVector<uint16_t> rounded;
-    detail::round_rows_bf16(x, m, w.cols(), w.cols_padded(), rounded);
-    const uint16_t* a = rounded.data();  // the caller's thread_local, named here for the workers
-    pool.parallel_for(w.panels(), 1, [&](size_t p0, size_t p1) {
-      detail::bf16_dot_matmul_panels(a, m, w, y, options.bias, options.accumulate, p0, p1);
-    });
-    return;
-  }
-#endif
   pool.parallel_for(w.panels(), 1, [&](size_t p0, size_t p1) {
     detail::float_matmul_panels(x, m, w, y, options.bias, options.accumulate, p0, p1);
   });

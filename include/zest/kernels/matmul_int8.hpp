@@ -26,7 +26,9 @@
 #include <type_traits>
 
 #include "zest/error.hpp"
+#include "zest/kernels/matmul_int8_amx.hpp"
 #include "zest/kernels/packed_matrix.hpp"
+#include "zest/kernels/quantize_int8.hpp"
 #include "zest/kernels/simd.hpp"
 #include "zest/kernels/tile.hpp"
 
@@ -35,84 +37,6 @@
 #endif
 
 namespace zest {
-
-// Activation rows quantized to offset int8 for an int8 matmul; reused across the matmuls that
-// read the same activations (q, k and v projections; gate and up).
-struct QuantizedRows {
-  size_t rows = 0, cols = 0, stride = 0;  // stride: bytes per row, cols padded to the weight's block
-  size_t levels = 1;                      // 2: each row's residual level follows it
-  detail::AlignedVector<uint8_t> q;       // rows x levels x stride, q + 128 (padding holds 128, i.e. zero)
-  std::vector<float> scale;               // d_x per row
-};
-
-namespace detail {
-
-// The residual level's scale relative to the first: 254 steps span one step of q.
-inline constexpr float kResidualSteps = 254.f;
-
-// One row: scale = max|x| / 127, q = round-to-nearest-even(x / scale) + 128, padding 128; with
-// levels = 2, then q' = round((x / scale - q) * 254) + 128 at q + cols_padded.
-inline void quantize_row_int8(const float* x, size_t cols, size_t cols_padded, size_t levels, uint8_t* q, float* scale,
-                              size_t row) {
-  vfloat vmax(0.f), vnan(0.f);  // x * 0 is NaN exactly for NaN and inf, which max would skip
-  size_t i = 0;
-  for (; i + kLanes <= cols; i += kLanes) {
-    const vfloat v = vfloat::load_unaligned(x + i);
-    vmax = xsimd::max(vmax, xsimd::abs(v));
-    vnan += v * vfloat(0.f);
-  }
-  float amax = reduce_max(vmax), nan = reduce_add(vnan);
-  for (; i < cols; ++i) amax = std::max(amax, std::fabs(x[i])), nan += x[i] * 0.f;
-  if (nan != 0.f || !std::isfinite(amax)) fail(Error::Kind::input, "quantize_rows_int8: row ", row, " has a non-finite value");
-  *scale = amax / 127.f;
-  const float inv = amax > 0.f ? 127.f / amax : 0.f;
-  const vfloat vinv(inv), vsteps(kResidualSteps);
-  uint8_t* r = q + cols_padded;  // the residual level, when there is one
-  alignas(64) int32_t qi[kLanes], ri[kLanes];
-  for (i = 0; i + kLanes <= cols; i += kLanes) {
-    const vfloat scaled = vfloat::load_unaligned(x + i) * vinv, rounded = xsimd::nearbyint(scaled);
-    xsimd::to_int(rounded).store_aligned(qi);
-    for (size_t l = 0; l < kLanes; ++l) q[i + l] = uint8_t(qi[l] + 128);
-    if (levels == 2) {
-      xsimd::nearbyint_as_int((scaled - rounded) * vsteps).store_aligned(ri);
-      for (size_t l = 0; l < kLanes; ++l) r[i + l] = uint8_t(ri[l] + 128);
-    }
-  }
-  for (; i < cols; ++i) {
-    const float scaled = x[i] * inv, rounded = std::nearbyint(scaled);
-    q[i] = uint8_t(int(rounded) + 128);
-    if (levels == 2) r[i] = uint8_t(int(std::nearbyint((scaled - rounded) * kResidualSteps)) + 128);
-  }
-  std::fill(q + cols, q + cols_padded, uint8_t(128));
-  if (levels == 2) std::fill(r + cols, r + cols_padded, uint8_t(128));
-}
-
-inline void prepare_quantized(size_t rows, size_t cols, size_t cols_padded, size_t levels, QuantizedRows& out) {
-  if (cols_padded < cols || cols_padded % 4 != 0)
-    fail(Error::Kind::input, "quantize_rows_int8: cols_padded = ", cols_padded,
-         " must be a multiple of 4 and at least cols = ", cols);
-  if (levels != 1 && levels != 2) fail(Error::Kind::input, "quantize_rows_int8: levels = ", levels, " must be 1 or 2");
-  out.rows = rows;
-  out.cols = cols;
-  out.stride = cols_padded;
-  out.levels = levels;
-  out.q.resize(rows * levels * cols_padded);
-  out.scale.resize(rows);
-}
-
-// Row r's first level (the residual level follows it).
-inline uint8_t* quantized_row(QuantizedRows& out, size_t r) { return out.q.data() + r * out.levels * out.stride; }
-
-}  // namespace detail
-
-// Quantizes x (rows x cols) for int8 weights w: pass cols_padded = w.cols_padded() and
-// levels = w.activation_residual() ? 2 : 1.
-inline void quantize_rows_int8(const float* x, size_t rows, size_t cols, size_t cols_padded, size_t levels,
-                               QuantizedRows& out) {
-  detail::prepare_quantized(rows, cols, cols_padded, levels, out);
-  for (size_t r = 0; r < rows; ++r)
-    detail::quantize_row_int8(x + r * cols, cols, cols_padded, levels, detail::quantized_row(out, r), &out.scale[r], r);
-}
 
 namespace detail {
 
@@ -213,6 +137,10 @@ struct Int8DotVnni {
   }
 };
 using Int8Dot = Int8DotVnni;
+#if defined(ZEST_HAVE_AMX_INT8)
+// VNNI, with AMX for every whole group of kAmxRows quantized rows: where amx_int8_usable().
+struct Int8DotAmx : Int8DotVnni {};
+#endif
 #elif defined(__AVX2__)
 using Int8Dot = Int8DotAvx2;
 #else
@@ -225,25 +153,16 @@ inline constexpr int kInt8TileRows = 8;
 // Inputs per cache block: a 32-row panel slice of 512 int8 inputs is 16 KiB.
 inline constexpr size_t kInt8BlockInputs = 512;
 
-// MR quantized rows from quantized row q0 (MR / Levels activation rows) x one panel over the
-// weight blocks [b0, b1): y = init + d_x * sum_levels sum_b d_w * sums_b / 254^level.
-template <typename Dot, int MR, int Levels>
-inline void int8_tile(const QuantizedRows& x, size_t q0, const PackedMatrix& w, size_t p, size_t b0, size_t b1,
-                      float* y, size_t ldy, size_t n_valid, const float* bias, bool load_y) {
+// y = init + d_x * sum_levels acc_level / 254^level for MR quantized rows (MR / Levels
+// activation rows from row q0 / Levels) of one panel: the end of a tile, from its accumulators
+// (acc = sum_blocks d_w * the block's int32 sums).
+template <bool OffsetActivations, int MR, int Levels>
+inline void finish_int8_tile(const vfloat (&acc)[MR][kPanelBatches], const QuantizedRows& x, size_t q0,
+                             const PackedMatrix& w, size_t p, bool subtract_offset, float* y, size_t ldy,
+                             size_t n_valid, const float* bias, bool load_y) {
   static_assert(MR % Levels == 0);
-  const size_t group = w.group();
-  const uint8_t* panel = w.int8_panel(p);
-  vfloat acc[MR][kPanelBatches];
-  for (int r = 0; r < MR; ++r)
-    for (size_t j = 0; j < kPanelBatches; ++j) acc[r][j] = vfloat(0.f);
-  for (size_t b = b0; b < b1; ++b) {
-    const uint8_t* block = panel + b * w.int8_block_bytes();
-    Dot::template scaled_block<MR>(x.q.data() + q0 * x.stride + b * group, x.stride,
-                                   reinterpret_cast<const int8_t*>(block),
-                                   group / 4, reinterpret_cast<const uint16_t*>(block + group * kPanel), acc);
-  }
   const float* offset = w.int8_row_offset(p);
-  const bool subtract_offset = Dot::kOffsetActivations && b0 == 0;
+  subtract_offset = subtract_offset && OffsetActivations;
   for (int r = 0; r < MR / Levels; ++r) {
     const vfloat dx(x.scale[q0 / Levels + r]);
     vfloat out[kPanelBatches];
@@ -262,6 +181,37 @@ inline void int8_tile(const QuantizedRows& x, size_t q0, const PackedMatrix& w, 
     store_tile_row(out, y + r * ldy, n_valid);
   }
 }
+
+// MR quantized rows from quantized row q0 x one panel over the weight blocks [b0, b1).
+template <typename Dot, int MR, int Levels>
+inline void int8_tile(const QuantizedRows& x, size_t q0, const PackedMatrix& w, size_t p, size_t b0, size_t b1,
+                      float* y, size_t ldy, size_t n_valid, const float* bias, bool load_y) {
+  const size_t group = w.group();
+  const uint8_t* panel = w.int8_panel(p);
+  vfloat acc[MR][kPanelBatches];
+  for (int r = 0; r < MR; ++r)
+    for (size_t j = 0; j < kPanelBatches; ++j) acc[r][j] = vfloat(0.f);
+  for (size_t b = b0; b < b1; ++b) {
+    const uint8_t* block = panel + b * w.int8_block_bytes();
+    Dot::template scaled_block<MR>(x.q.data() + q0 * x.stride + b * group, x.stride,
+                                   reinterpret_cast<const int8_t*>(block),
+                                   group / 4, reinterpret_cast<const uint16_t*>(block + group * kPanel), acc);
+  }
+  finish_int8_tile<Dot::kOffsetActivations, MR, Levels>(acc, x, q0, w, p, b0 == 0, y, ldy, n_valid, bias, load_y);
+}
+
+#if defined(ZEST_HAVE_AMX_INT8)
+// int8_tile for kAmxRows quantized rows on AMX.
+template <int Levels>
+inline void amx_int8_tile(const QuantizedRows& x, size_t q0, const PackedMatrix& w, size_t p, size_t b0, size_t b1,
+                          float* y, size_t ldy, size_t n_valid, const float* bias, bool load_y) {
+  vfloat acc[kAmxRows][kPanelBatches];
+  for (auto& row : acc)
+    for (auto& v : row) v = vfloat(0.f);
+  amx_int8_rows(x, q0, w, p, b0, b1, acc);
+  finish_int8_tile<true, int(kAmxRows), Levels>(acc, x, q0, w, p, b0 == 0, y, ldy, n_valid, bias, load_y);
+}
+#endif
 
 template <typename Dot, int Levels>
 inline void int8_matmul_levels(const QuantizedRows& x, const PackedMatrix& w, float* y, const float* bias,
@@ -282,6 +232,11 @@ inline void int8_matmul_levels(const QuantizedRows& x, const PackedMatrix& w, fl
           int8_tile<Dot, MR, Levels>(x, q, w, p, b0, b1, y + q / Levels * n + n0, n, n_valid, tile_bias, load_y);
       };
       size_t q = 0;
+#if defined(ZEST_HAVE_AMX_INT8)
+      if constexpr (std::is_same_v<Dot, Int8DotAmx>)
+        for (; q + kAmxRows <= quantized_rows; q += kAmxRows)
+          amx_int8_tile<Levels>(x, q, w, p, b0, b1, y + q / Levels * n + n0, n, n_valid, tile_bias, load_y);
+#endif
       tiles.template operator()<kInt8TileRows>(q);
       tiles.template operator()<4>(q);
       tiles.template operator()<Levels>(q);

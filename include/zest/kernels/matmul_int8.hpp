@@ -153,30 +153,30 @@ inline constexpr int kInt8TileRows = 8;
 // Inputs per cache block: a 32-row panel slice of 512 int8 inputs is 16 KiB.
 inline constexpr size_t kInt8BlockInputs = 512;
 
-// y = init + d_x * sum_levels acc_level / 254^level for MR quantized rows (MR / Levels
-// activation rows from row q0 / Levels) of one panel: the end of a tile, from its accumulators
-// (acc = sum_blocks d_w * the block's int32 sums).
-template <bool OffsetActivations, int MR, int Levels>
-inline void finish_int8_tile(const vfloat (&acc)[MR][kPanelBatches], const QuantizedRows& x, size_t q0,
+// Each level's offset (activations + 128) counts once in an accumulator that sums the levels:
+// 1 + 1 / 254 times the row offset with a residual level.
+template <int Levels>
+inline constexpr float kOffsetWeight = Levels == 2 ? 1.f + 1.f / kResidualSteps : 1.f;
+
+// y = init + d_x * (acc - offset) for Rows activation rows from row r0 of one panel: the end of
+// a tile, from accumulators that hold sum_blocks d_w * the block's int32 sums, the residual
+// level's divided by 254 and added in.
+template <bool OffsetActivations, int Rows, int Levels>
+inline void finish_int8_tile(const vfloat (&acc)[Rows][kPanelBatches], const QuantizedRows& x, size_t r0,
                              const PackedMatrix& w, size_t p, bool subtract_offset, float* y, size_t ldy,
                              size_t n_valid, const float* bias, bool load_y) {
-  static_assert(MR % Levels == 0);
-  const float* offset = w.int8_row_offset(p);
-  subtract_offset = subtract_offset && OffsetActivations;
-  for (int r = 0; r < MR / Levels; ++r) {
-    const vfloat dx(x.scale[q0 / Levels + r]);
+  vfloat offset[kPanelBatches];
+  for (size_t j = 0; j < kPanelBatches; ++j)
+    offset[j] = subtract_offset && OffsetActivations
+                    ? vfloat::load_unaligned(w.int8_row_offset(p) + j * kLanes) * vfloat(kOffsetWeight<Levels>)
+                    : vfloat(0.f);
+  for (int r = 0; r < Rows; ++r) {
+    const vfloat dx(x.scale[r0 + r]);
     vfloat out[kPanelBatches];
     for (size_t j = 0; j < kPanelBatches; ++j) {
-      vfloat v = acc[r * Levels][j];
-      if (subtract_offset) v -= vfloat::load_unaligned(offset + j * kLanes);
-      if constexpr (Levels == 2) {
-        vfloat residual = acc[r * Levels + 1][j];
-        if (subtract_offset) residual -= vfloat::load_unaligned(offset + j * kLanes);
-        v = xsimd::fma(residual, vfloat(1.f / kResidualSteps), v);
-      }
       vfloat base = load_y ? load_tile_batch(y + r * ldy, j, n_valid) : vfloat(0.f);
       if (bias) base += vfloat::load_aligned(bias + j * kLanes);
-      out[j] = xsimd::fma(dx, v, base);
+      out[j] = xsimd::fma(dx, acc[r][j] - offset[j], base);
     }
     store_tile_row(out, y + r * ldy, n_valid);
   }
@@ -186,6 +186,7 @@ inline void finish_int8_tile(const vfloat (&acc)[MR][kPanelBatches], const Quant
 template <typename Dot, int MR, int Levels>
 inline void int8_tile(const QuantizedRows& x, size_t q0, const PackedMatrix& w, size_t p, size_t b0, size_t b1,
                       float* y, size_t ldy, size_t n_valid, const float* bias, bool load_y) {
+  static_assert(MR % Levels == 0);
   const size_t group = w.group();
   const uint8_t* panel = w.int8_panel(p);
   vfloat acc[MR][kPanelBatches];
@@ -197,7 +198,13 @@ inline void int8_tile(const QuantizedRows& x, size_t q0, const PackedMatrix& w, 
                                    reinterpret_cast<const int8_t*>(block),
                                    group / 4, reinterpret_cast<const uint16_t*>(block + group * kPanel), acc);
   }
-  finish_int8_tile<Dot::kOffsetActivations, MR, Levels>(acc, x, q0, w, p, b0 == 0, y, ldy, n_valid, bias, load_y);
+  vfloat rows[MR / Levels][kPanelBatches];
+  for (int r = 0; r < MR / Levels; ++r)
+    for (size_t j = 0; j < kPanelBatches; ++j)
+      rows[r][j] = Levels == 1 ? acc[r][j]
+                               : xsimd::fma(acc[r * Levels + 1][j], vfloat(1.f / kResidualSteps), acc[r * Levels][j]);
+  finish_int8_tile<Dot::kOffsetActivations, MR / Levels, Levels>(rows, x, q0 / Levels, w, p, b0 == 0, y, ldy,
+                                                                 n_valid, bias, load_y);
 }
 
 #if defined(ZEST_HAVE_AMX_INT8)
@@ -205,11 +212,12 @@ inline void int8_tile(const QuantizedRows& x, size_t q0, const PackedMatrix& w, 
 template <int Levels>
 inline void amx_int8_tile(const QuantizedRows& x, size_t q0, const PackedMatrix& w, size_t p, size_t b0, size_t b1,
                           float* y, size_t ldy, size_t n_valid, const float* bias, bool load_y) {
-  vfloat acc[kAmxRows][kPanelBatches];
+  constexpr int kRows = int(kAmxRows) / Levels;
+  vfloat acc[kRows][kPanelBatches];
   for (auto& row : acc)
     for (auto& v : row) v = vfloat(0.f);
-  amx_int8_rows(x, q0, w, p, b0, b1, acc);
-  finish_int8_tile<true, int(kAmxRows), Levels>(acc, x, q0, w, p, b0 == 0, y, ldy, n_valid, bias, load_y);
+  amx_int8_rows<Levels>(x, q0, w, p, b0, b1, acc);
+  finish_int8_tile<true, kRows, Levels>(acc, x, q0 / Levels, w, p, b0 == 0, y, ldy, n_valid, bias, load_y);
 }
 #endif
 

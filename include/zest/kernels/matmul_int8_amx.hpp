@@ -55,13 +55,18 @@ inline void configure_amx_tiles(size_t k) {
   configured = k;
 }
 
-// acc[r] (r < 32 quantized rows from q0) += sum over blocks [b0, b1) of d_w * the block's int32
-// dot products, for panel p; the VNNI kernel's offset convention (activations + 128).
+// acc[r] += sum over blocks [b0, b1) of d_w * the block's int32 dot products, for panel p and
+// the kAmxRows quantized rows from q0: one accumulator per quantized row, or with a residual
+// level one per activation row, the levels summed (the second / 254). The VNNI kernel's offset
+// convention (activations + 128).
+template <int Levels>
 inline void amx_int8_rows(const QuantizedRows& x, size_t q0, const PackedMatrix& w, size_t p, size_t b0, size_t b1,
-                          vfloat (&acc)[kAmxRows][kPanelBatches]) {
+                          vfloat (&acc)[kAmxRows / Levels][kPanelBatches]) {
   static_assert(kPanel == 32 && kLanes == 16);
   const size_t group = w.group(), k = group == 32 ? 32 : 64;
   configure_amx_tiles(k);
+  // One level: row tiles of rows 0-15 and 16-31. Two: of the 16 rows' first and residual levels.
+  const size_t tile_stride = Levels * x.stride, second_tile = Levels == 2 ? x.stride : 16 * x.stride;
   const uint8_t* panel = w.int8_panel(p);
   alignas(64) int32_t sums[4][16][16];
   for (size_t b = b0; b < b1; ++b) {
@@ -73,8 +78,8 @@ inline void amx_int8_rows(const QuantizedRows& x, size_t q0, const PackedMatrix&
     _tile_zero(3);
     for (size_t k0 = 0; k0 < group; k0 += k) {
       const uint8_t* q = block + k0 * kPanel;  // k0 / 4 quads of 128 bytes
-      _tile_loadd(4, a + k0, x.stride);
-      _tile_loadd(5, a + 16 * x.stride + k0, x.stride);
+      _tile_loadd(4, a + k0, tile_stride);
+      _tile_loadd(5, a + second_tile + k0, tile_stride);
       _tile_loadd(6, q, 128);
       _tile_loadd(7, q + 64, 128);
       _tile_dpbusd(0, 4, 6);
@@ -87,12 +92,14 @@ inline void amx_int8_rows(const QuantizedRows& x, size_t q0, const PackedMatrix&
     _tile_stored(2, sums[2], 64);
     _tile_stored(3, sums[3], 64);
     const auto* d = reinterpret_cast<const uint16_t*>(block + group * kPanel);
-    const vfloat d0 = load_f16_batch(d), d1 = load_f16_batch(d + 16);
-    for (size_t r = 0; r < kAmxRows; ++r) {
-      const size_t t = r / 16 * 2;
-      acc[r][0] = xsimd::fma(xsimd::to_float(xsimd::batch<int32_t>::load_aligned(sums[t][r % 16])), d0, acc[r][0]);
-      acc[r][1] = xsimd::fma(xsimd::to_float(xsimd::batch<int32_t>::load_aligned(sums[t + 1][r % 16])), d1, acc[r][1]);
-    }
+    const vfloat scale[2] = {load_f16_batch(d), load_f16_batch(d + 16)};
+    auto sum = [&](size_t tile, size_t row) { return xsimd::to_float(xsimd::batch<int32_t>::load_aligned(sums[tile][row])); };
+    for (size_t r = 0; r < kAmxRows / Levels; ++r)
+      for (size_t h = 0; h < 2; ++h) {
+        const vfloat v = Levels == 1 ? sum(r / 16 * 2 + h, r % 16)
+                                     : xsimd::fma(sum(2 + h, r), vfloat(1.f / kResidualSteps), sum(h, r));
+        acc[r][h] = xsimd::fma(v, scale[h], acc[r][h]);
+      }
   }
 }
 

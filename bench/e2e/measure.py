@@ -2,7 +2,9 @@
 files and sets the ZEST_E2E_* variables this reads). Runs, in one go:
 
   1. the STREAM triad of bench_kernels on 1 and 2 threads (half the repetitions before the zest
-     runs, half after; the roofline uses the median of all of them);
+     runs, half after), and after the zest runs bench_kernels' read bandwidth of streaming a
+     buffer of each configuration's bytes per token: the roofline, since a machine whose L3
+     holds a model streams it faster than the triad's DRAM-sized arrays;
   2. zest-generate --json for every model x dtype x thread count, the configurations interleaved
      within each repetition so that a change of machine load spreads over all of them;
   3. llama.cpp's llama-bench on the same weights (F32 / F16 / Q8_0 GGUF), when run.sh found it;
@@ -87,6 +89,31 @@ def triad(reps):
         if not v:
             fail(f"bench_kernels reported no triad for {t} threads")
     return got
+
+
+def read_bandwidth(sizes_mib, reps):
+    """{(MiB, threads): bytes/s, the median} from bench_kernels' read/<MiB>MiB benchmarks."""
+    out = os.path.join(RESULTS, "read.tmp.json")
+    names = "|".join(str(t) for t in THREADS)
+    env = dict(os.environ, ZEST_BENCH_READ_MIB=",".join(map(str, sizes_mib)))
+    p = subprocess.run([KERNELS, f"--benchmark_filter=^read/[0-9]+MiB/threads:({names})/",
+                        f"--benchmark_repetitions={max(1, reps)}", "--benchmark_min_time=0.1",
+                        f"--benchmark_out={out}", "--benchmark_out_format=json"], capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        fail(f"bench_kernels read failed (exit {p.returncode}): {p.stderr.strip()[-2000:]}")
+    with open(out) as f:
+        runs = json.load(f)["benchmarks"]
+    os.remove(out)
+    got = {}
+    for r in runs:
+        if r.get("run_type", "iteration") == "iteration":
+            name = r["run_name"].split("/")
+            got.setdefault((int(name[1].removesuffix("MiB")), int(name[2].split(":")[1])), []).append(r["bytes"])
+    return {k: median(v) for k, v in got.items()}
+
+
+def mib(nbytes):
+    return max(1, round(nbytes / 2**20))
 
 
 def prompt_ids(c, seed=1234):
@@ -177,6 +204,10 @@ def main():
     log(f"triad bandwidth again ({REPS // 2 or 1} repetitions)")
     for t, v in triad(REPS // 2 or 1).items():
         bw[t] += v
+    sizes = sorted({mib(runs[0]["weight_bytes"] + kv_bytes_per_token(runs[0]["kv_bytes_per_position"]))
+                    for runs in zest.values()})
+    log(f"read bandwidth at the bytes per token ({', '.join(map(str, sizes))} MiB)")
+    read_bw = read_bandwidth(sizes, REPS)
 
     peers, peer_note = {}, None
     if LLAMA_BENCH:
@@ -216,8 +247,10 @@ def main():
         per_token = weight_bytes + kv_bytes
         prefill = median([r["prefill_tok_s"] for r in runs])
         decode = median([r["decode_tok_s"] for r in runs])
-        roof = triad_gbs[t] * 1e9 / per_token
+        read_gbs = read_bw[(mib(per_token), t)] / 1e9
+        roof = read_gbs * 1e9 / per_token
         rows[(m, d, t)] = {"prefill_tok_s": prefill, "decode_tok_s": decode, "ttft_ms": 1e3 * PROMPT / prefill,
+                           "read_gbs": read_gbs, "triad_roofline_tok_s": triad_gbs[t] * 1e9 / per_token,
                            "weight_bytes": weight_bytes,
                            "kv_bytes_per_token": kv_bytes, "bytes_per_token": per_token,
                            "roofline_tok_s": roof, "share_of_roofline": decode / roof,
@@ -234,6 +267,7 @@ def main():
             "settings": {"prompt_tokens": PROMPT, "new_tokens": NEW, "reps": REPS, "torch_reps": TORCH_REPS,
                          "threads": THREADS, "dtypes": DTYPES, "models": MODELS},
             "triad_bytes_per_s": {str(t): v for t, v in bw.items()},
+            "read_bytes_per_s": {f"{m}MiB/threads:{t}": v for (m, t), v in read_bw.items()},
             "prompt_ids": prompts,
             "zest": [{"model": m, "dtype": d, "threads": t, "median": rows[(m, d, t)], "runs": zest[(m, d, t)]}
                      for m, d, t in configs],
@@ -254,8 +288,11 @@ def main():
     p("```\n")
     p("Triad bandwidth (bench_kernels, same run): " +
       ", ".join(f"{t} thread{'s' if t > 1 else ''} {triad_gbs[t]:.1f} GB/s" for t in THREADS) + ".\n")
-    p("Decode roofline = triad / bytes read per token (Linear weights and LM head in the compute dtype, "
-      f"plus the KV cache, f32 or f16 beside bf16 and f16 weights, at the mean decode context of {PROMPT + NEW / 2:g} positions). "
+    p("Decode roofline = read bandwidth / bytes read per token (Linear weights and LM head in the compute dtype, "
+      f"plus the KV cache, f32 beside f32 weights and f16 beside the others, at the mean decode context of {PROMPT + NEW / 2:g} positions), "
+      "the read bandwidth measured in the same run by streaming a buffer of that many bytes again and again "
+      "(bench_kernels read/<MiB>MiB, GB/s column): where the L3 holds the model it beats the triad, whose "
+      "roofline is the triad column. "
       "TTFT = prompt tokens / prefill tok/s (load excluded). llama.cpp: llama-bench on the same weights "
       f"(bf16 and f16 beside its F16, int8 beside Q8_0), pp{PROMPT} from an empty cache and tg{NEW} at depth {PROMPT}.\n")
     if peer_note:
@@ -263,9 +300,9 @@ def main():
     for m in MODELS:
         c = cfgs[m]
         p(f"### {m} ({c['architectures'][0]}, vocab {c['vocab_size']})\n")
-        p("| dtype | thr | prefill tok/s | TTFT ms | decode tok/s | roofline tok/s | % roofline | MB/token | "
+        p("| dtype | thr | prefill tok/s | TTFT ms | decode tok/s | read GB/s | roofline tok/s | % roofline | triad roofline | MB/token | "
           "llama.cpp | prefill tok/s | decode tok/s | zest / llama.cpp prefill | zest / llama.cpp decode |")
-        p("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for d in DTYPES:
             for t in THREADS:
                 r = rows[(m, d, t)]
@@ -274,7 +311,8 @@ def main():
                 lp, ld = (v[0], v[1]) if v else (None, None)
                 peer = pt.upper() if LLAMA_BENCH else "-"
                 p(f"| {d} | {t} | {fmt(r['prefill_tok_s'])} | {fmt(r['ttft_ms'])} | {fmt(r['decode_tok_s'])} | "
-                  f"{fmt(r['roofline_tok_s'])} | {100 * r['share_of_roofline']:.0f}% | {r['bytes_per_token'] / 1e6:.1f} | "
+                  f"{fmt(r['read_gbs'])} | {fmt(r['roofline_tok_s'])} | {100 * r['share_of_roofline']:.0f}% | "
+                  f"{fmt(r['triad_roofline_tok_s'])} | {r['bytes_per_token'] / 1e6:.1f} | "
                   f"{peer} | {fmt(lp)} | {fmt(ld)} | {ratio(r['prefill_tok_s'], lp)} | {ratio(r['decode_tok_s'], ld)} |")
         p()
     if torch_note:

@@ -66,6 +66,21 @@ elif [ ! -x "$peers/setup.sh" ] || [ ! -f "$peers/to_gguf.py" ]; then
 else
   llama_bench=$("$peers/setup.sh" | tail -n 1) || die "$peers/setup.sh failed"
   [ -x "$llama_bench" ] || die "$peers/setup.sh printed '$llama_bench', not an executable llama-bench"
+  # On an AMX machine the kit's -march=native build takes ggml's AMX path for Q8_0, which dies of
+  # SIGILL here (tileloadd in a worker thread that never loaded a tile configuration): build
+  # llama-bench again from the same source without AMX, so Q8_0 runs ggml's AVX-512 VNNI kernels.
+  if grep -qw amx_int8 /proc/cpuinfo; then
+    src=$(cd "$(dirname "$llama_bench")/../.." && pwd)
+    if [ ! -x "$src/build-noamx/bin/llama-bench" ]; then
+      log "building llama-bench without AMX in $src/build-noamx"
+      noamx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+      cmake -S "$src" -B "$src/build-noamx" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
+        -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF \
+        -DCMAKE_C_FLAGS="$noamx" -DCMAKE_CXX_FLAGS="$noamx" >&2 || die "llama.cpp configure without AMX failed"
+      cmake --build "$src/build-noamx" --target llama-bench >&2 || die "llama.cpp build without AMX failed"
+    fi
+    llama_bench=$src/build-noamx/bin/llama-bench
+  fi
   for m in $models; do
     for t in f32 f16 q8_0; do
       g=$dir/gguf/$m-$t.gguf

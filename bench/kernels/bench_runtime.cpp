@@ -1,17 +1,63 @@
 // The machine's limits: STREAM-triad bandwidth (a[i] = b[i] + s * c[i] over arrays far beyond
-// the L3, counted as STREAM counts it, 12 bytes per element) split across the pool's threads,
-// the f32 FMA peak (independent register-resident FMA chains: the GEMM roofline), and the
-// pool's fork/join cost for an empty task, beside an OpenMP parallel region's.
+// the L3, counted as STREAM counts it, 12 bytes per element) split across the pool's threads;
+// the read bandwidth of streaming one buffer of a given size again and again, as a decode step
+// streams a model's weights (sizes in MiB from ZEST_BENCH_READ_MIB, default 64,256,1024: where
+// the L3 holds the buffer, faster than the triad); the f32 FMA peak (independent
+// register-resident FMA chains: the GEMM roofline); and the pool's fork/join cost for an empty
+// task, beside an OpenMP parallel region's.
 #if defined(_OPENMP)
 #include <omp.h>
 #endif
+
+#include <cstdlib>
+#include <sstream>
 
 #include "bench_common.hpp"
 #include "zest/kernels/simd.hpp"
 
 namespace bench {
 
+namespace {
+
+std::vector<size_t> read_sizes_mib() {
+  const char* env = std::getenv("ZEST_BENCH_READ_MIB");
+  std::istringstream in(env && *env ? env : "64,256,1024");
+  std::vector<size_t> sizes;
+  for (std::string item; std::getline(in, item, ',');)
+    if (const size_t mib = std::strtoull(item.c_str(), nullptr, 10)) sizes.push_back(mib);
+  return sizes;
+}
+
+void read_stream(benchmark::State& state, size_t mib, size_t threads) {
+  using zest::detail::vfloat;
+  constexpr size_t kLanes = zest::detail::kLanes;
+  const size_t n = (mib << 20) / sizeof(float);
+  zest::detail::AlignedVector<float> buffer(n, 1.f);
+  std::vector<float> sums(threads);
+  for (auto _ : state) {
+    pool(threads).run([&](size_t t, size_t nt) {
+      const size_t begin = n / nt * t / kLanes * kLanes, end = t + 1 == nt ? n : n / nt * (t + 1) / kLanes * kLanes;
+      vfloat acc[4] = {vfloat(0.f), vfloat(0.f), vfloat(0.f), vfloat(0.f)};
+      size_t i = begin;
+      for (; i + 4 * kLanes <= end; i += 4 * kLanes)
+        for (size_t c = 0; c < 4; ++c) acc[c] += vfloat::load_aligned(buffer.data() + i + c * kLanes);
+      float sum = zest::detail::reduce_add(acc[0] + acc[1] + acc[2] + acc[3]);
+      for (; i < end; ++i) sum += buffer[i];
+      sums[t] = sum;
+    });
+    benchmark::DoNotOptimize(sums.data());
+  }
+  set_rates(state, double(n * sizeof(float)), 0);
+}
+
+}  // namespace
+
 void register_runtime() {
+  for (size_t mib : read_sizes_mib())
+    for (size_t threads : {1u, 2u})
+      benchmark::RegisterBenchmark(("read/" + std::to_string(mib) + "MiB/threads:" + std::to_string(threads)).c_str(),
+                                   [=](benchmark::State& state) { read_stream(state, mib, threads); })
+          ->UseRealTime()->Unit(benchmark::kMillisecond);
   for (size_t threads : {1u, 2u}) {
     benchmark::RegisterBenchmark(("triad/threads:" + std::to_string(threads)).c_str(), [threads](benchmark::State& state) {
       const size_t n = kBeyondCache / sizeof(float);

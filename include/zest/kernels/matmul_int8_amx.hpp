@@ -14,6 +14,7 @@
 #include "zest/kernels/packed_matrix.hpp"
 #include "zest/kernels/quantize_int8.hpp"
 #include "zest/kernels/simd.hpp"
+#include "zest/kernels/tile.hpp"
 
 #if defined(__AMX_INT8__) && defined(__AMX_TILE__) && defined(__AVX512F__) && defined(__linux__)
 #define ZEST_HAVE_AMX_INT8 1

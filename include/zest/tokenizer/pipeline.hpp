@@ -235,10 +235,11 @@ class Pipeline {
       words.clear();
       scan_gpt2(part, [&](std::size_t b, std::size_t end) { words.push_back(part.substr(b, end - b)); });
       encode_words(words, e.ids, [&](std::string_view word, std::vector<Token>& tokens) {
-        if (byte_bpe_) return byte_bpe_->tokenize_bytes(word, byte_ids_, tokens);
         mapped.clear();
         for (char c : word) mapped += chars[static_cast<unsigned char>(c)];
-        model_->tokenize(mapped, tokens);
+        if (!byte_bpe_) return model_->tokenize(mapped, tokens);
+        if (const std::int32_t id = byte_bpe_->whole_token(mapped); id >= 0) return tokens.push_back({id, 0, u32(word.size())});
+        byte_bpe_->tokenize_bytes(word, byte_ids_, tokens);
       });
     }
   }

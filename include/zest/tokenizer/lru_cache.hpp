@@ -105,11 +105,10 @@ class WordCache {
   template <typename Out>
   bool get(const CacheKey& key, Out& out) const {
     Slot* set = set_of(key);
+    const std::uint64_t tag = head_of(key, 0);
     for (std::size_t w = 0; w < ways; ++w) {
       Slot::Copy c;
-      if (!set[w].read(c) || c.head != head_of(key, c.count()) || c.key[0] != key.words[0] || c.key[1] != key.words[1] ||
-          c.key[2] != key.words[2])
-        continue;
+      if (!set[w].read(tag, c) || c.key[0] != key.words[0] || c.key[1] != key.words[1] || c.key[2] != key.words[2]) continue;
       std::atomic_ref<std::uint8_t> used(used_[key.hash & (sets_ - 1)]);
       const auto bits = used.load(std::memory_order_relaxed);
       if (!(bits >> w & 1)) used.store(static_cast<std::uint8_t>(bits | 1u << w), std::memory_order_relaxed);
@@ -168,10 +167,12 @@ class WordCache {
       std::size_t count() const { return (head >> 40) & 0xFF; }
     };
 
-    // A consistent copy, or false when empty or being written.
-    bool read(Copy& c) {
+    // A consistent copy of a word whose head has this tag (see head_of), or false when it has
+    // another, is empty or is being written. The tag is checked first: most ways of a set hold
+    // other words, and their keys and tokens are not copied.
+    bool read(std::uint64_t tag, Copy& c) {
       const std::uint64_t seq = word(0).load(std::memory_order_acquire);
-      if ((seq & odd) || (seq & content) == 0) return false;
+      if ((seq & (odd | tag_bits)) != tag) return false;
       c.head = seq & content;
       // Acquire loads, not a fence (which TSan does not model): the check of seq below cannot
       // move before them, and one that reads a writer's release store sees that writer's seq.
@@ -199,11 +200,13 @@ class WordCache {
     std::atomic_ref<std::uint64_t> word(int k) { return std::atomic_ref<std::uint64_t>(words[k]); }
 
     static constexpr std::uint64_t odd = 1ull << 48, content = odd - 1;  // the counter is the top 16 bits
+    static constexpr std::uint64_t tag_bits = (1ull << 40) - 1;          // key size and hash check
     std::uint64_t words[8];  // only through atomic_ref
   };
   static_assert(sizeof(Slot) == 64);
 
-  // The head's low 48 bits: token count, key size and a hash check (never 0: size >= 1).
+  // The head's low 48 bits: token count, key size and a hash check (never 0: size >= 1); with
+  // count 0, the tag that read() compares.
   static std::uint64_t head_of(const CacheKey& key, std::size_t count) {
     return static_cast<std::uint64_t>(count) << 40 | static_cast<std::uint64_t>(key.size) << 32 | (key.hash >> 32);
   }

@@ -10,6 +10,24 @@
 
 namespace zest::detail {
 
+// The n (0 to 8) bytes at p, zero-padded to a word, with fixed-size loads only: a memcpy of
+// variable size would leave the word to a slow store-to-load forward.
+inline std::uint64_t load_padded(const char* p, std::size_t n) {
+  std::uint64_t w = 0;
+  if (n == 8) {
+    std::memcpy(&w, p, 8);
+  } else if (n >= 4) {
+    std::uint32_t lo, hi;
+    std::memcpy(&lo, p, 4);
+    std::memcpy(&hi, p + n - 4, 4);
+    w = lo | static_cast<std::uint64_t>(hi) << (8 * (n - 4));  // overlapping bytes agree
+  } else if (n > 0) {
+    const auto b = [&](std::size_t i) { return static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])); };
+    w = b(0) | b(n / 2) << (8 * (n / 2)) | b(n - 1) << (8 * (n - 1));
+  }
+  return w;
+}
+
 inline std::uint64_t hash_bytes(std::string_view s) {
   // FNV-1a over 8-byte words, then a final mix: fast on the short strings of vocabularies.
   std::uint64_t h = 0xcbf29ce484222325ull ^ s.size();
@@ -20,10 +38,31 @@ inline std::uint64_t hash_bytes(std::string_view s) {
     h = (h ^ w) * 0x100000001b3ull;
     h ^= h >> 29;
   }
-  std::uint64_t tail = 0;
-  if (s.size() > i) std::memcpy(&tail, s.data() + i, s.size() - i);
-  h = (h ^ tail) * 0x9E3779B97F4A7C15ull;
+  h = (h ^ load_padded(s.data() + i, s.size() - i)) * 0x9E3779B97F4A7C15ull;
   return h ^ (h >> 32);
+}
+
+// Whether the n bytes at a and b are equal, with fixed-size loads inline (the last ones
+// overlapping): vocabulary strings are short, and a call to memcmp costs more than comparing.
+inline bool bytes_equal(const char* a, const char* b, std::size_t n) {
+  const auto load8 = [](const char* p) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+  };
+  if (n >= 8) {
+    for (std::size_t i = 0; i + 8 < n; i += 8)
+      if (load8(a + i) != load8(b + i)) return false;
+    return load8(a + n - 8) == load8(b + n - 8);
+  }
+  if (n >= 4) {
+    std::uint32_t x, y, u, v;
+    std::memcpy(&x, a, 4), std::memcpy(&y, b, 4), std::memcpy(&u, a + n - 4, 4), std::memcpy(&v, b + n - 4, 4);
+    return x == y && u == v;
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
 }
 
 inline std::uint64_t mix64(std::uint64_t x) {
@@ -92,7 +131,7 @@ class StringMap {
     while (true) {
       const Slot& s = slots_[i];
       if (s.value == empty) return i;
-      if (s.tag == tag && s.length == key.size() && std::memcmp(arena_.data() + s.offset, key.data(), key.size()) == 0)
+      if (s.tag == tag && s.length == key.size() && bytes_equal(arena_.data() + s.offset, key.data(), key.size()))
         return i;
       i = (i + 1) & (slots_.size() - 1);
     }

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "zest/tokenizer/hash_maps.hpp"
 #include "zest/tokenizer/model.hpp"
 
 namespace zest::detail {
@@ -40,25 +41,6 @@ struct CacheKey {
     std::uint64_t h = 0x9E3779B97F4A7C15ull * (size + 1);
     for (std::uint64_t w : words) h = (h ^ w) * 0xff51afd7ed558ccdull, h ^= h >> 32;
     hash = h;
-  }
-
- private:
-  // The n (1 to 8) bytes at p, zero-padded to a word, with fixed-size loads only: a memcpy of
-  // variable size would leave the word to a slow store-to-load forward.
-  static std::uint64_t load_padded(const char* p, std::size_t n) {
-    std::uint64_t w = 0;
-    if (n == 8) {
-      std::memcpy(&w, p, 8);
-    } else if (n >= 4) {
-      std::uint32_t lo, hi;
-      std::memcpy(&lo, p, 4);
-      std::memcpy(&hi, p + n - 4, 4);
-      w = lo | static_cast<std::uint64_t>(hi) << (8 * (n - 4));  // overlapping bytes agree
-    } else {
-      const auto b = [&](std::size_t i) { return static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])); };
-      w = b(0) | b(n / 2) << (8 * (n / 2)) | b(n - 1) << (8 * (n - 1));
-    }
-    return w;
   }
 };
 

@@ -235,8 +235,14 @@ class Pipeline {
       words.clear();
       scan_gpt2(part, [&](std::size_t b, std::size_t end) { words.push_back(part.substr(b, end - b)); });
       encode_words(words, e.ids, [&](std::string_view word, std::vector<Token>& tokens) {
-        mapped.clear();
-        for (char c : word) mapped += chars[static_cast<unsigned char>(c)];
+        mapped.resize(2 * word.size());  // a ByteLevel character is 1 or 2 bytes
+        char* to = mapped.data();
+        for (char c : word) {
+          const std::string& m = chars[static_cast<unsigned char>(c)];
+          std::memcpy(to, m.data(), 2);  // a fixed-size copy; a 1-byte string's second is its '\0'
+          to += m.size();
+        }
+        mapped.resize(static_cast<std::size_t>(to - mapped.data()));
         if (!byte_bpe_) return model_->tokenize(mapped, tokens);
         if (const std::int32_t id = byte_bpe_->whole_token(mapped); id >= 0) return tokens.push_back({id, 0, u32(word.size())});
         byte_bpe_->tokenize_bytes(word, byte_ids_, tokens);

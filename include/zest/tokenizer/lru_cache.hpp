@@ -19,6 +19,10 @@
 #include <string_view>
 #include <type_traits>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "zest/tokenizer/hash_maps.hpp"
 #include "zest/tokenizer/model.hpp"
 
@@ -59,11 +63,18 @@ class WordCache {
     std::size_t sets = 1;
     while (sets * ways < capacity) sets *= 2;
     // calloc: zeroed memory that a large allocation gets from the kernel untouched, so pages
-    // cost their first fault only once a word lands on them, not all at load time.
+    // cost their first fault only once a word lands on them, not all at load time. Slots of a
+    // huge page or more start on one and ask for transparent huge pages: words land all over
+    // the slots, and with 4 KiB pages each look-up would also miss the TLB (and the first
+    // ones fault in a page each).
     const std::size_t slot_bytes = sets * ways * sizeof(Slot);
-    memory_.reset(std::calloc(slot_bytes + sets + alignof(Slot), 1));
+    const std::size_t align = slot_bytes >= huge_page ? huge_page : alignof(Slot);
+    memory_.reset(std::calloc(slot_bytes + sets + align, 1));
     if (!memory_) throw std::bad_alloc();
-    const auto at = (reinterpret_cast<std::uintptr_t>(memory_.get()) + alignof(Slot) - 1) & ~(alignof(Slot) - 1);
+    const auto at = (reinterpret_cast<std::uintptr_t>(memory_.get()) + align - 1) & ~(align - 1);
+#if defined(__linux__)
+    if (align == huge_page) madvise(reinterpret_cast<void*>(at), slot_bytes, MADV_HUGEPAGE);  // advice only: failure is harmless
+#endif
     slots_ = reinterpret_cast<Slot*>(at);
     used_ = reinterpret_cast<std::uint8_t*>(at + slot_bytes);
     sets_ = sets;
@@ -195,6 +206,7 @@ class WordCache {
 
   Slot* set_of(const CacheKey& key) const { return slots_ + (key.hash & (sets_ - 1)) * ways; }
 
+  static constexpr std::size_t huge_page = std::size_t{2} << 20;
   struct Free {
     void operator()(void* p) const { std::free(p); }
   };

@@ -73,7 +73,10 @@ inline std::uint64_t mix64(std::uint64_t x) {
   return x ^ (x >> 33);
 }
 
-// string -> int32, keys kept in one arena.
+// string -> int32, keys kept in one arena. A Bloom filter of two bits per key (in one 64-bit
+// word, 8 bits per slot) answers most look-ups of absent keys without touching the slots: the
+// filter stays in the CPU's caches where the slots do not (WordPiece's longest-match search
+// and BPE's whole-token check mostly ask for strings that are not tokens).
 class StringMap {
  public:
   // Room for n keys without growing.
@@ -86,9 +89,11 @@ class StringMap {
   // Inserts or overwrites.
   void insert(std::string_view key, std::int32_t value) {
     if ((count_ + 1) * 4 >= slots_.size() * 3) grow();
-    Slot* s = &slots_[probe(key)];
+    const std::uint64_t h = hash_bytes(key);
+    Slot* s = &slots_[probe(key, h)];
     if (s->value == empty) {
-      s->tag = tag_of(key);
+      s->tag = static_cast<std::uint32_t>(h >> 32);
+      mark(h);
       s->offset = static_cast<std::uint32_t>(arena_.size());
       s->length = static_cast<std::uint32_t>(key.size());
       arena_ += key;
@@ -100,7 +105,9 @@ class StringMap {
   // The value of key, or -1.
   std::int32_t find(std::string_view key) const {
     if (slots_.empty()) return -1;
-    const Slot& s = slots_[probe(key)];
+    const std::uint64_t h = hash_bytes(key);
+    if (!may_hold(h)) return -1;
+    const Slot& s = slots_[probe(key, h)];
     return s.value == empty ? -1 : s.value;
   }
 
@@ -120,12 +127,28 @@ class StringMap {
     std::uint32_t tag = 0;
   };
 
-  static std::uint32_t tag_of(std::string_view key) { return static_cast<std::uint32_t>(hash_bytes(key) >> 32); }
+  // The filter's word and two bits for hash h: bits of h that neither the slot index (low)
+  // nor the tag (high) uses, mixed.
+  struct FilterBits {
+    std::size_t word;
+    std::uint64_t bits;
+  };
+  FilterBits filter_bits(std::uint64_t h) const {
+    const std::uint64_t g = h * 0x9E3779B97F4A7C15ull;
+    return {static_cast<std::size_t>(g >> 40) & (filter_.size() - 1), 1ull << (g >> 20 & 63) | 1ull << (g >> 26 & 63)};
+  }
+  void mark(std::uint64_t h) {
+    const FilterBits f = filter_bits(h);
+    filter_[f.word] |= f.bits;
+  }
+  bool may_hold(std::uint64_t h) const {
+    const FilterBits f = filter_bits(h);
+    return (filter_[f.word] & f.bits) == f.bits;
+  }
 
-  // The slot holding key, or the empty slot where it would go. Reads only: find() runs on
-  // many threads at once.
-  std::size_t probe(std::string_view key) const {
-    const std::uint64_t h = hash_bytes(key);
+  // The slot holding key (of hash h), or the empty slot where it would go. Reads only: find()
+  // runs on many threads at once.
+  std::size_t probe(std::string_view key, std::uint64_t h) const {
     const std::uint32_t tag = static_cast<std::uint32_t>(h >> 32);
     std::size_t i = h & (slots_.size() - 1);
     while (true) {
@@ -142,13 +165,18 @@ class StringMap {
   void rehash(std::size_t size) {
     std::vector<Slot> old = std::move(slots_);
     slots_.assign(size, Slot{});
+    filter_.assign(size / 8, 0);  // 8 bits a slot; size is a power of two of 64 or more
     for (const auto& o : old) {
       if (o.value == empty) continue;
-      slots_[probe(std::string_view(arena_).substr(o.offset, o.length))] = o;
+      const std::string_view key = std::string_view(arena_).substr(o.offset, o.length);
+      const std::uint64_t h = hash_bytes(key);
+      slots_[probe(key, h)] = o;
+      mark(h);
     }
   }
 
   std::vector<Slot> slots_;
+  std::vector<std::uint64_t> filter_;  // the Bloom filter of the keys
   std::string arena_;
   std::size_t count_ = 0;
 };

@@ -50,26 +50,6 @@ class Bpe final : public Model {
     return bpe;
   }
 
-  // The merges of the model object j, as strings "a b" or pairs ["a", "b"].
-  void add_json_merges(const JsonRef& j) {
-    const JsonRef merges = j["merges"];
-    if (!merges.is_array()) merges.error("expected an array of merges");
-    reserve_merges(merges.size(), j);
-    for (std::size_t i = 0; i < merges.size(); ++i) {
-      const JsonRef m = merges[i];
-      if (m.is_string()) {
-        const std::string& s = m.str_ref();
-        const auto space = s.find(' ');
-        if (space == std::string::npos || s.find(' ', space + 1) != std::string::npos)
-          m.error("expected a merge \"a b\" with exactly one space");
-        add_merge(s.substr(0, space), s.substr(space + 1), static_cast<std::int32_t>(i), m);
-      } else {
-        if (!m.is_array() || m.size() != 2) m.error("expected a merge [\"a\", \"b\"]");
-        add_merge(m[0].str(), m[1].str(), static_cast<std::int32_t>(i), m);
-      }
-    }
-  }
-
   Bpe(Vocab vocab, Options options) : o_(std::move(options)) {
     vocab_ = std::move(vocab);
     if (o_.byte_fallback) {
@@ -193,6 +173,26 @@ class Bpe final : public Model {
   }
 
  private:
+  // The merges of the model object j, as strings "a b" or pairs ["a", "b"].
+  void add_json_merges(const JsonRef& j) {
+    const JsonRef merges = j["merges"];
+    if (!merges.is_array()) merges.error("expected an array of merges");
+    reserve_merges(merges.size(), j);
+    for (std::size_t i = 0; i < merges.size(); ++i) {
+      const JsonRef m = merges[i];
+      if (m.is_string()) {
+        const std::string& s = m.str_ref();
+        const auto space = s.find(' ');
+        if (space == std::string::npos || s.find(' ', space + 1) != std::string::npos)
+          m.error("expected a merge \"a b\" with exactly one space");
+        add_merge(s.substr(0, space), s.substr(space + 1), static_cast<std::int32_t>(i), m);
+      } else {
+        if (!m.is_array() || m.size() != 2) m.error("expected a merge [\"a\", \"b\"]");
+        add_merge(m[0].str(), m[1].str(), static_cast<std::int32_t>(i), m);
+      }
+    }
+  }
+
   struct Symbol {
     std::int32_t id;
     std::uint32_t begin, len;

@@ -22,6 +22,9 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+#include <immintrin.h>
+#endif
 
 #include "zest/tokenizer/hash_maps.hpp"
 #include "zest/tokenizer/model.hpp"
@@ -38,10 +41,19 @@ struct CacheKey {
   static bool fits(std::string_view word) { return !word.empty() && word.size() <= max_size; }
 
   CacheKey() = default;  // size 0: a word that is not cached
+  // word: at most max_size bytes.
   explicit CacheKey(std::string_view word) : size(static_cast<std::uint8_t>(word.size())) {
     const char* p = word.data();
     const std::size_t n = word.size();
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+    // One masked load, no branch on the length (bytes past the word are neither read nor faulted).
+    const __m256i bytes = _mm256_maskz_loadu_epi8(static_cast<__mmask32>((1u << n) - 1), p);
+    words[0] = static_cast<std::uint64_t>(_mm256_extract_epi64(bytes, 0));
+    words[1] = static_cast<std::uint64_t>(_mm256_extract_epi64(bytes, 1));
+    words[2] = static_cast<std::uint64_t>(_mm256_extract_epi64(bytes, 2));
+#else
     for (std::size_t k = 0; k * 8 < n; ++k) words[k] = load_padded(p + k * 8, std::min<std::size_t>(8, n - k * 8));
+#endif
     std::uint64_t h = 0x9E3779B97F4A7C15ull * (size + 1);
     for (std::uint64_t w : words) h = (h ^ w) * 0xff51afd7ed558ccdull, h ^= h >> 32;
     hash = h;

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -227,5 +228,25 @@ TEST_CASE("threads share one tokenizer; the cache changes nothing") {
       });
     for (auto& t : pool) t.join();
     for (int m : mismatches) CHECK(m == 0);
+  }
+}
+
+TEST_CASE("the ids-only fast paths equal the general path (taken with offsets) on random text") {
+  // Mixed classes around the SWAR runs of 8: letters of both cases, digits, punctuation,
+  // spaces, controls, contractions and a few non-ASCII characters.
+  const std::vector<std::string> alphabet = {"a", "Z", "q", "7", "0", " ", "  ", ".", ",", "'", "'s", "!", "\t", "\n",
+                                             "\x01", "\x7f", "-", "\xC3\xA9", "\xE2\x96\x81", "ab", "XYZ", "hello", "World"};
+  std::mt19937 rng(7);
+  for (const auto& name : six) {
+    const auto tok = zest::Tokenizer::from_file(test_data("tokenizer") + "/models/" + name + "/tokenizer.json");
+    int mismatches = 0;
+    for (int i = 0; i < 2000; ++i) {
+      std::string text;
+      for (int n = static_cast<int>(rng() % 24); n > 0; --n) text += alphabet[rng() % alphabet.size()];
+      const bool same = tok.encode(text) == tok.encode_with_offsets(text).ids;
+      mismatches += !same;
+      CHECK_MESSAGE(same, name << ": \"" << text << "\"");
+    }
+    CHECK(mismatches == 0);
   }
 }

@@ -3,6 +3,7 @@
 // leftmost among equals, exactly in Hugging Face's order.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <memory>
@@ -42,24 +43,10 @@ class Bpe final : public Model {
       bpe->reserve_merges(t.merges.size(), j);
       for (std::size_t i = 0; i < t.merges.size(); ++i)
         bpe->add_merge(t.merges[i].first, t.merges[i].second, static_cast<std::int32_t>(i), j);
-      return bpe;
+    } else {
+      bpe->add_json_merges(j);
     }
-    const JsonRef merges = j["merges"];
-    if (!merges.is_array()) merges.error("expected an array of merges");
-    bpe->reserve_merges(merges.size(), j);
-    for (std::size_t i = 0; i < merges.size(); ++i) {
-      const JsonRef m = merges[i];
-      if (m.is_string()) {
-        const std::string& s = m.str_ref();
-        const auto space = s.find(' ');
-        if (space == std::string::npos || s.find(' ', space + 1) != std::string::npos)
-          m.error("expected a merge \"a b\" with exactly one space");
-        bpe->add_merge(s.substr(0, space), s.substr(space + 1), static_cast<std::int32_t>(i), m);
-      } else {
-        if (!m.is_array() || m.size() != 2) m.error("expected a merge [\"a\", \"b\"]");
-        bpe->add_merge(m[0].str(), m[1].str(), static_cast<std::int32_t>(i), m);
-      }
-    }
+    bpe->find_whole_tokens();
     return bpe;
   }
 
@@ -89,6 +76,7 @@ class Bpe final : public Model {
     if (vocab_.id_bound() > MergeMap::max_ids) where.unsupported("BPE token ids of " + std::to_string(MergeMap::max_ids) + " or more");
     merges_.reserve(n);
     merged_.assign(n, -1);
+    parts_.assign(n, {-1, -1});
   }
 
   void add_merge(std::string_view a, std::string_view b, std::int32_t rank, const JsonRef& where) {
@@ -111,6 +99,43 @@ class Bpe final : public Model {
     }
     merges_.insert(ia, ib, rank);
     merged_[static_cast<std::size_t>(rank)] = im;
+    parts_[static_cast<std::size_t>(rank)] = {ia, ib};
+  }
+
+  // After the merges: marks the tokens that BPE makes of their own string, so that a word
+  // spelled like one is that token without the merge loop. A single character is one; a token
+  // made by a merge (a, b) is when a and b are, were made before, and BPE of a's string then
+  // b's reaches a, b (see reaches_pair). Of several merges making one token, BPE of its string
+  // ends in one: the first that passes. A pair merged twice takes its last rank, as in HF.
+  void find_whole_tokens() {
+    const std::size_t n = vocab_.id_bound();
+    whole_.assign(n, false);
+    made_at_.assign(n, -1);
+    if (plain_words()) {
+      for (std::size_t id = 0; id < n; ++id) {
+        const std::string* t = vocab_.token(static_cast<std::int32_t>(id));
+        whole_[id] = t && !t->empty() && utf8::char_length(static_cast<unsigned char>((*t)[0])) == t->size();
+      }
+      for (std::size_t r = 0; r < merged_.size(); ++r) {
+        const auto rank = static_cast<std::int32_t>(r);
+        const auto [a, b] = parts_[r];
+        const auto t = static_cast<std::size_t>(merged_[r]);
+        if (whole_[t] || !whole_[static_cast<std::size_t>(a)] || !whole_[static_cast<std::size_t>(b)] ||
+            made_at_[static_cast<std::size_t>(a)] >= rank || made_at_[static_cast<std::size_t>(b)] >= rank ||
+            merges_.find(a, b) != rank || !reaches_pair(a, b, rank))
+          continue;
+        whole_[t] = true;
+        made_at_[t] = rank;
+      }
+    }
+    std::vector<std::array<std::int32_t, 2>>().swap(parts_);  // needed only here
+    std::vector<std::int32_t>().swap(made_at_);
+  }
+
+  // The token of a word spelled like a token that BPE makes of its own string, or -1.
+  std::int32_t whole_token(std::string_view word) const {
+    const std::int32_t id = vocab_.find(word);
+    return id >= 0 && static_cast<std::size_t>(id) < whole_.size() && whole_[static_cast<std::size_t>(id)] ? id : -1;
   }
 
   // Whether a word's tokens depend only on its characters (no prefix, suffix or whole-word rule).
@@ -131,13 +156,15 @@ class Bpe final : public Model {
 
   void tokenize(std::string_view word, std::vector<Token>& out) const override {
     if (word.empty()) return;
-    if (o_.ignore_merges) {
-      const std::int32_t id = vocab_.find(word);
-      if (id >= 0) {
-        out.push_back({id, 0, static_cast<std::uint32_t>(word.size())});
-        return;
-      }
+    if (const std::int32_t id = o_.ignore_merges ? vocab_.find(word) : whole_token(word); id >= 0) {
+      out.push_back({id, 0, static_cast<std::uint32_t>(word.size())});
+      return;
     }
+    merge_word(word, out);
+  }
+
+  // BPE of a non-empty word by the merge loop alone, without the whole-token shortcut.
+  void merge_word(std::string_view word, std::vector<Token>& out) const {
     thread_local std::vector<Symbol> symbols;
     symbols.clear();
     initial_symbols(word, symbols);
@@ -146,6 +173,26 @@ class Bpe final : public Model {
   }
 
  private:
+  // The merges of the model object j, as strings "a b" or pairs ["a", "b"].
+  void add_json_merges(const JsonRef& j) {
+    const JsonRef merges = j["merges"];
+    if (!merges.is_array()) merges.error("expected an array of merges");
+    reserve_merges(merges.size(), j);
+    for (std::size_t i = 0; i < merges.size(); ++i) {
+      const JsonRef m = merges[i];
+      if (m.is_string()) {
+        const std::string& s = m.str_ref();
+        const auto space = s.find(' ');
+        if (space == std::string::npos || s.find(' ', space + 1) != std::string::npos)
+          m.error("expected a merge \"a b\" with exactly one space");
+        add_merge(s.substr(0, space), s.substr(space + 1), static_cast<std::int32_t>(i), m);
+      } else {
+        if (!m.is_array() || m.size() != 2) m.error("expected a merge [\"a\", \"b\"]");
+        add_merge(m[0].str(), m[1].str(), static_cast<std::int32_t>(i), m);
+      }
+    }
+  }
+
   struct Symbol {
     std::int32_t id;
     std::uint32_t begin, len;
@@ -308,11 +355,37 @@ class Bpe final : public Model {
     s.resize(n);
   }
 
+  // Whether BPE of a's string then b's (each a whole token) reaches a, b, before the merge of
+  // the given rank joins them: walking down a's right edge and b's left edge (undoing the later
+  // made of the two tokens each step), no pair across the boundary may merge before the tokens
+  // on its sides are made (nor, on the right, when they are: the leftmost of equal ranks goes
+  // first). The check of GitHub's `bpe` crate, with ranks for its ids.
+  bool reaches_pair(std::int32_t a, std::int32_t b, std::int32_t rank) const {
+    std::int32_t limit = rank;
+    while (true) {
+      const std::int32_t across = merges_.find(a, b);
+      if (across >= 0 && across < limit) return false;
+      const std::int32_t made_a = made_at_[static_cast<std::size_t>(a)], made_b = made_at_[static_cast<std::size_t>(b)];
+      if (made_a > made_b) {
+        limit = made_a;
+        a = parts_[static_cast<std::size_t>(made_a)][1];
+      } else if (made_b >= 0) {
+        limit = made_b + 1;
+        b = parts_[static_cast<std::size_t>(made_b)][0];
+      } else {
+        return true;  // two single characters
+      }
+    }
+  }
+
   Options o_;
   MergeMap merges_;
   std::vector<std::int32_t> merged_;  // by rank: the id of the merged token
   std::int32_t byte_ids_[256] = {};
   std::vector<std::int32_t> char_ids_;  // by code point below U+3000, when no prefix/suffix
+  std::vector<bool> whole_;             // by id: BPE makes the token of its own string (see find_whole_tokens)
+  std::vector<std::array<std::int32_t, 2>> parts_;  // while loading, by rank: the merged pair
+  std::vector<std::int32_t> made_at_;               // while loading, by id: the rank of the merge that makes a whole token
 };
 
 }  // namespace zest::detail

@@ -10,6 +10,24 @@
 
 namespace zest::detail {
 
+// The n (0 to 8) bytes at p, zero-padded to a word, with fixed-size loads only: a memcpy of
+// variable size would leave the word to a slow store-to-load forward.
+inline std::uint64_t load_padded(const char* p, std::size_t n) {
+  std::uint64_t w = 0;
+  if (n == 8) {
+    std::memcpy(&w, p, 8);
+  } else if (n >= 4) {
+    std::uint32_t lo, hi;
+    std::memcpy(&lo, p, 4);
+    std::memcpy(&hi, p + n - 4, 4);
+    w = lo | static_cast<std::uint64_t>(hi) << (8 * (n - 4));  // overlapping bytes agree
+  } else if (n > 0) {
+    const auto b = [&](std::size_t i) { return static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])); };
+    w = b(0) | b(n / 2) << (8 * (n / 2)) | b(n - 1) << (8 * (n - 1));
+  }
+  return w;
+}
+
 inline std::uint64_t hash_bytes(std::string_view s) {
   // FNV-1a over 8-byte words, then a final mix: fast on the short strings of vocabularies.
   std::uint64_t h = 0xcbf29ce484222325ull ^ s.size();
@@ -20,10 +38,31 @@ inline std::uint64_t hash_bytes(std::string_view s) {
     h = (h ^ w) * 0x100000001b3ull;
     h ^= h >> 29;
   }
-  std::uint64_t tail = 0;
-  if (s.size() > i) std::memcpy(&tail, s.data() + i, s.size() - i);
-  h = (h ^ tail) * 0x9E3779B97F4A7C15ull;
+  h = (h ^ load_padded(s.data() + i, s.size() - i)) * 0x9E3779B97F4A7C15ull;
   return h ^ (h >> 32);
+}
+
+// Whether the n bytes at a and b are equal, with fixed-size loads inline (the last ones
+// overlapping): vocabulary strings are short, and a call to memcmp costs more than comparing.
+inline bool bytes_equal(const char* a, const char* b, std::size_t n) {
+  const auto load8 = [](const char* p) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+  };
+  if (n >= 8) {
+    for (std::size_t i = 0; i + 8 < n; i += 8)
+      if (load8(a + i) != load8(b + i)) return false;
+    return load8(a + n - 8) == load8(b + n - 8);
+  }
+  if (n >= 4) {
+    std::uint32_t x, y, u, v;
+    std::memcpy(&x, a, 4), std::memcpy(&y, b, 4), std::memcpy(&u, a + n - 4, 4), std::memcpy(&v, b + n - 4, 4);
+    return x == y && u == v;
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
 }
 
 inline std::uint64_t mix64(std::uint64_t x) {
@@ -34,7 +73,10 @@ inline std::uint64_t mix64(std::uint64_t x) {
   return x ^ (x >> 33);
 }
 
-// string -> int32, keys kept in one arena.
+// string -> int32, keys kept in one arena. A Bloom filter of two bits per key (in one 64-bit
+// word, 8 bits per slot) answers most look-ups of absent keys without touching the slots: the
+// filter stays in the CPU's caches where the slots do not (WordPiece's longest-match search
+// and BPE's whole-token check mostly ask for strings that are not tokens).
 class StringMap {
  public:
   // Room for n keys without growing.
@@ -47,9 +89,11 @@ class StringMap {
   // Inserts or overwrites.
   void insert(std::string_view key, std::int32_t value) {
     if ((count_ + 1) * 4 >= slots_.size() * 3) grow();
-    Slot* s = &slots_[probe(key)];
+    const std::uint64_t h = hash_bytes(key);
+    Slot* s = &slots_[probe(key, h)];
     if (s->value == empty) {
-      s->tag = tag_of(key);
+      s->tag = static_cast<std::uint32_t>(h >> 32);
+      mark(h);
       s->offset = static_cast<std::uint32_t>(arena_.size());
       s->length = static_cast<std::uint32_t>(key.size());
       arena_ += key;
@@ -61,7 +105,9 @@ class StringMap {
   // The value of key, or -1.
   std::int32_t find(std::string_view key) const {
     if (slots_.empty()) return -1;
-    const Slot& s = slots_[probe(key)];
+    const std::uint64_t h = hash_bytes(key);
+    if (!may_hold(h)) return -1;
+    const Slot& s = slots_[probe(key, h)];
     return s.value == empty ? -1 : s.value;
   }
 
@@ -81,18 +127,34 @@ class StringMap {
     std::uint32_t tag = 0;
   };
 
-  static std::uint32_t tag_of(std::string_view key) { return static_cast<std::uint32_t>(hash_bytes(key) >> 32); }
+  // The filter's word and two bits for hash h: bits of h that neither the slot index (low)
+  // nor the tag (high) uses, mixed.
+  struct FilterBits {
+    std::size_t word;
+    std::uint64_t bits;
+  };
+  FilterBits filter_bits(std::uint64_t h) const {
+    const std::uint64_t g = h * 0x9E3779B97F4A7C15ull;
+    return {static_cast<std::size_t>(g >> 40) & (filter_.size() - 1), 1ull << (g >> 20 & 63) | 1ull << (g >> 26 & 63)};
+  }
+  void mark(std::uint64_t h) {
+    const FilterBits f = filter_bits(h);
+    filter_[f.word] |= f.bits;
+  }
+  bool may_hold(std::uint64_t h) const {
+    const FilterBits f = filter_bits(h);
+    return (filter_[f.word] & f.bits) == f.bits;
+  }
 
-  // The slot holding key, or the empty slot where it would go. Reads only: find() runs on
-  // many threads at once.
-  std::size_t probe(std::string_view key) const {
-    const std::uint64_t h = hash_bytes(key);
+  // The slot holding key (of hash h), or the empty slot where it would go. Reads only: find()
+  // runs on many threads at once.
+  std::size_t probe(std::string_view key, std::uint64_t h) const {
     const std::uint32_t tag = static_cast<std::uint32_t>(h >> 32);
     std::size_t i = h & (slots_.size() - 1);
     while (true) {
       const Slot& s = slots_[i];
       if (s.value == empty) return i;
-      if (s.tag == tag && s.length == key.size() && std::memcmp(arena_.data() + s.offset, key.data(), key.size()) == 0)
+      if (s.tag == tag && s.length == key.size() && bytes_equal(arena_.data() + s.offset, key.data(), key.size()))
         return i;
       i = (i + 1) & (slots_.size() - 1);
     }
@@ -103,13 +165,18 @@ class StringMap {
   void rehash(std::size_t size) {
     std::vector<Slot> old = std::move(slots_);
     slots_.assign(size, Slot{});
+    filter_.assign(size / 8, 0);  // 8 bits a slot; size is a power of two of 64 or more
     for (const auto& o : old) {
       if (o.value == empty) continue;
-      slots_[probe(std::string_view(arena_).substr(o.offset, o.length))] = o;
+      const std::string_view key = std::string_view(arena_).substr(o.offset, o.length);
+      const std::uint64_t h = hash_bytes(key);
+      slots_[probe(key, h)] = o;
+      mark(h);
     }
   }
 
   std::vector<Slot> slots_;
+  std::vector<std::uint64_t> filter_;  // the Bloom filter of the keys
   std::string arena_;
   std::size_t count_ = 0;
 };

@@ -19,6 +19,14 @@
 #include <string_view>
 #include <type_traits>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+#include <immintrin.h>
+#endif
+
+#include "zest/tokenizer/hash_maps.hpp"
 #include "zest/tokenizer/model.hpp"
 
 namespace zest::detail {
@@ -33,32 +41,22 @@ struct CacheKey {
   static bool fits(std::string_view word) { return !word.empty() && word.size() <= max_size; }
 
   CacheKey() = default;  // size 0: a word that is not cached
+  // word: at most max_size bytes.
   explicit CacheKey(std::string_view word) : size(static_cast<std::uint8_t>(word.size())) {
     const char* p = word.data();
     const std::size_t n = word.size();
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+    // One masked load, no branch on the length (bytes past the word are neither read nor faulted).
+    const __m256i bytes = _mm256_maskz_loadu_epi8(static_cast<__mmask32>((1u << n) - 1), p);
+    words[0] = static_cast<std::uint64_t>(_mm256_extract_epi64(bytes, 0));
+    words[1] = static_cast<std::uint64_t>(_mm256_extract_epi64(bytes, 1));
+    words[2] = static_cast<std::uint64_t>(_mm256_extract_epi64(bytes, 2));
+#else
     for (std::size_t k = 0; k * 8 < n; ++k) words[k] = load_padded(p + k * 8, std::min<std::size_t>(8, n - k * 8));
+#endif
     std::uint64_t h = 0x9E3779B97F4A7C15ull * (size + 1);
     for (std::uint64_t w : words) h = (h ^ w) * 0xff51afd7ed558ccdull, h ^= h >> 32;
     hash = h;
-  }
-
- private:
-  // The n (1 to 8) bytes at p, zero-padded to a word, with fixed-size loads only: a memcpy of
-  // variable size would leave the word to a slow store-to-load forward.
-  static std::uint64_t load_padded(const char* p, std::size_t n) {
-    std::uint64_t w = 0;
-    if (n == 8) {
-      std::memcpy(&w, p, 8);
-    } else if (n >= 4) {
-      std::uint32_t lo, hi;
-      std::memcpy(&lo, p, 4);
-      std::memcpy(&hi, p + n - 4, 4);
-      w = lo | static_cast<std::uint64_t>(hi) << (8 * (n - 4));  // overlapping bytes agree
-    } else {
-      const auto b = [&](std::size_t i) { return static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])); };
-      w = b(0) | b(n / 2) << (8 * (n / 2)) | b(n - 1) << (8 * (n - 1));
-    }
-    return w;
   }
 };
 
@@ -77,11 +75,18 @@ class WordCache {
     std::size_t sets = 1;
     while (sets * ways < capacity) sets *= 2;
     // calloc: zeroed memory that a large allocation gets from the kernel untouched, so pages
-    // cost their first fault only once a word lands on them, not all at load time.
+    // cost their first fault only once a word lands on them, not all at load time. Slots of a
+    // huge page or more start on one and ask for transparent huge pages: words land all over
+    // the slots, and with 4 KiB pages each look-up would also miss the TLB (and the first
+    // ones fault in a page each).
     const std::size_t slot_bytes = sets * ways * sizeof(Slot);
-    memory_.reset(std::calloc(slot_bytes + sets + alignof(Slot), 1));
+    const std::size_t align = slot_bytes >= huge_page ? huge_page : alignof(Slot);
+    memory_.reset(std::calloc(slot_bytes + sets + align, 1));
     if (!memory_) throw std::bad_alloc();
-    const auto at = (reinterpret_cast<std::uintptr_t>(memory_.get()) + alignof(Slot) - 1) & ~(alignof(Slot) - 1);
+    const auto at = (reinterpret_cast<std::uintptr_t>(memory_.get()) + align - 1) & ~(align - 1);
+#if defined(__linux__)
+    if (align == huge_page) madvise(reinterpret_cast<void*>(at), slot_bytes, MADV_HUGEPAGE);  // advice only: failure is harmless
+#endif
     slots_ = reinterpret_cast<Slot*>(at);
     used_ = reinterpret_cast<std::uint8_t*>(at + slot_bytes);
     sets_ = sets;
@@ -91,12 +96,13 @@ class WordCache {
 
   static bool cacheable(std::string_view word) { return CacheKey::fits(word); }
 
-  // Starts loading the set of key into the CPU cache: lookups of a line's words overlap.
+  // Starts loading the set of key into the CPU cache: lookups of a line's words overlap. Its
+  // first line only (ways 0 and 1 with the adjacent line): a set fills from way 0, and a
+  // prefetch of the second half too kept the line fill buffers full for ways seldom used.
   void prefetch(const CacheKey& key) const {
     if (!enabled()) return;
     const Slot* set = set_of(key);
     __builtin_prefetch(set);
-    __builtin_prefetch(set + 2);
     __builtin_prefetch(&used_[key.hash & (sets_ - 1)]);
   }
 
@@ -105,11 +111,10 @@ class WordCache {
   template <typename Out>
   bool get(const CacheKey& key, Out& out) const {
     Slot* set = set_of(key);
+    const std::uint64_t tag = head_of(key, 0);
     for (std::size_t w = 0; w < ways; ++w) {
       Slot::Copy c;
-      if (!set[w].read(c) || c.head != head_of(key, c.count()) || c.key[0] != key.words[0] || c.key[1] != key.words[1] ||
-          c.key[2] != key.words[2])
-        continue;
+      if (!set[w].read(tag, c) || c.key[0] != key.words[0] || c.key[1] != key.words[1] || c.key[2] != key.words[2]) continue;
       std::atomic_ref<std::uint8_t> used(used_[key.hash & (sets_ - 1)]);
       const auto bits = used.load(std::memory_order_relaxed);
       if (!(bits >> w & 1)) used.store(static_cast<std::uint8_t>(bits | 1u << w), std::memory_order_relaxed);
@@ -168,10 +173,12 @@ class WordCache {
       std::size_t count() const { return (head >> 40) & 0xFF; }
     };
 
-    // A consistent copy, or false when empty or being written.
-    bool read(Copy& c) {
+    // A consistent copy of a word whose head has this tag (see head_of), or false when it has
+    // another, is empty or is being written. The tag is checked first: most ways of a set hold
+    // other words, and their keys and tokens are not copied.
+    bool read(std::uint64_t tag, Copy& c) {
       const std::uint64_t seq = word(0).load(std::memory_order_acquire);
-      if ((seq & odd) || (seq & content) == 0) return false;
+      if ((seq & (odd | tag_bits)) != tag) return false;
       c.head = seq & content;
       // Acquire loads, not a fence (which TSan does not model): the check of seq below cannot
       // move before them, and one that reads a writer's release store sees that writer's seq.
@@ -199,17 +206,20 @@ class WordCache {
     std::atomic_ref<std::uint64_t> word(int k) { return std::atomic_ref<std::uint64_t>(words[k]); }
 
     static constexpr std::uint64_t odd = 1ull << 48, content = odd - 1;  // the counter is the top 16 bits
+    static constexpr std::uint64_t tag_bits = (1ull << 40) - 1;          // key size and hash check
     std::uint64_t words[8];  // only through atomic_ref
   };
   static_assert(sizeof(Slot) == 64);
 
-  // The head's low 48 bits: token count, key size and a hash check (never 0: size >= 1).
+  // The head's low 48 bits: token count, key size and a hash check (never 0: size >= 1); with
+  // count 0, the tag that read() compares.
   static std::uint64_t head_of(const CacheKey& key, std::size_t count) {
     return static_cast<std::uint64_t>(count) << 40 | static_cast<std::uint64_t>(key.size) << 32 | (key.hash >> 32);
   }
 
   Slot* set_of(const CacheKey& key) const { return slots_ + (key.hash & (sets_ - 1)) * ways; }
 
+  static constexpr std::size_t huge_page = std::size_t{2} << 20;
   struct Free {
     void operator()(void* p) const { std::free(p); }
   };

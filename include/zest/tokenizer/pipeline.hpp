@@ -235,10 +235,17 @@ class Pipeline {
       words.clear();
       scan_gpt2(part, [&](std::size_t b, std::size_t end) { words.push_back(part.substr(b, end - b)); });
       encode_words(words, e.ids, [&](std::string_view word, std::vector<Token>& tokens) {
-        if (byte_bpe_) return byte_bpe_->tokenize_bytes(word, byte_ids_, tokens);
-        mapped.clear();
-        for (char c : word) mapped += chars[static_cast<unsigned char>(c)];
-        model_->tokenize(mapped, tokens);
+        mapped.resize(2 * word.size());  // a ByteLevel character is 1 or 2 bytes
+        char* to = mapped.data();
+        for (char c : word) {
+          const std::string& m = chars[static_cast<unsigned char>(c)];
+          std::memcpy(to, m.data(), 2);  // a fixed-size copy; a 1-byte string's second is its '\0'
+          to += m.size();
+        }
+        mapped.resize(static_cast<std::size_t>(to - mapped.data()));
+        if (!byte_bpe_) return model_->tokenize(mapped, tokens);
+        if (const std::int32_t id = byte_bpe_->whole_token(mapped); id >= 0) return tokens.push_back({id, 0, u32(word.size())});
+        byte_bpe_->tokenize_bytes(word, byte_ids_, tokens);
       });
     }
   }
@@ -272,7 +279,17 @@ class Pipeline {
     for (std::size_t i = 0; i < size; ++i) {
       const auto c = static_cast<unsigned char>(piece[i]);
       switch (kinds[c]) {
-        case keep:  // the whole run of kept characters at once
+        case keep:  // the whole run of kept characters (ASCII letters and digits) at once, 8 at a time
+          while (i + 8 <= size) {
+            std::uint64_t w;
+            std::memcpy(&w, piece.data() + i, 8);
+            const std::uint64_t letters = swar::letters(w);
+            const std::size_t run = swar::leading_bytes(swar::alnum(w));
+            w |= lower ? letters >> 2 : 0;  // a letter's 0x20 bit: lowercase
+            std::memcpy(out + n, &w, 8);   // past the run: overwritten later, as n <= i
+            i += run, n += run;
+            if (run < 8) break;
+          }
           for (; i < size && kinds[static_cast<unsigned char>(piece[i])] == keep; ++i) {
             const char k = piece[i];
             out[n++] = lower && k >= 'A' && k <= 'Z' ? static_cast<char>(k + 32) : k;

@@ -57,17 +57,35 @@ inline CharClass class_at(std::string_view s, std::size_t i, std::size_t& len) {
   return class_at_non_ascii(s, i, len);
 }
 
+// Eight bytes at a time (SWAR): the high bit of each byte of w that is an ASCII letter, or an
+// ASCII letter or digit. Adding 0x80 - lo to a 7-bit byte sets its high bit iff it is >= lo,
+// without a carry into the next byte.
+namespace swar {
+inline constexpr std::uint64_t ones = 0x0101010101010101ull, high = 0x80 * ones;
+constexpr std::uint64_t in_range(std::uint64_t low7, unsigned char lo, unsigned char hi) {
+  return (low7 + (0x80 - lo) * ones) & ~(low7 + (0x80 - hi - 1) * ones) & high;
+}
+constexpr std::uint64_t letters(std::uint64_t w) {
+  const std::uint64_t folded = (w | 0x20 * ones) & 0x7F * ones;  // 'A'-'Z' to 'a'-'z'
+  return in_range(folded, 'a', 'z') & ~w;
+}
+constexpr std::uint64_t alnum(std::uint64_t w) { return letters(w) | (in_range(w & 0x7F * ones, '0', '9') & ~w); }
+// How many bytes, from the first in memory, have their high bit set in mask (all 8: 8).
+inline std::size_t leading_bytes(std::uint64_t mask) {
+  const std::uint64_t gaps = ~mask & high;
+  return gaps ? static_cast<std::size_t>(__builtin_ctzll(gaps)) / 8 : 8;
+}
+}  // namespace swar
+
 // Where the run of ASCII letters at s[j] stops, 8 bytes at a time: a word's end found without
 // a (mispredicted) branch per byte. Stops at the first byte that is not an ASCII letter, or
 // where fewer than 8 bytes are left.
 inline std::size_t ascii_letters_end(std::string_view s, std::size_t j) {
-  constexpr std::uint64_t ones = 0x0101010101010101ull, high = 0x80 * ones;
   while (j + 8 <= s.size()) {
     std::uint64_t w;
     std::memcpy(&w, s.data() + j, 8);
-    const std::uint64_t folded = (w | 0x20 * ones) & 0x7F * ones;  // 'A'-'Z' to 'a'-'z', no carries out
-    const std::uint64_t letter = ((folded + (0x80 - 'a') * ones) & ~(folded + (0x80 - 'z' - 1) * ones)) & ~w & high;
-    if (letter != high) return j + static_cast<std::size_t>(__builtin_ctzll(~letter & high)) / 8;
+    const std::size_t n = swar::leading_bytes(swar::letters(w));
+    if (n < 8) return j + n;
     j += 8;
   }
   return j;

@@ -67,8 +67,8 @@ struct KvElement<KvType::f32> {
 // [head0, head0 + group) at positions [pos0, pos0 + n_pos)), against keys [key_begin, key_end).
 // Row r is query head head0 + r % group at position pos0 + r / group.
 struct AttendTask {
-  const float* q;  // row (position pos0, head 0); positions n_heads * d apart
-  size_t n_heads, head0, group, pos0, n_pos, kv_head, key_begin, key_end;
+  const float* q;  // row (position pos0, head 0); positions q_stride floats apart
+  size_t q_stride, head0, group, pos0, n_pos, kv_head, key_begin, key_end;
 };
 
 // s[0..tn) = scale * q . k_j for the keys of a tile (rows `stride` elements apart, read in
@@ -161,7 +161,7 @@ inline void attend_keys(const AttendTask& a, const KvView& k, const KvView& v, c
       visible_end[r] = j1;
       correction[r] = 1.f;
       if (j0 == j1) continue;
-      const float* qr = a.q + (r / a.group) * a.n_heads * d + (a.head0 + r % a.group) * d;
+      const float* qr = a.q + (r / a.group) * a.q_stride + (a.head0 + r % a.group) * d;
       float* sr = s[r];
       score_keys<type>(qr, kt, k.pos_stride, tn, d, shape.scale, sr);
       std::fill(sr, sr + j0, minus_inf);
@@ -286,7 +286,7 @@ inline void attend_rows(const AttendTask& a, const KvView& k, const KvView& v, c
   // Scaled queries, transposed; padding lanes are zero and their results unused.
   std::fill(qt, qt + lanes * d, 0.f);
   for (size_t r = 0; r < rows; ++r) {
-    const float* qr = a.q + (r / a.group) * a.n_heads * d + (a.head0 + r % a.group) * d;
+    const float* qr = a.q + (r / a.group) * a.q_stride + (a.head0 + r % a.group) * d;
     for (size_t i = 0; i < d; ++i) qt[i * lanes + r] = qr[i] * shape.scale;
   }
   std::fill(out, out + rows * d, 0.f);
@@ -416,7 +416,7 @@ inline void attend_decode(const float* q, const KvView& k, const KvView& v, size
     for (size_t task = t; task < units * splits; task += nt) {
       const size_t unit = task / splits, split = task % splits, head0 = unit * unit_heads;
       const size_t n_keys = n_ctx - begin;
-      const detail::AttendTask a{q, shape.n_heads, head0, unit_heads, pos, 1, head0 / group,
+      const detail::AttendTask a{q, shape.n_heads * d, head0, unit_heads, pos, 1, head0 / group,
                                  begin + n_keys * split / splits, begin + n_keys * (split + 1) / splits};
       float* st = state(unit, split);
       detail::attend_keys(a, k, v, shape, st, st + unit_heads * d, st + unit_heads * (d + 1));
@@ -443,13 +443,15 @@ inline void attend_decode(const float* q, const KvView& k, const KvView& v, size
 // Prefill: q holds m rows (m x n_heads x head_dim) for positions [pos0, pos0 + m), whose keys
 // and values are already in the cache with those of positions [0, pos0). out gets
 // m x n_heads x head_dim. Causal unless shape.causal is false (then every row sees all
-// pos0 + m keys, as BERT's encoder does).
+// pos0 + m keys, as BERT's encoder does). q_stride: floats from one position's queries to the
+// next, when they sit in a wider row (a fused q/k/v projection); 0 means n_heads x head_dim.
 inline void attend_prefill(const float* q, size_t m, size_t pos0, const KvView& k, const KvView& v,
-                           const AttentionShape& shape, float* out, ThreadPool& pool) {
+                           const AttentionShape& shape, float* out, ThreadPool& pool, size_t q_stride = 0) {
   detail::check_attention(q, k, v, shape, out, "attend_prefill");
   if (m == 0) return;
   const size_t d = shape.head_dim, group = shape.n_heads / shape.n_kv_heads;
   const size_t unit_heads = detail::heads_per_unit(shape), units = shape.n_heads / unit_heads;
+  if (q_stride == 0) q_stride = shape.n_heads * d;
   const size_t block = std::max<size_t>(1, detail::kMaxTileRows / unit_heads);  // positions per task
   const size_t blocks = (m + block - 1) / block;
   pool.run([&](size_t t, size_t nt) {
@@ -461,7 +463,7 @@ inline void attend_prefill(const float* q, size_t m, size_t pos0, const KvView& 
       const size_t p0 = pos0 + b * block, n_pos = std::min(block, pos0 + m - p0);
       const size_t window = shape.causal ? shape.window : 0;
       const size_t begin = window && p0 + 1 > window ? p0 + 1 - window : 0;
-      const detail::AttendTask a{q + (b * block) * shape.n_heads * d, shape.n_heads, head0, unit_heads, p0, n_pos,
+      const detail::AttendTask a{q + (b * block) * q_stride, q_stride, head0, unit_heads, p0, n_pos,
                                  head0 / group, begin, shape.causal ? p0 + n_pos : pos0 + m};
       const size_t rows = n_pos * unit_heads;
       float *o = scratch.data(), *row_max = o + rows * d, *row_sum = row_max + rows;

@@ -140,19 +140,18 @@ class EncoderModel {
     float* x = out.hidden.data();
     embed(batch, x);
 
-    std::vector<float> qkv(n * 3 * d), q(n * d), ctx(n * d), u(n * inter);
+    std::vector<float> qkv(n * 3 * d), ctx(n * d), u(n * inter);
     const size_t heads = size_t(config_.num_attention_heads), hd = size_t(config_.head_dim);
     AttentionShape shape{heads, heads, hd, 1.0f / std::sqrt(float(hd)), 0};
     shape.causal = false;
     const float eps = float(config_.norm_eps);
     for (const detail::EncoderLayer& l : layers_) {
       matmul(x, n, l.qkv, qkv.data(), pool, {.bias = l.qkv_bias.data()});
-      for (size_t r = 0; r < n; ++r) std::copy_n(qkv.data() + r * 3 * d, d, q.data() + r * d);  // queries, gathered
-      // Each text attends over its own keys and values, read in place from the projections.
+      // Each text attends over its own queries, keys and values, read in place from the projections.
       for (size_t t = 0; t < out.texts(); ++t) {
         const float* rows = qkv.data() + out.offsets[t] * 3 * d;
         const KvView k{rows + d, KvType::f32, 3 * d, hd}, v{rows + 2 * d, KvType::f32, 3 * d, hd};
-        attend_prefill(q.data() + out.offsets[t] * d, out.length(t), 0, k, v, shape, ctx.data() + out.offsets[t] * d, pool);
+        attend_prefill(rows, out.length(t), 0, k, v, shape, ctx.data() + out.offsets[t] * d, pool, 3 * d);
       }
       matmul(ctx.data(), n, l.attn_out, x, pool, {.bias = l.attn_out_bias.data(), .accumulate = true});
       // The row-wise steps split across the pool too, kRowGrain rows a share.

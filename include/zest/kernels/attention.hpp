@@ -257,17 +257,13 @@ inline void value_tile(const float* pt, size_t lanes, size_t r0, const float* v,
     for (int b = 0; b < DB; ++b) acc[r][b].store_unaligned(o + (r0 + r) * d + i0 + b * kLanes);
 }
 
-// A key or value tile as f32 rows: the cache in place when it is f32, else converted into buf.
+// buf[j][0..d) = rows[j * stride][0..d) as f32, for j < tn.
 template <KvType type, typename T>
-inline const float* f32_rows(const T* rows, size_t stride, size_t tn, size_t d, float* buf, size_t& out_stride) {
-  if constexpr (type == KvType::f32) {
-    out_stride = stride;
-    return rows;
-  } else {
-    for (size_t j = 0; j < tn; ++j)
-      for (size_t i = 0; i < d; ++i) buf[j * d + i] = KvElement<type>::one(rows[j * stride + i]);
-    out_stride = d;
-    return buf;
+inline void copy_f32_rows(const T* rows, size_t stride, size_t tn, size_t d, float* buf) {
+  for (size_t j = 0; j < tn; ++j) {
+    size_t i = 0;
+    for (; i + kLanes <= d; i += kLanes) KvElement<type>::batch(rows + j * stride + i).store_unaligned(buf + j * d + i);
+    for (; i < d; ++i) buf[j * d + i] = KvElement<type>::one(rows[j * stride + i]);
   }
 }
 
@@ -283,11 +279,16 @@ inline void attend_rows(const AttendTask& a, const KvView& k, const KvView& v, c
   scratch.resize(lanes * (d + kKeyTile + 3) + 2 * kKeyTile * d);
   float *qt = scratch.data(), *st = qt + lanes * d, *max = st + lanes * kKeyTile, *sum = max + lanes,
         *corr = sum + lanes, *kbuf = corr + lanes, *vbuf = kbuf + kKeyTile * d;
-  // Scaled queries, transposed; padding lanes are zero and their results unused.
-  std::fill(qt, qt + lanes * d, 0.f);
-  for (size_t r = 0; r < rows; ++r) {
-    const float* qr = a.q + (r / a.group) * a.q_stride + (a.head0 + r % a.group) * d;
-    for (size_t i = 0; i < d; ++i) qt[i * lanes + r] = qr[i] * shape.scale;
+  // Scaled queries, transposed by gathers: lane l of batch b is row b + l; padding lanes repeat
+  // the last row, their results unused.
+  for (size_t b = 0; b < lanes; b += kLanes) {
+    alignas(64) int32_t offset[kLanes];
+    for (size_t l = 0; l < kLanes; ++l) {
+      const size_t r = std::min(b + l, rows - 1);
+      offset[l] = int32_t((r / a.group) * a.q_stride + (a.head0 + r % a.group) * d);
+    }
+    const auto index = xsimd::batch<int32_t>::load_aligned(offset);
+    for (size_t i = 0; i < d; ++i) (vfloat::gather(a.q + i, index) * vfloat(shape.scale)).store_aligned(qt + i * lanes + b);
   }
   std::fill(out, out + rows * d, 0.f);
   std::fill(max, max + lanes, minus_inf);
@@ -304,9 +305,16 @@ inline void attend_rows(const AttendTask& a, const KvView& k, const KvView& v, c
   for (size_t t0 = a.key_begin; t0 < a.key_end && t0 <= last_pos; t0 += kKeyTile) {
     const size_t tn = std::min(kKeyTile, a.key_end - t0);
     if (window && t0 + tn - 1 + window <= a.pos0) continue;  // too old for every row
-    size_t ks, vs;
-    const float* kt = f32_rows<type>(k_head + t0 * k.pos_stride, k.pos_stride, tn, d, kbuf, ks);
-    const float* vt = f32_rows<type>(v_head + t0 * v.pos_stride, v.pos_stride, tn, d, vbuf, vs);
+    // Keys are read once per tile: in place if f32. Values are read once per block of rows, so
+    // they are copied whole: rows a cache stride apart (often a multiple of 1 KiB) would share a
+    // few L1 sets and evict each other between the blocks.
+    size_t ks = d;
+    const float* kt = kbuf;
+    if constexpr (type == KvType::f32) kt = k_head + t0 * k.pos_stride, ks = k.pos_stride;
+    else copy_f32_rows<type>(k_head + t0 * k.pos_stride, k.pos_stride, tn, d, kbuf);
+    copy_f32_rows<type>(v_head + t0 * v.pos_stride, v.pos_stride, tn, d, vbuf);
+    const float* vt = vbuf;
+    const size_t vs = d;
     for (size_t b0 = 0; b0 < lanes / kLanes; b0 += kAttendBatches) {
       const size_t nb = std::min(kAttendBatches, lanes / kLanes - b0);
       for (size_t j = 0; j < tn; j += kAttendBlock)

@@ -1,12 +1,13 @@
 // Scaled dot-product attention over a KV cache: decode (one new query row) and causal prefill
 // (m rows), multi-head with GQA / MQA head sharing and an optional sliding window.
 //
-// Both run one tiled kernel ("flash attention"): for a KV head and the query rows that share
-// it (every query head of its group, for a block of positions), keys and values are read in
-// tiles of 64 positions, scores live only for the tile, and a running max / sum per row
-// rescales the output (online softmax), so no n x n score matrix exists and K / V are read once
-// per group, not once per query head. Decode splits long caches across threads by position and
-// merges the partial softmaxes.
+// Both are tiled ("flash attention"): for a KV head and the query rows that share it (every
+// query head of its group, for a block of positions), keys and values are read in tiles of 64
+// positions, scores live only for the tile, and a running max / sum per row rescales the output
+// (online softmax), so no n x n score matrix exists and K / V are read once per group, not once
+// per query head. Decode (few rows) scores row by row (attend_keys) and splits long caches
+// across threads by position, merging the partial softmaxes; prefill makes the rows SIMD lanes
+// (attend_rows), so each tile is a few small register-tiled GEMMs.
 #pragma once
 
 #include <algorithm>

@@ -280,16 +280,11 @@ inline void attend_rows(const AttendTask& a, const KvView& k, const KvView& v, c
   scratch.resize(lanes * (d + kKeyTile + 3) + 2 * kKeyTile * d);
   float *qt = scratch.data(), *st = qt + lanes * d, *max = st + lanes * kKeyTile, *sum = max + lanes,
         *corr = sum + lanes, *kbuf = corr + lanes, *vbuf = kbuf + kKeyTile * d;
-  // Scaled queries, transposed by gathers: lane l of batch b is row b + l; padding lanes repeat
-  // the last row, their results unused.
-  for (size_t b = 0; b < lanes; b += kLanes) {
-    alignas(64) int32_t offset[kLanes];
-    for (size_t l = 0; l < kLanes; ++l) {
-      const size_t r = std::min(b + l, rows - 1);
-      offset[l] = int32_t((r / a.group) * a.q_stride + (a.head0 + r % a.group) * d);
-    }
-    const auto index = xsimd::batch<int32_t>::load_aligned(offset);
-    for (size_t i = 0; i < d; ++i) (vfloat::gather(a.q + i, index) * vfloat(shape.scale)).store_aligned(qt + i * lanes + b);
+  // Scaled queries, transposed; padding lanes are zero and their results unused.
+  std::fill(qt, qt + lanes * d, 0.f);
+  for (size_t r = 0; r < rows; ++r) {
+    const float* qr = a.q + (r / a.group) * a.q_stride + (a.head0 + r % a.group) * d;
+    for (size_t i = 0; i < d; ++i) qt[i * lanes + r] = qr[i] * shape.scale;
   }
   std::fill(out, out + rows * d, 0.f);
   std::fill(max, max + lanes, minus_inf);

@@ -52,9 +52,9 @@ struct Shape {
   size_t m, n, k;
 };
 // Odd shapes: K below / not a multiple of the vector width, N = 1, N not a multiple of the
-// panel, K across cache blocks, M across the tile rows.
+// panel, K across cache blocks, M across the tile rows and the row chunks.
 const Shape kShapes[] = {{1, 1, 1},   {1, 1, 17},   {3, 33, 19},   {1, 768, 768}, {13, 70, 131},
-                         {29, 65, 300}, {5, 40, 513}, {12, 64, 64}, {17, 3, 1030}};
+                         {29, 65, 300}, {5, 40, 513}, {12, 64, 64}, {17, 3, 1030}, {205, 37, 300}};
 
 }  // namespace
 

@@ -138,12 +138,24 @@ inline void float_tile_rows(const float* x, size_t ldx, size_t m, const Reader& 
   rest(std::integral_constant<int, 1>{});
 }
 
+// Activation rows per pass over the weights: one cache block of inputs for this many rows
+// (192 KiB) stays in L2 while every panel of a group reads it. That of a whole 8 x 128 batch
+// (1 MiB, its rows kilobytes apart, so on a fraction of the L2 sets) would be re-read from L3 by
+// each panel.
+inline constexpr size_t kRowChunk = 192;
+
 // y[m][w.rows()] (+)= x[m][w.cols()] * W^T (+ bias) for the panels [p0, p1) of a float-format w,
 // stored as `Element`s: make_reader(p) reads panel p, panel(p) is where it starts. While a block
 // of one panel's inputs is in use, the same block of the next panel is prefetched.
 template <typename Element, typename MakeReader, typename Panel>
 inline void float_matmul_panels(const float* x, size_t m, const PackedMatrix& w, float* y, const float* bias,
                                 bool accumulate, size_t p0, size_t p1, MakeReader make_reader, Panel panel) {
+  if (m > kRowChunk) {
+    for (size_t r0 = 0; r0 < m; r0 += kRowChunk)
+      float_matmul_panels<Element>(x + r0 * w.cols(), std::min(kRowChunk, m - r0), w, y + r0 * w.rows(), bias, accumulate,
+                                   p0, p1, make_reader, panel);
+    return;
+  }
   for_each_block_and_panel(w, bias, accumulate, p0, p1, m, input_block(m, w.cols()),
                            [&](size_t k0, size_t kn, size_t p, size_t n0, size_t n_valid, TileInit init) {
                              Prefetch next;

@@ -292,7 +292,7 @@ inline void attend_rows(const AttendTask& a, const KvView& k, const KvView& v, c
   // Row r sees keys [lo[r], hi[r]): all of them without the causal mask.
   const size_t window = shape.causal ? shape.window : 0;
   const size_t last_pos = shape.causal ? a.pos0 + a.n_pos - 1 : a.key_end - 1;
-  alignas(64) float lo[kMaxTileRows + kLanes] = {}, hi[kMaxTileRows + kLanes] = {};
+  alignas(64) float lo[kMaxTileRows] = {}, hi[kMaxTileRows] = {};  // lanes <= kMaxTileRows
   for (size_t r = 0; r < lanes; ++r) {
     const size_t pos = shape.causal ? a.pos0 + std::min(r, rows - 1) / a.group : last_pos;
     hi[r] = float(pos + 1);
@@ -309,8 +309,6 @@ inline void attend_rows(const AttendTask& a, const KvView& k, const KvView& v, c
     if constexpr (type == KvType::f32) kt = k_head + t0 * k.pos_stride, ks = k.pos_stride;
     else copy_f32_rows<type>(k_head + t0 * k.pos_stride, k.pos_stride, tn, d, kbuf);
     copy_f32_rows<type>(v_head + t0 * v.pos_stride, v.pos_stride, tn, d, vbuf);
-    const float* vt = vbuf;
-    const size_t vs = d;
     for (size_t b0 = 0; b0 < lanes / kLanes; b0 += kAttendBatches) {
       const size_t nb = std::min(kAttendBatches, lanes / kLanes - b0);
       for (size_t j = 0; j < tn; j += kAttendBlock)
@@ -351,13 +349,13 @@ inline void attend_rows(const AttendTask& a, const KvView& k, const KvView& v, c
       const size_t rb = std::min<size_t>(kAttendBlock, rows - r0);
       size_t i0 = 0;
       for (; i0 + kAttendBatches * kLanes <= d; i0 += kAttendBatches * kLanes)
-        with_constant<kAttendBlock>(rb, [&](auto n) { value_tile<n.value, kAttendBatches>(st, lanes, r0, vt, vs, tn, i0, corr, out, d); });
+        with_constant<kAttendBlock>(rb, [&](auto n) { value_tile<n.value, kAttendBatches>(st, lanes, r0, vbuf, d, tn, i0, corr, out, d); });
       for (; i0 + kLanes <= d; i0 += kLanes)
-        with_constant<kAttendBlock>(rb, [&](auto n) { value_tile<n.value, 1>(st, lanes, r0, vt, vs, tn, i0, corr, out, d); });
+        with_constant<kAttendBlock>(rb, [&](auto n) { value_tile<n.value, 1>(st, lanes, r0, vbuf, d, tn, i0, corr, out, d); });
       for (size_t r = r0; r < r0 + rb; ++r)
         for (size_t i = i0; i < d; ++i) {
           float acc = out[r * d + i] * corr[r];
-          for (size_t j = 0; j < tn; ++j) acc += st[j * lanes + r] * vt[j * vs + i];
+          for (size_t j = 0; j < tn; ++j) acc += st[j * lanes + r] * vbuf[j * d + i];
           out[r * d + i] = acc;
         }
     }

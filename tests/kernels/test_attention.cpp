@@ -143,6 +143,13 @@ TEST_CASE("bidirectional (encoder) prefill sees every key") {
       std::vector<float> out(q.size(), NAN);
       zest::attend_prefill(q.data(), m, 0, k.view, v.view, s, out.data(), pool);
       check_close(out, reference(q, m, 0, k, v, s));
+      // The same queries inside wider rows (as in a fused q/k/v projection).
+      const size_t width = c.n_heads * c.head_dim;
+      std::vector<float> wide(m * 3 * width, NAN);
+      for (size_t r = 0; r < m; ++r) std::copy_n(q.data() + r * width, width, wide.data() + r * 3 * width);
+      std::fill(out.begin(), out.end(), NAN);
+      zest::attend_prefill(wide.data(), m, 0, k.view, v.view, s, out.data(), pool, 3 * width);
+      check_close(out, reference(q, m, 0, k, v, s));
     }
 }
 

@@ -71,9 +71,10 @@ struct Shape {
   size_t m, n, k;
 };
 // Odd shapes: K below / not a multiple of the vector width, N = 1, N not a multiple of the
-// panel, K across cache blocks, M across the tile rows (and AMX's 32-row tiles).
-const Shape kShapes[] = {{1, 1, 1},   {1, 1, 17},   {3, 33, 19},   {1, 768, 768}, {13, 70, 131},
-                         {29, 65, 300}, {5, 40, 513}, {12, 64, 64}, {17, 3, 1030}, {70, 45, 200}};
+// panel, K across cache blocks, M across the tile rows, AMX's 32-row tiles and the f32 GEMM's
+// row chunks.
+const Shape kShapes[] = {{1, 1, 1},     {1, 1, 17},    {3, 33, 19},   {1, 768, 768},  {13, 70, 131}, {29, 65, 300},
+                         {5, 40, 513},  {12, 64, 64},  {17, 3, 1030}, {70, 45, 200}, {205, 37, 300}};
 
 }  // namespace
 

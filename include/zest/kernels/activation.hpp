@@ -27,10 +27,28 @@ inline T gelu_tanh_of(T x) {
   else return T(0.5f) * x * (T(1.f) + xsimd::tanh(T(0.7978845608028654f) * xsimd::fma(T(0.044715f) * x * x, x, x)));
 }
 
+// erf of f32 batches as a rational function of x on [-4, 4] (|erf| rounds to 1 beyond), the
+// approximation of Eigen and XLA: within 4e-7 of erf, two FMA chains and a division, a third
+// of the cost of xsimd::erf, whose range splitting runs every branch for each batch.
+inline vfloat erf_batch(vfloat a) {
+  const vfloat x = xsimd::max(xsimd::min(a, vfloat(4.f)), vfloat(-4.f)), x2 = x * x;
+  vfloat p = xsimd::fma(x2, vfloat(-2.72614225801306e-10f), vfloat(2.77068142495902e-08f));
+  p = xsimd::fma(x2, p, vfloat(-2.10102402082508e-06f));
+  p = xsimd::fma(x2, p, vfloat(-5.69250639462346e-05f));
+  p = xsimd::fma(x2, p, vfloat(-7.34990630326855e-04f));
+  p = xsimd::fma(x2, p, vfloat(-2.95459980854025e-03f));
+  p = xsimd::fma(x2, p, vfloat(-1.60960333262415e-02f));
+  vfloat q = xsimd::fma(x2, vfloat(-1.45660718464996e-05f), vfloat(-2.13374055278905e-04f));
+  q = xsimd::fma(x2, q, vfloat(-1.68282697438203e-03f));
+  q = xsimd::fma(x2, q, vfloat(-7.37332916720468e-03f));
+  q = xsimd::fma(x2, q, vfloat(-1.42647390514189e-02f));
+  return x * p / q;
+}
+
 template <typename T>
 inline T gelu_erf_of(T x) {
   if constexpr (std::is_same_v<T, float>) return 0.5f * x * (1.f + std::erf(x * 0.7071067811865476f));
-  else return T(0.5f) * x * (T(1.f) + xsimd::erf(x * T(0.7071067811865476f)));
+  else return T(0.5f) * x * (T(1.f) + erf_batch(x * T(0.7071067811865476f)));
 }
 
 template <typename T>

@@ -1,12 +1,13 @@
 // Scaled dot-product attention over a KV cache: decode (one new query row) and causal prefill
 // (m rows), multi-head with GQA / MQA head sharing and an optional sliding window.
 //
-// Both run one tiled kernel ("flash attention"): for a KV head and the query rows that share
-// it (every query head of its group, for a block of positions), keys and values are read in
-// tiles of 64 positions, scores live only for the tile, and a running max / sum per row
-// rescales the output (online softmax), so no n x n score matrix exists and K / V are read once
-// per group, not once per query head. Decode splits long caches across threads by position and
-// merges the partial softmaxes.
+// Both are tiled ("flash attention"): for a KV head and the query rows that share it (every
+// query head of its group, for a block of positions), keys and values are read in tiles of 64
+// positions, scores live only for the tile, and a running max / sum per row rescales the output
+// (online softmax), so no n x n score matrix exists and K / V are read once per group, not once
+// per query head. Decode (few rows) scores row by row (attend_keys) and splits long caches
+// across threads by position, merging the partial softmaxes; prefill makes the rows SIMD lanes
+// (attend_rows), so each tile is a few small register-tiled GEMMs.
 #pragma once
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "zest/detail/half.hpp"
@@ -66,8 +68,8 @@ struct KvElement<KvType::f32> {
 // [head0, head0 + group) at positions [pos0, pos0 + n_pos)), against keys [key_begin, key_end).
 // Row r is query head head0 + r % group at position pos0 + r / group.
 struct AttendTask {
-  const float* q;  // row (position pos0, head 0); positions n_heads * d apart
-  size_t n_heads, head0, group, pos0, n_pos, kv_head, key_begin, key_end;
+  const float* q;  // row (position pos0, head 0); positions q_stride floats apart
+  size_t q_stride, head0, group, pos0, n_pos, kv_head, key_begin, key_end;
 };
 
 // s[0..tn) = scale * q . k_j for the keys of a tile (rows `stride` elements apart, read in
@@ -160,7 +162,7 @@ inline void attend_keys(const AttendTask& a, const KvView& k, const KvView& v, c
       visible_end[r] = j1;
       correction[r] = 1.f;
       if (j0 == j1) continue;
-      const float* qr = a.q + (r / a.group) * a.n_heads * d + (a.head0 + r % a.group) * d;
+      const float* qr = a.q + (r / a.group) * a.q_stride + (a.head0 + r % a.group) * d;
       float* sr = s[r];
       score_keys<type>(qr, kt, k.pos_stride, tn, d, shape.scale, sr);
       std::fill(sr, sr + j0, minus_inf);
@@ -192,6 +194,182 @@ inline void attend_keys(const AttendTask& a, const KvView& k, const KvView& v, c
     case KvType::f32: return attend_keys<KvType::f32>(a, k, v, shape, out, row_max, row_sum);
     case KvType::f16: return attend_keys<KvType::f16>(a, k, v, shape, out, row_max, row_sum);
     case KvType::bf16: return attend_keys<KvType::bf16>(a, k, v, shape, out, row_max, row_sum);
+  }
+}
+
+// Prefill runs a second kernel over the same tasks, built for many query rows: the task's rows
+// (padded to whole batches) are the lanes. Queries are transposed once per task, so the scores
+// of a key tile, its softmax and the weighted sum of values are small register-tiled GEMMs,
+// with no horizontal reductions: S^T[j][rows] = sum_i k_j[i] * Q^T[i][rows] (a key element
+// broadcast against batches of rows), the online softmax down each lane, then
+// O[r][dims] += sum_j P^T[j][r] * v_j[dims] (a probability broadcast against batches of dims).
+
+// Rows or keys per register tile, with 4 batches each: 24 accumulators on AVX-512's 32
+// registers, 12 on AVX2's 16.
+inline constexpr int kAttendBlock = kLanes >= 16 ? 6 : 3;
+inline constexpr size_t kAttendBatches = 4;
+
+// Calls f(std::integral_constant<int, n>) for a runtime n in [1, N].
+template <int N, typename F>
+inline void with_constant(size_t n, F f) {
+  [&]<int... I>(std::integer_sequence<int, I...>) {
+    ((n == size_t(I + 1) ? (f(std::integral_constant<int, I + 1>{}), 0) : 0), ...);
+  }(std::make_integer_sequence<int, N>{});
+}
+
+// st[j][0, RV * kLanes) = sum_i k[j][i] * qt[i][.] for the JB keys at k (rows k_stride apart);
+// qt and st rows are lanes floats apart.
+template <int JB, int RV>
+inline void score_tile(const float* qt, size_t lanes, const float* k, size_t k_stride, size_t d, float* st) {
+  vfloat acc[JB][RV];
+  for (int j = 0; j < JB; ++j)
+    for (int b = 0; b < RV; ++b) acc[j][b] = vfloat(0.f);
+  for (size_t i = 0; i < d; ++i) {
+    vfloat q[RV];
+    for (int b = 0; b < RV; ++b) q[b] = vfloat::load_aligned(qt + i * lanes + b * kLanes);
+#pragma GCC unroll 8
+    for (int j = 0; j < JB; ++j) {
+      const vfloat kj(k[j * k_stride + i]);
+      for (int b = 0; b < RV; ++b) acc[j][b] = xsimd::fma(kj, q[b], acc[j][b]);
+    }
+  }
+  for (int j = 0; j < JB; ++j)
+    for (int b = 0; b < RV; ++b) acc[j][b].store_aligned(st + j * lanes + b * kLanes);
+}
+
+// o[r][i0, i0 + DB * kLanes) = o * corr[r] + sum_{j < tn} pt[j][r] * v[j][.] for the RB rows
+// from r0; o rows d apart, pt rows lanes apart.
+template <int RB, int DB>
+inline void value_tile(const float* pt, size_t lanes, size_t r0, const float* v, size_t v_stride, size_t tn,
+                       size_t i0, const float* corr, float* o, size_t d) {
+  vfloat acc[RB][DB];
+  for (int r = 0; r < RB; ++r)
+    for (int b = 0; b < DB; ++b) acc[r][b] = vfloat::load_unaligned(o + (r0 + r) * d + i0 + b * kLanes) * vfloat(corr[r0 + r]);
+  for (size_t j = 0; j < tn; ++j) {
+    vfloat vj[DB];
+    for (int b = 0; b < DB; ++b) vj[b] = vfloat::load_unaligned(v + j * v_stride + i0 + b * kLanes);
+#pragma GCC unroll 8
+    for (int r = 0; r < RB; ++r) {
+      const vfloat p(pt[j * lanes + r0 + r]);
+      for (int b = 0; b < DB; ++b) acc[r][b] = xsimd::fma(p, vj[b], acc[r][b]);
+    }
+  }
+  for (int r = 0; r < RB; ++r)
+    for (int b = 0; b < DB; ++b) acc[r][b].store_unaligned(o + (r0 + r) * d + i0 + b * kLanes);
+}
+
+// buf[j][0..d) = rows[j * stride][0..d) as f32, for j < tn.
+template <KvType type, typename T>
+inline void copy_f32_rows(const T* rows, size_t stride, size_t tn, size_t d, float* buf) {
+  for (size_t j = 0; j < tn; ++j) {
+    size_t i = 0;
+    for (; i + kLanes <= d; i += kLanes) KvElement<type>::batch(rows + j * stride + i).store_unaligned(buf + j * d + i);
+    for (; i < d; ++i) buf[j * d + i] = KvElement<type>::one(rows[j * stride + i]);
+  }
+}
+
+// attend_keys for prefill tasks: the same results, the rows as lanes. scratch is reused.
+template <KvType type>
+inline void attend_rows(const AttendTask& a, const KvView& k, const KvView& v, const AttentionShape& shape,
+                        float* out, float* row_max, float* row_sum, AlignedVector<float>& scratch) {
+  using T = typename KvElement<type>::T;
+  const T* k_head = static_cast<const T*>(k.data) + a.kv_head * k.head_stride;
+  const T* v_head = static_cast<const T*>(v.data) + a.kv_head * v.head_stride;
+  const size_t d = shape.head_dim, rows = a.n_pos * a.group, lanes = (rows + kLanes - 1) / kLanes * kLanes;
+  constexpr float minus_inf = -std::numeric_limits<float>::infinity();
+  scratch.resize(lanes * (d + kKeyTile + 3) + 2 * kKeyTile * d);
+  float *qt = scratch.data(), *st = qt + lanes * d, *max = st + lanes * kKeyTile, *sum = max + lanes,
+        *corr = sum + lanes, *kbuf = corr + lanes, *vbuf = kbuf + kKeyTile * d;
+  // Scaled queries, transposed; padding lanes are zero and their results unused.
+  std::fill(qt, qt + lanes * d, 0.f);
+  for (size_t r = 0; r < rows; ++r) {
+    const float* qr = a.q + (r / a.group) * a.q_stride + (a.head0 + r % a.group) * d;
+    for (size_t i = 0; i < d; ++i) qt[i * lanes + r] = qr[i] * shape.scale;
+  }
+  std::fill(out, out + rows * d, 0.f);
+  std::fill(max, max + lanes, minus_inf);
+  std::fill(sum, sum + lanes, 0.f);
+  // Row r sees keys [lo[r], hi[r]): all of them without the causal mask.
+  const size_t window = shape.causal ? shape.window : 0;
+  const size_t last_pos = shape.causal ? a.pos0 + a.n_pos - 1 : a.key_end - 1;
+  alignas(64) float lo[kMaxTileRows] = {}, hi[kMaxTileRows] = {};  // lanes <= kMaxTileRows
+  for (size_t r = 0; r < lanes; ++r) {
+    const size_t pos = shape.causal ? a.pos0 + std::min(r, rows - 1) / a.group : last_pos;
+    hi[r] = float(pos + 1);
+    lo[r] = window && pos + 1 > window ? float(pos + 1 - window) : 0.f;
+  }
+  for (size_t t0 = a.key_begin; t0 < a.key_end && t0 <= last_pos; t0 += kKeyTile) {
+    const size_t tn = std::min(kKeyTile, a.key_end - t0);
+    if (window && t0 + tn - 1 + window <= a.pos0) continue;  // too old for every row
+    // Keys are read once per tile: in place if f32. Values are read once per block of rows, so
+    // they are copied whole: rows a cache stride apart (often a multiple of 1 KiB) would share a
+    // few L1 sets and evict each other between the blocks.
+    size_t ks = d;
+    const float* kt = kbuf;
+    if constexpr (type == KvType::f32) kt = k_head + t0 * k.pos_stride, ks = k.pos_stride;
+    else copy_f32_rows<type>(k_head + t0 * k.pos_stride, k.pos_stride, tn, d, kbuf);
+    copy_f32_rows<type>(v_head + t0 * v.pos_stride, v.pos_stride, tn, d, vbuf);
+    for (size_t b0 = 0; b0 < lanes / kLanes; b0 += kAttendBatches) {
+      const size_t nb = std::min(kAttendBatches, lanes / kLanes - b0);
+      for (size_t j = 0; j < tn; j += kAttendBlock)
+        with_constant<kAttendBlock>(std::min<size_t>(kAttendBlock, tn - j), [&](auto jb) {
+          with_constant<kAttendBatches>(nb, [&](auto rb) {
+            score_tile<jb.value, rb.value>(qt + b0 * kLanes, lanes, kt + j * ks, ks, d, st + j * lanes + b0 * kLanes);
+          });
+        });
+    }
+    // Online softmax down each lane: mask, rescale to the new maximum, exponentiate.
+    const bool masked = shape.causal && (t0 + tn > a.pos0 + 1 || window);
+    for (size_t b = 0; b < lanes; b += kLanes) {
+      const vfloat vlo = vfloat::load_aligned(lo + b), vhi = vfloat::load_aligned(hi + b);
+      vfloat vmax(minus_inf);
+      for (size_t j = 0; j < tn; ++j) {
+        vfloat s = vfloat::load_aligned(st + j * lanes + b);
+        if (masked) {
+          const vfloat key(float(t0 + j));
+          s = xsimd::select(key >= vlo && key < vhi, s, vfloat(minus_inf));
+          s.store_aligned(st + j * lanes + b);
+        }
+        vmax = xsimd::max(vmax, s);
+      }
+      const vfloat old_max = vfloat::load_aligned(max + b), new_max = xsimd::max(old_max, vmax);
+      const vfloat base = xsimd::select(new_max == vfloat(minus_inf), vfloat(0.f), new_max);  // no key seen yet
+      const vfloat c = xsimd::exp(old_max - base);
+      vfloat vsum(0.f);
+      for (size_t j = 0; j < tn; ++j) {
+        const vfloat p = xsimd::exp(vfloat::load_aligned(st + j * lanes + b) - base);
+        p.store_aligned(st + j * lanes + b);
+        vsum += p;
+      }
+      new_max.store_aligned(max + b);
+      c.store_aligned(corr + b);
+      (vfloat::load_aligned(sum + b) * c + vsum).store_aligned(sum + b);
+    }
+    for (size_t r0 = 0; r0 < rows; r0 += kAttendBlock) {
+      const size_t rb = std::min<size_t>(kAttendBlock, rows - r0);
+      size_t i0 = 0;
+      for (; i0 + kAttendBatches * kLanes <= d; i0 += kAttendBatches * kLanes)
+        with_constant<kAttendBlock>(rb, [&](auto n) { value_tile<n.value, kAttendBatches>(st, lanes, r0, vbuf, d, tn, i0, corr, out, d); });
+      for (; i0 + kLanes <= d; i0 += kLanes)
+        with_constant<kAttendBlock>(rb, [&](auto n) { value_tile<n.value, 1>(st, lanes, r0, vbuf, d, tn, i0, corr, out, d); });
+      for (size_t r = r0; r < r0 + rb; ++r)
+        for (size_t i = i0; i < d; ++i) {
+          float acc = out[r * d + i] * corr[r];
+          for (size_t j = 0; j < tn; ++j) acc += st[j * lanes + r] * vbuf[j * d + i];
+          out[r * d + i] = acc;
+        }
+    }
+  }
+  std::copy_n(max, rows, row_max);
+  std::copy_n(sum, rows, row_sum);
+}
+
+inline void attend_rows(const AttendTask& a, const KvView& k, const KvView& v, const AttentionShape& shape,
+                        float* out, float* row_max, float* row_sum, AlignedVector<float>& scratch) {
+  switch (k.type) {
+    case KvType::f32: return attend_rows<KvType::f32>(a, k, v, shape, out, row_max, row_sum, scratch);
+    case KvType::f16: return attend_rows<KvType::f16>(a, k, v, shape, out, row_max, row_sum, scratch);
+    case KvType::bf16: return attend_rows<KvType::bf16>(a, k, v, shape, out, row_max, row_sum, scratch);
   }
 }
 
@@ -240,7 +418,7 @@ inline void attend_decode(const float* q, const KvView& k, const KvView& v, size
     for (size_t task = t; task < units * splits; task += nt) {
       const size_t unit = task / splits, split = task % splits, head0 = unit * unit_heads;
       const size_t n_keys = n_ctx - begin;
-      const detail::AttendTask a{q, shape.n_heads, head0, unit_heads, pos, 1, head0 / group,
+      const detail::AttendTask a{q, shape.n_heads * d, head0, unit_heads, pos, 1, head0 / group,
                                  begin + n_keys * split / splits, begin + n_keys * (split + 1) / splits};
       float* st = state(unit, split);
       detail::attend_keys(a, k, v, shape, st, st + unit_heads * d, st + unit_heads * (d + 1));
@@ -267,28 +445,31 @@ inline void attend_decode(const float* q, const KvView& k, const KvView& v, size
 // Prefill: q holds m rows (m x n_heads x head_dim) for positions [pos0, pos0 + m), whose keys
 // and values are already in the cache with those of positions [0, pos0). out gets
 // m x n_heads x head_dim. Causal unless shape.causal is false (then every row sees all
-// pos0 + m keys, as BERT's encoder does).
+// pos0 + m keys, as BERT's encoder does). q_stride: floats from one position's queries to the
+// next, when they sit in a wider row (a fused q/k/v projection); 0 means n_heads x head_dim.
 inline void attend_prefill(const float* q, size_t m, size_t pos0, const KvView& k, const KvView& v,
-                           const AttentionShape& shape, float* out, ThreadPool& pool) {
+                           const AttentionShape& shape, float* out, ThreadPool& pool, size_t q_stride = 0) {
   detail::check_attention(q, k, v, shape, out, "attend_prefill");
   if (m == 0) return;
   const size_t d = shape.head_dim, group = shape.n_heads / shape.n_kv_heads;
   const size_t unit_heads = detail::heads_per_unit(shape), units = shape.n_heads / unit_heads;
+  if (q_stride == 0) q_stride = shape.n_heads * d;
   const size_t block = std::max<size_t>(1, detail::kMaxTileRows / unit_heads);  // positions per task
   const size_t blocks = (m + block - 1) / block;
   pool.run([&](size_t t, size_t nt) {
     thread_local std::vector<float> scratch;
+    thread_local detail::AlignedVector<float> tiles;
     scratch.resize(detail::kMaxTileRows * (d + 2));
     for (size_t task = t; task < units * blocks; task += nt) {
       const size_t unit = task % units, b = task / units, head0 = unit * unit_heads;
       const size_t p0 = pos0 + b * block, n_pos = std::min(block, pos0 + m - p0);
       const size_t window = shape.causal ? shape.window : 0;
       const size_t begin = window && p0 + 1 > window ? p0 + 1 - window : 0;
-      const detail::AttendTask a{q + (b * block) * shape.n_heads * d, shape.n_heads, head0, unit_heads, p0, n_pos,
+      const detail::AttendTask a{q + (b * block) * q_stride, q_stride, head0, unit_heads, p0, n_pos,
                                  head0 / group, begin, shape.causal ? p0 + n_pos : pos0 + m};
       const size_t rows = n_pos * unit_heads;
       float *o = scratch.data(), *row_max = o + rows * d, *row_sum = row_max + rows;
-      detail::attend_keys(a, k, v, shape, o, row_max, row_sum);
+      detail::attend_rows(a, k, v, shape, o, row_max, row_sum, tiles);
       for (size_t r = 0; r < rows; ++r) {
         float* dst = out + ((b * block + r / unit_heads) * shape.n_heads + head0 + r % unit_heads) * d;
         const float inv = 1.f / row_sum[r];

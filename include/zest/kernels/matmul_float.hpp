@@ -64,11 +64,19 @@ struct F16PanelReader {
   }
 };
 
+// Cache lines of the weights that the next tiles will read, for a tile to prefetch into L2
+// while it computes: the weights of a large model come from L3 or memory, where the hardware
+// prefetchers, which stop at each 4 KiB page, leave the first tile of every panel waiting.
+struct Prefetch {
+  const char* lines = nullptr;
+  size_t count = 0;
+};
+
 // y[r][0..n_valid) = init + sum_k x[r][k] * panel[k][.] for r < MR, k in [k0, k0 + kn).
 // x points at row 0, input k0; y at row 0, the panel's first output.
 template <int MR, typename Reader>
 inline void float_tile(const float* x, size_t ldx, const Reader& reader, size_t k0, size_t kn, float* y,
-                       size_t ldy, size_t n_valid, TileInit init) {
+                       size_t ldy, size_t n_valid, TileInit init, Prefetch next = {}) {
   // With one or two rows the FMA latency chain would bound a GEMV; odd inputs go to a second
   // set of accumulators then.
   constexpr bool split = MR <= 2;
@@ -82,6 +90,7 @@ inline void float_tile(const float* x, size_t ldx, const Reader& reader, size_t 
     }
   size_t k = 0;
   for (; k + 2 <= kn; k += 2) {
+    if (k / 2 < next.count) __builtin_prefetch(next.lines + k / 2 * 64, 0, 2);
     PanelBatches b0, b1;
     reader.pair(k0 + k, b0, b1);
 #pragma GCC unroll 16
@@ -108,13 +117,18 @@ inline void float_tile(const float* x, size_t ldx, const Reader& reader, size_t 
   }
 }
 
-// Runs float_tile over rows [0, m) in tiles of kTileRows, then smaller tiles for the rest.
+// Runs float_tile over rows [0, m) in tiles of kTileRows, then smaller tiles for the rest; the
+// full tiles share out the prefetch of `next`.
 template <typename Reader>
 inline void float_tile_rows(const float* x, size_t ldx, size_t m, const Reader& reader, size_t k0, size_t kn,
-                            float* y, size_t ldy, size_t n_valid, TileInit init) {
+                            float* y, size_t ldy, size_t n_valid, TileInit init, Prefetch next) {
   size_t r = 0;
-  for (; r + kTileRows <= m; r += kTileRows)
-    float_tile<kTileRows>(x + r * ldx, ldx, reader, k0, kn, y + r * ldy, ldy, n_valid, init);
+  const size_t tiles = m / kTileRows, share = tiles ? (next.count + tiles - 1) / tiles : 0;
+  for (size_t t = 0; r + kTileRows <= m; r += kTileRows, ++t) {
+    const size_t first = std::min(next.count, t * share);
+    float_tile<kTileRows>(x + r * ldx, ldx, reader, k0, kn, y + r * ldy, ldy, n_valid, init,
+                          {next.lines + first * 64, std::min(share, next.count - first)});
+  }
   auto rest = [&](auto rows_tag) {
     constexpr int R = decltype(rows_tag)::value;
     for (; r + R <= m; r += R) float_tile<R>(x + r * ldx, ldx, reader, k0, kn, y + r * ldy, ldy, n_valid, init);
@@ -124,13 +138,32 @@ inline void float_tile_rows(const float* x, size_t ldx, size_t m, const Reader& 
   rest(std::integral_constant<int, 1>{});
 }
 
-// y[m][w.rows()] (+)= x[m][w.cols()] * W^T (+ bias) for the panels [p0, p1) of a float-format w.
-template <typename MakeReader>
+// Activation rows per pass over the weights: one cache block of inputs for this many rows
+// (192 KiB) stays in L2 while every panel of a group reads it. That of a whole 8 x 128 batch
+// (1 MiB, its rows kilobytes apart, so on a fraction of the L2 sets) would be re-read from L3 by
+// each panel.
+inline constexpr size_t kRowChunk = 192;
+
+// y[m][w.rows()] (+)= x[m][w.cols()] * W^T (+ bias) for the panels [p0, p1) of a float-format w,
+// stored as `Element`s: make_reader(p) reads panel p, panel(p) is where it starts. While a block
+// of one panel's inputs is in use, the same block of the next panel is prefetched.
+template <typename Element, typename MakeReader, typename Panel>
 inline void float_matmul_panels(const float* x, size_t m, const PackedMatrix& w, float* y, const float* bias,
-                                bool accumulate, size_t p0, size_t p1, MakeReader make_reader) {
+                                bool accumulate, size_t p0, size_t p1, MakeReader make_reader, Panel panel) {
+  if (m > kRowChunk) {
+    for (size_t r0 = 0; r0 < m; r0 += kRowChunk)
+      float_matmul_panels<Element>(x + r0 * w.cols(), std::min(kRowChunk, m - r0), w, y + r0 * w.rows(), bias, accumulate,
+                                   p0, p1, make_reader, panel);
+    return;
+  }
   for_each_block_and_panel(w, bias, accumulate, p0, p1, m, input_block(m, w.cols()),
                            [&](size_t k0, size_t kn, size_t p, size_t n0, size_t n_valid, TileInit init) {
-                             float_tile_rows(x + k0, w.cols(), m, make_reader(p), k0, kn, y + n0, w.rows(), n_valid, init);
+                             Prefetch next;
+                             if (p + 1 < p1)
+                               next = {reinterpret_cast<const char*>(panel(p + 1) + k0 * kPanel),
+                                       kn * kPanel * sizeof(Element) / 64};
+                             float_tile_rows(x + k0, w.cols(), m, make_reader(p), k0, kn, y + n0, w.rows(), n_valid, init,
+                                             next);
                            });
 }
 
@@ -138,14 +171,17 @@ inline void float_matmul_panels(const float* x, size_t m, const PackedMatrix& w,
                                 bool accumulate, size_t p0, size_t p1) {
   switch (w.format()) {
     case WeightFormat::f32:
-      return float_matmul_panels(x, m, w, y, bias, accumulate, p0, p1,
-                                 [&](size_t p) { return F32PanelReader{w.f32_panel(p)}; });
+      return float_matmul_panels<float>(x, m, w, y, bias, accumulate, p0, p1,
+                                        [&](size_t p) { return F32PanelReader{w.f32_panel(p)}; },
+                                        [&](size_t p) { return w.f32_panel(p); });
     case WeightFormat::bf16:
-      return float_matmul_panels(x, m, w, y, bias, accumulate, p0, p1,
-                                 [&](size_t p) { return Bf16PanelReader{w.half_panel(p)}; });
+      return float_matmul_panels<uint16_t>(x, m, w, y, bias, accumulate, p0, p1,
+                                           [&](size_t p) { return Bf16PanelReader{w.half_panel(p)}; },
+                                           [&](size_t p) { return w.half_panel(p); });
     case WeightFormat::f16:
-      return float_matmul_panels(x, m, w, y, bias, accumulate, p0, p1,
-                                 [&](size_t p) { return F16PanelReader{w.half_panel(p)}; });
+      return float_matmul_panels<uint16_t>(x, m, w, y, bias, accumulate, p0, p1,
+                                           [&](size_t p) { return F16PanelReader{w.half_panel(p)}; },
+                                           [&](size_t p) { return w.half_panel(p); });
     case WeightFormat::int8: break;
   }
 }

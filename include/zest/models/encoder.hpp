@@ -140,28 +140,31 @@ class EncoderModel {
     float* x = out.hidden.data();
     embed(batch, x);
 
-    std::vector<float> qkv(n * 3 * d), q(n * d), ctx(n * d), u(n * inter);
+    // The caller's scratch, kept between calls (no page faults on fresh megabytes every pass),
+    // named by pointers for the workers.
+    thread_local detail::AlignedVector<float> scratch;
+    scratch.resize(n * (4 * d + inter));
+    float *qkv = scratch.data(), *ctx = qkv + n * 3 * d, *u = ctx + n * d;
     const size_t heads = size_t(config_.num_attention_heads), hd = size_t(config_.head_dim);
     AttentionShape shape{heads, heads, hd, 1.0f / std::sqrt(float(hd)), 0};
     shape.causal = false;
     const float eps = float(config_.norm_eps);
     for (const detail::EncoderLayer& l : layers_) {
-      matmul(x, n, l.qkv, qkv.data(), pool, {.bias = l.qkv_bias.data()});
-      for (size_t r = 0; r < n; ++r) std::copy_n(qkv.data() + r * 3 * d, d, q.data() + r * d);  // queries, gathered
-      // Each text attends over its own keys and values, read in place from the projections.
+      matmul(x, n, l.qkv, qkv, pool, {.bias = l.qkv_bias.data()});
+      // Each text attends over its own queries, keys and values, read in place from the projections.
       for (size_t t = 0; t < out.texts(); ++t) {
-        const float* rows = qkv.data() + out.offsets[t] * 3 * d;
+        const float* rows = qkv + out.offsets[t] * 3 * d;
         const KvView k{rows + d, KvType::f32, 3 * d, hd}, v{rows + 2 * d, KvType::f32, 3 * d, hd};
-        attend_prefill(q.data() + out.offsets[t] * d, out.length(t), 0, k, v, shape, ctx.data() + out.offsets[t] * d, pool);
+        attend_prefill(rows, out.length(t), 0, k, v, shape, ctx + out.offsets[t] * d, pool, 3 * d);
       }
-      matmul(ctx.data(), n, l.attn_out, x, pool, {.bias = l.attn_out_bias.data(), .accumulate = true});
+      matmul(ctx, n, l.attn_out, x, pool, {.bias = l.attn_out_bias.data(), .accumulate = true});
       // The row-wise steps split across the pool too, kRowGrain rows a share.
       pool.parallel_for(n, kRowGrain, [&](size_t r0, size_t r1) {
         layer_norm(x + r0 * d, x + r0 * d, r1 - r0, d, l.attn_norm.weight.data(), l.attn_norm.bias.data(), eps);
       });
-      matmul(x, n, l.up, u.data(), pool);
-      pool.parallel_for(n, kRowGrain, [&](size_t r0, size_t r1) { activate(u.data() + r0 * inter, r1 - r0, inter, l.up_bias.data()); });
-      matmul(u.data(), n, l.down, x, pool, {.bias = l.down_bias.data(), .accumulate = true});
+      matmul(x, n, l.up, u, pool);
+      pool.parallel_for(n, kRowGrain, [&](size_t r0, size_t r1) { activate(u + r0 * inter, r1 - r0, inter, l.up_bias.data()); });
+      matmul(u, n, l.down, x, pool, {.bias = l.down_bias.data(), .accumulate = true});
       pool.parallel_for(n, kRowGrain, [&](size_t r0, size_t r1) {
         layer_norm(x + r0 * d, x + r0 * d, r1 - r0, d, l.mlp_norm.weight.data(), l.mlp_norm.bias.data(), eps);
       });

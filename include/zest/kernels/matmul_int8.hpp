@@ -111,28 +111,42 @@ struct Int8DotAvx2 {
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 struct Int8DotVnni {
   static constexpr bool kOffsetActivations = true;
-  // The int32 sums stay in registers from the dot products to the scaling.
+  // The int32 sums stay in registers from the dot products to the scaling. A GEMV's one or two
+  // rows would leave each sum a chain of dependent vpdpbusd, a quad per latency, slower than an
+  // L3 delivers weights: consecutive quads go to kChains independent sums, added at the end.
+  template <int MR>
+  static constexpr int kChains = MR == 1 ? 4 : MR == 2 ? 2 : 1;
+
   template <int MR>
   static void scaled_block(const uint8_t* a, size_t lda, const int8_t* q, size_t quads, const uint16_t* d,
                            vfloat (&acc)[MR][kPanelBatches]) {
     static_assert(kPanelBatches == 2);
-    __m512i sum[MR][2];
-    for (int r = 0; r < MR; ++r) sum[r][0] = sum[r][1] = _mm512_setzero_si512();
-    for (size_t i = 0; i < quads; ++i) {
+    constexpr int C = kChains<MR>;
+    __m512i sum[C][MR][2];
+    for (int c = 0; c < C; ++c)
+      for (int r = 0; r < MR; ++r) sum[c][r][0] = sum[c][r][1] = _mm512_setzero_si512();
+    auto quad = [&](int c, size_t i) {
       const __m512i w0 = _mm512_loadu_si512(q + i * 128), w1 = _mm512_loadu_si512(q + i * 128 + 64);
 #pragma GCC unroll 16
       for (int r = 0; r < MR; ++r) {
         int32_t four;
         std::memcpy(&four, a + r * lda + 4 * i, 4);
         const __m512i x = _mm512_set1_epi32(four);
-        sum[r][0] = _mm512_dpbusd_epi32(sum[r][0], x, w0);
-        sum[r][1] = _mm512_dpbusd_epi32(sum[r][1], x, w1);
+        sum[c][r][0] = _mm512_dpbusd_epi32(sum[c][r][0], x, w0);
+        sum[c][r][1] = _mm512_dpbusd_epi32(sum[c][r][1], x, w1);
       }
-    }
+    };
+    size_t i = 0;
+    for (; i + C <= quads; i += C)
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) quad(c, i + c);
+    for (; i < quads; ++i) quad(0, i);
     const __m512 d0 = load_f16_batch(d), d1 = load_f16_batch(d + 16);
     for (int r = 0; r < MR; ++r) {
-      acc[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r][0]), d0, acc[r][0]);
-      acc[r][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r][1]), d1, acc[r][1]);
+      for (int c = 1; c < C; ++c)
+        for (int h = 0; h < 2; ++h) sum[0][r][h] = _mm512_add_epi32(sum[0][r][h], sum[c][r][h]);
+      acc[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[0][r][0]), d0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[0][r][1]), d1, acc[r][1]);
     }
   }
 };

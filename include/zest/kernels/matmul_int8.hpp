@@ -51,16 +51,21 @@ inline void add_scaled_sums(const int32_t (*sums)[kPanel], const uint16_t* d, vf
 }
 
 // Each implementation's scaled_block<MR>(a, lda, q, quads, d, acc): acc[r] += d * (the int32 dot
-// products of activation rows a + r * lda with one weight block q of `quads` quads).
-struct Int8DotScalar {
-  static constexpr bool kOffsetActivations = false;
+// products of activation rows a + r * lda with one weight block q of `quads` quads). This one is
+// for implementations whose Dot::block<MR> writes the int32 sums to memory.
+template <typename Dot>
+struct ScaledFromSums {
   template <int MR>
   static void scaled_block(const uint8_t* a, size_t lda, const int8_t* q, size_t quads, const uint16_t* d,
                            vfloat (&acc)[MR][kPanelBatches]) {
     alignas(64) int32_t sums[MR][kPanel];
-    block<MR>(a, lda, q, quads, sums);
+    Dot::template block<MR>(a, lda, q, quads, sums);
     add_scaled_sums<MR>(sums, d, acc);
   }
+};
+
+struct Int8DotScalar : ScaledFromSums<Int8DotScalar> {
+  static constexpr bool kOffsetActivations = false;
   template <int MR>
   static void block(const uint8_t* a, size_t lda, const int8_t* q, size_t quads, int32_t (*sums)[kPanel]) {
     for (int r = 0; r < MR; ++r)
@@ -74,15 +79,8 @@ struct Int8DotScalar {
 };
 
 #if defined(__AVX2__)
-struct Int8DotAvx2 {
+struct Int8DotAvx2 : ScaledFromSums<Int8DotAvx2> {
   static constexpr bool kOffsetActivations = false;
-  template <int MR>
-  static void scaled_block(const uint8_t* a, size_t lda, const int8_t* q, size_t quads, const uint16_t* d,
-                           vfloat (&acc)[MR][kPanelBatches]) {
-    alignas(64) int32_t sums[MR][kPanel];
-    block<MR>(a, lda, q, quads, sums);
-    add_scaled_sums<MR>(sums, d, acc);
-  }
   template <int MR>
   static void block(const uint8_t* a, size_t lda, const int8_t* q, size_t quads, int32_t (*sums)[kPanel]) {
     __m256i acc[MR][4];

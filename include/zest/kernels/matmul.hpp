@@ -71,7 +71,10 @@ inline void matmul(const float* x, size_t m, const PackedMatrix& w, float* y, Th
     matmul(quantized, w, y, pool, options);
     return;
   }
-  pool.parallel_for(w.panels(), 1, [&](size_t p0, size_t p1) {
+  // A GEMM's panels in equal shares, one a thread: a few dozen heavy panels in dynamic chunks
+  // end unevenly.
+  const size_t grain = m < detail::kMinRowsToBlock ? 1 : (w.panels() + pool.size() - 1) / pool.size();
+  pool.parallel_for(w.panels(), grain, [&](size_t p0, size_t p1) {
     detail::float_matmul_panels(x, m, w, y, options.bias, options.accumulate, p0, p1);
   });
 }

@@ -1,5 +1,5 @@
 // The hand-written GPT-2 scanner splits exactly as the regex (PCRE2 with Oniguruma's \s) on the
-// committed texts and on made-up strings of mixed classes.
+// committed texts and on made-up strings of mixed classes, ASCII alone among them.
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -64,5 +64,13 @@ TEST_CASE("GPT-2, cl100k and Qwen2 scanners equal their regexes") {
     CHECK_MESSAGE(by_scanner(s) == by_regex(re, s), nlohmann::json(s).dump());
     CHECK_MESSAGE(by_cl100k(s, 3) == by_regex(cl100k, s), nlohmann::json(s).dump());
     CHECK_MESSAGE(by_cl100k(s, 1) == by_regex(qwen2, s), nlohmann::json(s).dump());
+  }
+
+  // ASCII strings of up to 300 bytes: the GPT-2 scanner's 64-byte blocks and their seams.
+  const std::string ascii = "  \t\n\r\v\f''''ssstrevlldmaZ09!.(-";
+  for (int i = 0; i < 3000; ++i) {
+    std::string s(rng() % 300, ' ');
+    for (auto& c : s) c = ascii[rng() % ascii.size()];
+    CHECK_MESSAGE(by_scanner(s) == by_regex(re, s), nlohmann::json(s).dump());
   }
 }

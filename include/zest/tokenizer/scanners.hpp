@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+#include <vector>
 
+#include "zest/tokenizer/ascii_masks.hpp"
 #include "zest/tokenizer/unicode.hpp"
 #include "zest/tokenizer/utf8.hpp"
 
@@ -91,9 +93,87 @@ inline std::size_t ascii_letters_end(std::string_view s, std::size_t j) {
   return j;
 }
 
+// The length of GPT-2's contraction ('s 't 're 've 'm 'll 'd) at s[i] == '\'', or 0.
+inline std::size_t contraction(std::string_view s, std::size_t i) {
+  const std::size_t n = s.size();
+  if (i + 1 >= n) return 0;
+  const char a = s[i + 1];
+  if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
+  if (i + 2 >= n) return 0;
+  const char b = s[i + 2];
+  return (a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l') ? 3 : 0;
+}
+
+#if defined(__AVX2__)
+// The GPT-2 pattern on ASCII text, 64 bytes at a time. A piece starts where a run of
+// whitespace starts, at a run's last whitespace character that a non-space follows (a ' ' there
+// leads the next word, another one stands alone), and where a run of letters, digits or other
+// characters starts, unless a ' ' before it leads it. The text is padded with '\n': a run of
+// whitespace at its end is not cut. Contractions, rare, then move the starts at them. The
+// pieces come from the bits of the starts, without a chain of dependent loads from one piece to
+// the next. Returns false, emitting nothing, when s is not all ASCII.
+template <typename Emit>
+bool scan_gpt2_ascii(std::string_view s, Emit&& emit) {
+  thread_local std::vector<std::uint64_t> starts, quotes;
+  const std::size_t n = s.size(), blocks = (n + 63) / 64;
+  if (n == 0) return true;
+  starts.resize(blocks + 1);
+  quotes.resize(blocks);
+  const auto load = [&](std::size_t b) {
+    if (b * 64 + 64 <= n) return ascii_masks(s.data() + b * 64);
+    char padded[64];
+    std::memset(padded, '\n', sizeof padded);
+    if (b * 64 < n) std::memcpy(padded, s.data() + b * 64, n - b * 64);
+    return ascii_masks(padded);
+  };
+  const auto before = [](std::uint64_t x, std::uint64_t prev) { return x << 1 | prev >> 63; };  // bit i: byte i - 1's
+  AsciiMasks prev, cur, next = load(0);
+  std::uint64_t prev_other = 0;  // none before the text
+  for (std::size_t b = 0; b < blocks; ++b) {
+    prev = cur, cur = next, next = load(b + 1);
+    if (cur.high) return false;
+    const std::uint64_t space = cur.space, other = ~(cur.letter | cur.digit | space);
+    const std::uint64_t space_first = space & ~before(space, prev.space);
+    const std::uint64_t space_last = space & ~(space >> 1 | next.space << 63);
+    const std::uint64_t run_first = (cur.letter & ~before(cur.letter, prev.letter)) |
+                                    (cur.digit & ~before(cur.digit, prev.digit)) | (other & ~before(other, prev_other));
+    starts[b] = space_first | space_last | (run_first & ~before(cur.blank, prev.blank));
+    quotes[b] = cur.quote;
+    prev_other = other;
+  }
+  if (n % 64) starts[blocks - 1] &= ~0ull >> (64 - n % 64);  // none in the padding
+  starts[blocks] = 0;
+  // Contractions: a start at an apostrophe that begins one moves past it (the next start there
+  // may begin another).
+  for (std::size_t b = 0; b < blocks; ++b) {
+    for (std::uint64_t q = starts[b] & quotes[b]; q;) {
+      const std::size_t at = b * 64 + static_cast<std::size_t>(__builtin_ctzll(q));
+      const std::size_t c = contraction(s, at);
+      for (std::size_t k = at + 1; c && k <= at + c && k < n; ++k)
+        starts[k / 64] = k == at + c ? starts[k / 64] | 1ull << (k % 64) : starts[k / 64] & ~(1ull << (k % 64));
+      q = starts[b] & quotes[b] & ~1ull << (at % 64);  // those after it
+    }
+  }
+  std::size_t begin = 0;
+  starts[0] &= ~1ull;  // the first piece starts at 0
+  for (std::size_t b = 0; b < blocks; ++b) {
+    for (std::uint64_t bits = starts[b]; bits; bits &= bits - 1) {
+      const std::size_t at = b * 64 + static_cast<std::size_t>(__builtin_ctzll(bits));
+      emit(begin, at);
+      begin = at;
+    }
+  }
+  emit(begin, n);
+  return true;
+}
+#endif
+
 // Calls emit(begin, end) for each piece of the GPT-2 pattern in valid UTF-8 `s`.
 template <typename Emit>
 void scan_gpt2(std::string_view s, Emit&& emit) {
+#if defined(__AVX2__)
+  if (scan_gpt2_ascii(s, emit)) return;
+#endif
   const std::size_t n = s.size();
   std::size_t i = 0;
   // End of the run of characters of class k starting at j.
@@ -105,21 +185,11 @@ void scan_gpt2(std::string_view s, Emit&& emit) {
   };
   while (i < n) {
     const std::size_t start = i;
-    // Contractions.
-    if (s[i] == '\'' && i + 1 < n) {
-      const char a = s[i + 1];
-      if (a == 's' || a == 't' || a == 'm' || a == 'd') {
-        emit(start, i + 2);
-        i += 2;
+    if (s[i] == '\'') {
+      if (const std::size_t c = contraction(s, i)) {
+        emit(start, i + c);
+        i += c;
         continue;
-      }
-      if (i + 2 < n) {
-        const char b = s[i + 2];
-        if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) {
-          emit(start, i + 3);
-          i += 3;
-          continue;
-        }
       }
     }
     std::size_t len;

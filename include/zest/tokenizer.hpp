@@ -142,7 +142,7 @@ class Tokenizer {
 
   const SpecialTokens& special_tokens() const { return specials_; }
 
-  // The word cache: capacity in words (0 turns it off; default 131072, 8 MiB). Copies of a
+  // The word cache: capacity in words (0 turns it off; default 131072, 5 MiB). Copies of a
   // Tokenizer share the pipeline and its cache. Not thread-safe: set it before sharing.
   void set_cache_capacity(std::size_t words) {
     if (pipeline_) pipeline_->cache().set_capacity(words);

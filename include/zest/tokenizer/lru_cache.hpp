@@ -1,12 +1,13 @@
-// The word cache: pre-tokenized word -> its tokens, bounded, shared by threads without locks.
-// A word maps to a 4-way set of 64-byte slots (key and tokens in one cache line each) with one
-// byte of "used since the last eviction" bits per set: eviction takes a way not used lately
-// (NRU, an approximation of LRU). Four ways, not two: with two, the rare words of brown.txt
-// that share a set keep evicting each other, and their BPE costs more than the extra lines.
-// A hit costs one hash, a look at up to four adjacent cache lines and no write (a used bit is
+// The word cache: pre-tokenized word -> its token ids, bounded, shared by threads without locks.
+// Two set-associative tables of slots that hold a key and its ids in one piece: a short one of
+// 32-byte slots (words up to 16 bytes, up to 3 ids: almost every word of natural text) and a
+// long one of 64-byte slots (up to 24 bytes and 12 ids). A short word with more ids leaves a
+// marker in the short table, so that a short word missing there is missing: a miss looks at one
+// table. A set is 4 ways, 128 bytes of short slots (a pair of cache lines, which the CPU fetches
+// together); a byte per set of "used since the last eviction" bits picks the victim (NRU, an
+// approximation of LRU). A hit costs one hash, a look at the set and no write (a used bit is
 // written only when it changes). Each slot is a seqlock: a reader that races a writer sees a
-// miss; a writer that finds the slot busy skips the insert. Words up to 24 bytes with up to 8
-// tokens are cached: almost all words of natural text.
+// miss; a writer that finds the slot busy skips the insert. Ids only: offsets take the model.
 #pragma once
 
 #include <algorithm>
@@ -17,7 +18,6 @@
 #include <memory>
 #include <new>
 #include <string_view>
-#include <type_traits>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -60,15 +60,16 @@ struct CacheKey {
   }
 };
 
-class WordCache {
+// One table of the cache: sets of 4 slots of a head word, KeyWords words of key and IdWords
+// words of ids (3 of 21 bits each).
+template <std::size_t KeyWords, std::size_t IdWords>
+class CacheTable {
  public:
-  static constexpr std::size_t max_tokens = 8, ways = 4;
+  static constexpr std::size_t ways = 4, key_bytes = 8 * KeyWords, max_ids = 3 * IdWords;
+  static constexpr std::int32_t id_bound = 1 << 21;
 
-  explicit WordCache(std::size_t capacity) { set_capacity(capacity); }
-
-  // Capacity in words (rounded up to a power of two; 0 turns the cache off).
-  // Not thread-safe: call before sharing the tokenizer.
-  void set_capacity(std::size_t capacity) {
+  // Room for capacity words (rounded up to a power of two; 0: none).
+  void allocate(std::size_t capacity) {
     sets_ = 0;
     memory_.reset();
     if (capacity == 0) return;
@@ -77,10 +78,9 @@ class WordCache {
     // calloc: zeroed memory that a large allocation gets from the kernel untouched, so pages
     // cost their first fault only once a word lands on them, not all at load time. Slots of a
     // huge page or more start on one and ask for transparent huge pages: words land all over
-    // the slots, and with 4 KiB pages each look-up would also miss the TLB (and the first
-    // ones fault in a page each).
+    // the slots, and with 4 KiB pages each look-up would also miss the TLB.
     const std::size_t slot_bytes = sets * ways * sizeof(Slot);
-    const std::size_t align = slot_bytes >= huge_page ? huge_page : alignof(Slot);
+    const std::size_t align = slot_bytes >= huge_page ? huge_page : sizeof(Slot) * ways;
     memory_.reset(std::calloc(slot_bytes + sets + align, 1));
     if (!memory_) throw std::bad_alloc();
     const auto at = (reinterpret_cast<std::uintptr_t>(memory_.get()) + align - 1) & ~(align - 1);
@@ -92,61 +92,41 @@ class WordCache {
     sets_ = sets;
   }
   std::size_t capacity() const { return sets_ * ways; }
-  bool enabled() const { return sets_ > 0; }
 
-  static bool cacheable(std::string_view word) { return CacheKey::fits(word); }
-
-  // Starts loading the set of key into the CPU cache: lookups of a line's words overlap. Its
-  // first line only (ways 0 and 1 with the adjacent line): a set fills from way 0, and a
-  // prefetch of the second half too kept the line fill buffers full for ways seldom used.
+  // Starts loading the set of key into the CPU cache: look-ups of a line's words overlap.
   void prefetch(const CacheKey& key) const {
-    if (!enabled()) return;
-    const Slot* set = set_of(key);
-    __builtin_prefetch(set);
+    __builtin_prefetch(set_of(key));
     __builtin_prefetch(&used_[key.hash & (sets_ - 1)]);
   }
 
-  // Appends the cached tokens of the word and returns true, or returns false. Out is a vector
-  // of Token, or of ids alone.
+  // Appends the ids of the word and returns how many (0: a marker), or returns -1.
   template <typename Out>
-  bool get(const CacheKey& key, Out& out) const {
+  int get(const CacheKey& key, Out& out) const {
     Slot* set = set_of(key);
-    const std::uint64_t tag = head_of(key, 0);
+    const std::uint64_t tag = tag_of(key);
     for (std::size_t w = 0; w < ways; ++w) {
-      Slot::Copy c;
-      if (!set[w].read(tag, c) || c.key[0] != key.words[0] || c.key[1] != key.words[1] || c.key[2] != key.words[2]) continue;
+      std::uint64_t ids[IdWords];
+      const int count = set[w].read(tag, key, ids);
+      if (count < 0) continue;
       std::atomic_ref<std::uint8_t> used(used_[key.hash & (sets_ - 1)]);
       const auto bits = used.load(std::memory_order_relaxed);
       if (!(bits >> w & 1)) used.store(static_cast<std::uint8_t>(bits | 1u << w), std::memory_order_relaxed);
-      std::uint32_t begin = 0;
-      for (std::size_t k = 0; k < c.count(); ++k) {
-        const std::uint32_t t = c.tokens[k];
-        if constexpr (std::is_same_v<typename Out::value_type, Token>) {
-          out.push_back({static_cast<std::int32_t>(t & 0xFFFFFF), begin, t >> 24});
-          begin = t >> 24;
-        } else {
-          out.push_back(static_cast<std::int32_t>(t & 0xFFFFFF));
-        }
-      }
-      return true;
+      for (int k = 0; k < count; ++k) out.push_back(static_cast<std::int32_t>(ids[k / 3] >> (21 * (k % 3)) & (id_bound - 1)));
+      return count;
     }
-    return false;
+    return -1;
   }
 
-  // Stores the tokens of the word if they fit (contiguous from 0, ends < 256, ids < 2^24),
-  // in place of an empty slot of the set, else one not used since the last eviction. The
-  // tokens' offsets may be in another spelling of the word (ByteLevel's) than the key.
+  // Stores the ids of the tokens (count 0: a marker) if they fit, in place of an empty slot of
+  // the set, else one not used since the last eviction.
   void put(const CacheKey& key, const Token* tokens, std::size_t count) const {
-    if (count == 0 || count > max_tokens || key.size == 0) return;
-    Slot::Copy c{};
-    std::uint32_t at = 0;
+    if (count > max_ids || key.size == 0 || key.size > key_bytes) return;
+    std::uint64_t c[Slot::size] = {tag_of(key) | static_cast<std::uint64_t>(count) << 40};
+    std::memcpy(c + 1, key.words, key_bytes);
     for (std::size_t k = 0; k < count; ++k) {
-      if (tokens[k].begin != at || tokens[k].end > 255 || tokens[k].id < 0 || tokens[k].id >= (1 << 24)) return;
-      c.tokens[k] = static_cast<std::uint32_t>(tokens[k].id) | (tokens[k].end << 24);
-      at = tokens[k].end;
+      if (tokens[k].id < 0 || tokens[k].id >= id_bound) return;
+      c[1 + KeyWords + k / 3] |= static_cast<std::uint64_t>(tokens[k].id) << (21 * (k % 3));
     }
-    c.head = head_of(key, count);
-    std::memcpy(c.key, key.words, sizeof c.key);
     Slot* set = set_of(key);
     std::atomic_ref<std::uint8_t> used(used_[key.hash & (sets_ - 1)]);
     unsigned bits = used.load(std::memory_order_relaxed);
@@ -162,59 +142,46 @@ class WordCache {
   }
 
  private:
-  // One cached word as 8 words, read and written atomically: head (seqlock counter << 48 |
-  // count << 40 | size << 32 | hash check), the key's 3 words, the tokens (id | end << 24) two
-  // to a word.
-  struct alignas(64) Slot {
-    struct Copy {
-      std::uint64_t head;
-      std::uint64_t key[3];
-      std::uint32_t tokens[max_tokens];
-      std::size_t count() const { return (head >> 40) & 0xFF; }
-    };
+  // Words read and written atomically: head (seqlock counter << 48 | count << 40 | key size
+  // << 32 | hash check), the key, the ids.
+  struct alignas(8 * (1 + KeyWords + IdWords)) Slot {
+    static constexpr std::size_t size = 1 + KeyWords + IdWords;
 
-    // A consistent copy of a word whose head has this tag (see head_of), or false when it has
-    // another, is empty or is being written. The tag is checked first: most ways of a set hold
-    // other words, and their keys and tokens are not copied.
-    bool read(std::uint64_t tag, Copy& c) {
+    // The id count of key when the slot holds it (its ids copied out), else -1, also when it is
+    // being written. The tag is checked first: most ways of a set hold other words.
+    int read(std::uint64_t tag, const CacheKey& key, std::uint64_t* ids) {
       const std::uint64_t seq = word(0).load(std::memory_order_acquire);
-      if ((seq & (odd | tag_bits)) != tag) return false;
-      c.head = seq & content;
+      if ((seq & (odd | tag_bits)) != tag) return -1;
       // Acquire loads, not a fence (which TSan does not model): the check of seq below cannot
       // move before them, and one that reads a writer's release store sees that writer's seq.
-      for (int k = 0; k < 3; ++k) c.key[k] = word(1 + k).load(std::memory_order_acquire);
-      for (int k = 0; k < 4; ++k) {
-        const std::uint64_t t = word(4 + k).load(std::memory_order_acquire);
-        c.tokens[2 * k] = static_cast<std::uint32_t>(t), c.tokens[2 * k + 1] = static_cast<std::uint32_t>(t >> 32);
-      }
-      return word(0).load(std::memory_order_relaxed) == seq;
+      bool same = true;
+      for (std::size_t k = 0; k < KeyWords; ++k) same &= word(1 + k).load(std::memory_order_acquire) == key.words[k];
+      for (std::size_t k = 0; k < IdWords; ++k) ids[k] = word(1 + KeyWords + k).load(std::memory_order_acquire);
+      if (!same || word(0).load(std::memory_order_relaxed) != seq) return -1;
+      return static_cast<int>(seq >> 40 & 0xFF);
     }
 
     bool empty() { return (word(0).load(std::memory_order_relaxed) & content) == 0; }
 
     // Replaces the content, or returns false when another writer has the slot.
-    bool write(const Copy& c) {
+    bool write(const std::uint64_t* c) {
       std::uint64_t seq = word(0).load(std::memory_order_relaxed);
       if ((seq & odd) || !word(0).compare_exchange_strong(seq, seq | odd, std::memory_order_acquire)) return false;
-      for (int k = 0; k < 3; ++k) word(1 + k).store(c.key[k], std::memory_order_release);  // see read()
-      for (int k = 0; k < 4; ++k)
-        word(4 + k).store(c.tokens[2 * k] | static_cast<std::uint64_t>(c.tokens[2 * k + 1]) << 32, std::memory_order_release);
-      word(0).store(((seq & ~content) + 2 * odd) | c.head, std::memory_order_release);  // counter + 1, even
+      for (std::size_t k = 1; k < size; ++k) word(k).store(c[k], std::memory_order_release);  // see read()
+      word(0).store(((seq & ~content) + 2 * odd) | c[0], std::memory_order_release);          // counter + 1, even
       return true;
     }
 
-    std::atomic_ref<std::uint64_t> word(int k) { return std::atomic_ref<std::uint64_t>(words[k]); }
+    std::atomic_ref<std::uint64_t> word(std::size_t k) { return std::atomic_ref<std::uint64_t>(words[k]); }
 
     static constexpr std::uint64_t odd = 1ull << 48, content = odd - 1;  // the counter is the top 16 bits
     static constexpr std::uint64_t tag_bits = (1ull << 40) - 1;          // key size and hash check
-    std::uint64_t words[8];  // only through atomic_ref
+    std::uint64_t words[size];  // only through atomic_ref
   };
-  static_assert(sizeof(Slot) == 64);
 
-  // The head's low 48 bits: token count, key size and a hash check (never 0: size >= 1); with
-  // count 0, the tag that read() compares.
-  static std::uint64_t head_of(const CacheKey& key, std::size_t count) {
-    return static_cast<std::uint64_t>(count) << 40 | static_cast<std::uint64_t>(key.size) << 32 | (key.hash >> 32);
+  // The head's key size and hash check (never 0: size >= 1): what read() compares.
+  static std::uint64_t tag_of(const CacheKey& key) {
+    return static_cast<std::uint64_t>(key.size) << 32 | (key.hash >> 32);
   }
 
   Slot* set_of(const CacheKey& key) const { return slots_ + (key.hash & (sets_ - 1)) * ways; }
@@ -227,6 +194,51 @@ class WordCache {
   std::unique_ptr<void, Free> memory_;  // the slots, then used_
   Slot* slots_ = nullptr;
   std::uint8_t* used_ = nullptr;  // per set: bit w set when way w was used since the last eviction (through atomic_ref)
+};
+
+class WordCache {
+ public:
+  explicit WordCache(std::size_t capacity) { set_capacity(capacity); }
+
+  // Capacity in words of the short table (rounded up to a power of two; 0 turns the cache
+  // off); the long one has an eighth. Not thread-safe: call before sharing the tokenizer.
+  void set_capacity(std::size_t capacity) {
+    short_.allocate(capacity);
+    long_.allocate(capacity == 0 ? 0 : std::max<std::size_t>(capacity / 8, Long::ways));
+  }
+  std::size_t capacity() const { return short_.capacity(); }
+  bool enabled() const { return short_.capacity() > 0; }
+
+  static bool cacheable(std::string_view word) { return CacheKey::fits(word); }
+
+  void prefetch(const CacheKey& key) const {
+    if (key.size <= Short::key_bytes) short_.prefetch(key);
+    else long_.prefetch(key);
+  }
+
+  // Appends the cached ids of the word and returns true, or returns false. Out: a vector of ids.
+  template <typename Out>
+  bool get(const CacheKey& key, Out& out) const {
+    if (key.size <= Short::key_bytes)
+      if (const int n = short_.get(key, out); n != 0) return n > 0;  // else a marker: in the long table
+    return long_.get(key, out) > 0;
+  }
+
+  // Stores the ids of the word's tokens when they fit.
+  void put(const CacheKey& key, const Token* tokens, std::size_t count) const {
+    if (count == 0 || count > Long::max_ids || key.size == 0) return;
+    if (key.size <= Short::key_bytes) {
+      if (count <= Short::max_ids) return short_.put(key, tokens, count);
+      short_.put(key, tokens, 0);
+    }
+    long_.put(key, tokens, count);
+  }
+
+ private:
+  using Short = CacheTable<2, 1>;
+  using Long = CacheTable<3, 4>;
+  Short short_;
+  Long long_;
 };
 
 }  // namespace zest::detail

@@ -40,7 +40,7 @@ inline std::unique_ptr<Model> make_model(const JsonRef& j, const ModelTables& t)
 class Pipeline {
  public:
   static constexpr std::string_view meta_space = "\xE2\x96\x81";  // '▁', SentencePiece's space
-  static constexpr std::size_t default_cache_words = 1 << 17;  // 8 MiB of 64-byte slots
+  static constexpr std::size_t default_cache_words = 1 << 17;  // 4 MiB of short slots, 1 MiB of long
 
   // root: the parsed tokenizer.json; tables: the model tables the fast loader took out of it.
   Pipeline(const nlohmann::json& root, const ModelTables& tables, std::string_view file) {
@@ -124,9 +124,13 @@ class Pipeline {
         words.push_back(whole ? std::move(n) : n.slice(s.begin, s.end));
         if (pre_tokenizer_) pre_tokenizer_->apply(words);
         for (const auto& w : words) {
-          tokens.clear();
           // The ByteLevel fast path keys the cache by unmapped words: keep out of its way.
-          tokenize_word(w.text, tokens, !e.with_offsets && !byte_level_);
+          if (!e.with_offsets && !byte_level_) {
+            word_ids(w.text, e.ids);
+            continue;
+          }
+          tokens.clear();
+          model_->tokenize(w.text, tokens);
           for (const auto& t : tokens) push(e, t.id, w.span(t.begin, t.end));
         }
         if (whole) break;  // n was moved from, and was the only piece
@@ -144,9 +148,14 @@ class Pipeline {
     while (start < end) {
       std::size_t cut = text.find(split_before_, start + 1);
       if (cut == std::string_view::npos || cut > end) cut = end;
-      tokens.clear();
-      tokenize_word(text.substr(start, cut - start), tokens, true);
-      for (const auto& t : tokens) push(e, t.id, n.span(start + t.begin, start + t.end));
+      const std::string_view word = text.substr(start, cut - start);
+      if (e.with_offsets) {
+        tokens.clear();
+        model_->tokenize(word, tokens);
+        for (const auto& t : tokens) push(e, t.id, n.span(start + t.begin, start + t.end));
+      } else {
+        word_ids(word, e.ids);
+      }
       start = cut;
     }
   }
@@ -334,20 +343,19 @@ class Pipeline {
     }
   }
 
- public:
-  // The model's tokens of one word, through the cache when use_cache.
-  void tokenize_word(std::string_view word, std::vector<Token>& out, bool use_cache = true) const {
-    if (!use_cache || !cache_.enabled() || !WordCache::cacheable(word)) {
-      model_->tokenize(word, out);
-      return;
-    }
-    const CacheKey key(word);
-    if (cache_.get(key, out)) return;
-    const std::size_t mark = out.size();
-    model_->tokenize(word, out);
-    cache_.put(key, out.data() + mark, out.size() - mark);
+  // Appends the ids of the model's tokens of one word, through the cache.
+  void word_ids(std::string_view word, std::vector<std::int32_t>& ids) const {
+    thread_local std::vector<Token> tokens;
+    const bool cached = cache_.enabled() && WordCache::cacheable(word);
+    const CacheKey key = cached ? CacheKey(word) : CacheKey();
+    if (cached && cache_.get(key, ids)) return;
+    tokens.clear();
+    model_->tokenize(word, tokens);
+    if (cached) cache_.put(key, tokens.data(), tokens.size());
+    for (const auto& t : tokens) ids.push_back(t.id);
   }
 
+ public:
   // The string of a token id (added tokens as decode shows them), empty if unknown.
   std::string_view token_text(std::int32_t id) const {
     if (const auto* t = added_.by_id(id)) return t->decoded;

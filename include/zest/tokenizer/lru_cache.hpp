@@ -96,7 +96,6 @@ class CacheTable {
   // Starts loading the set of key into the CPU cache: look-ups of a line's words overlap.
   void prefetch(const CacheKey& key) const {
     __builtin_prefetch(set_of(key));
-    __builtin_prefetch(&used_[key.hash & (sets_ - 1)]);
   }
 
   // Appends the ids of the word and returns how many (0: a marker), or returns -1.

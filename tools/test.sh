@@ -66,7 +66,7 @@ else
   record "sanitizer build" 1
 fi
 
-tsan_targets=(test_models test_encoder) tsan_tests=(pipeline encoder)
+tsan_targets=(test_models test_encoder test_tokenizer) tsan_tests=(pipeline encoder tokenizer)
 mkdir -p build-tsan build-fuzz
 if cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
     -DZEST_SANITIZE=thread -DZEST_BUILD_EXAMPLES=OFF -DZEST_BUILD_BENCH=OFF >build-tsan/configure.log 2>&1 &&
@@ -79,9 +79,10 @@ else
 fi
 
 note "3/5 Portable build (-march=x86-64-v2)"
-# The suites whose code has ISA-specific paths (half conversion, kernels, the models over them).
-portable_targets=(test_tensor test_kernels test_runtime test_models test_encoder)
-portable_tests=(tensor kernels runtime decoder dtypes encoder)
+# The suites whose code has ISA-specific paths (half conversion, kernels, the models over them,
+# the tokenizer's scanner and cache keys).
+portable_targets=(test_tensor test_kernels test_runtime test_models test_encoder test_tokenizer)
+portable_tests=(tensor kernels runtime decoder dtypes encoder tokenizer)
 mkdir -p build-v2
 if cmake -S . -B build-v2 -G Ninja -DCMAKE_BUILD_TYPE=Release -DZEST_ARCH=x86-64-v2 -DZEST_BUILD_EXAMPLES=OFF \
     -DZEST_BUILD_BENCH=OFF >build-v2/configure.log 2>&1 &&

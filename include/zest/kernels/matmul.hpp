@@ -44,17 +44,16 @@ inline void matmul(const QuantizedRows& x, const PackedMatrix& w, float* y, Thre
   if (x.levels != int8_levels(w))
     detail::fail(Error::Kind::input, "matmul: activations of ", x.levels, " level(s) for weights that take ",
                  int8_levels(w));
-#if defined(ZEST_HAVE_AMX_INT8)
-  if (x.rows * x.levels >= detail::kAmxRows && detail::amx_int8_fits(w) && detail::amx_int8_usable()) {
+  const auto run = [&](auto dot) {  // the panels with the dot kernel of dot's type
     pool.parallel_for(w.panels(), 1, [&](size_t p0, size_t p1) {
-      detail::int8_matmul_panels<detail::Int8DotAmx>(x, w, y, options.bias, options.accumulate, p0, p1);
+      detail::int8_matmul_panels<decltype(dot)>(x, w, y, options.bias, options.accumulate, p0, p1);
     });
-    return;
-  }
+  };
+#if defined(ZEST_HAVE_AMX_INT8)
+  if (x.rows * x.levels >= detail::kAmxRows && detail::amx_int8_fits(w) && detail::amx_int8_usable())
+    return run(detail::Int8DotAmx{});
 #endif
-  pool.parallel_for(w.panels(), 1, [&](size_t p0, size_t p1) {
-    detail::int8_matmul_panels<detail::Int8Dot>(x, w, y, options.bias, options.accumulate, p0, p1);
-  });
+  run(detail::Int8Dot{});
 }
 
 // y (m x w.rows()) = x (m x w.cols()) * W^T, rows contiguous; y must not overlap x. int8 weights quantize x per row

@@ -324,34 +324,34 @@ class Pipeline {
   void encode_words(const std::vector<std::string_view>& words, std::vector<std::int32_t>& ids, Miss&& miss) const {
     thread_local std::vector<CacheKey> keys;
     thread_local std::vector<Token> tokens;
-    const bool use_cache = cache_.enabled();
     keys.clear();
-    if (use_cache) {
-      for (const auto w : words) {
-        if (WordCache::cacheable(w)) keys.emplace_back(w);  // in place: a copy would stall on its fresh stores
-        else keys.emplace_back();
-        cache_.prefetch(keys.back());
-      }
+    for (const auto w : words) {
+      keys.emplace_back(key_of(w));  // in place: a copy would stall on its fresh stores
+      if (keys.back().size > 0) cache_.prefetch(keys.back());
     }
-    for (std::size_t k = 0; k < words.size(); ++k) {
-      const bool cached = use_cache && keys[k].size > 0;
-      if (cached && cache_.get(keys[k], ids)) continue;
-      tokens.clear();
-      miss(words[k], tokens);
-      if (cached) cache_.put(keys[k], tokens.data(), tokens.size());
-      for (const auto& t : tokens) ids.push_back(t.id);
-    }
+    for (std::size_t k = 0; k < words.size(); ++k) cached_ids(keys[k], words[k], ids, tokens, miss);
   }
 
   // Appends the ids of the model's tokens of one word, through the cache.
   void word_ids(std::string_view word, std::vector<std::int32_t>& ids) const {
     thread_local std::vector<Token> tokens;
-    const bool cached = cache_.enabled() && WordCache::cacheable(word);
-    const CacheKey key = cached ? CacheKey(word) : CacheKey();
-    if (cached && cache_.get(key, ids)) return;
+    cached_ids(key_of(word), word, ids, tokens, [this](std::string_view w, std::vector<Token>& t) { model_->tokenize(w, t); });
+  }
+
+  // The cache key of a word, or size 0 when it is not cached.
+  CacheKey key_of(std::string_view word) const {
+    return cache_.enabled() && WordCache::cacheable(word) ? CacheKey(word) : CacheKey();
+  }
+
+  // Appends the ids of one word: from the cache, else miss(word, tokens) and into the cache.
+  // tokens: scratch, the caller's (a thread_local here would be looked up once a word).
+  template <typename Miss>
+  void cached_ids(const CacheKey& key, std::string_view word, std::vector<std::int32_t>& ids, std::vector<Token>& tokens,
+                  Miss&& miss) const {
+    if (key.size > 0 && cache_.get(key, ids)) return;
     tokens.clear();
-    model_->tokenize(word, tokens);
-    if (cached) cache_.put(key, tokens.data(), tokens.size());
+    miss(word, tokens);
+    if (key.size > 0) cache_.put(key, tokens.data(), tokens.size());
     for (const auto& t : tokens) ids.push_back(t.id);
   }
 

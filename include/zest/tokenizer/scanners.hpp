@@ -93,14 +93,17 @@ inline std::size_t ascii_letters_end(std::string_view s, std::size_t j) {
   return j;
 }
 
-// The length of GPT-2's contraction ('s 't 're 've 'm 'll 'd) at s[i] == '\'', or 0.
-inline std::size_t contraction(std::string_view s, std::size_t i) {
+// The length of a contraction ('s 't 're 've 'm 'll 'd) at s[i] == '\'', or 0: GPT-2's in
+// lowercase; with ignore_case (cl100k's (?i)) in any case, and 's' also as U+017F (long s).
+inline std::size_t contraction(std::string_view s, std::size_t i, bool ignore_case = false) {
   const std::size_t n = s.size();
   if (i + 1 >= n) return 0;
-  const char a = s[i + 1];
+  const char fold = ignore_case ? 0x20 : 0;
+  const char a = static_cast<char>(s[i + 1] | fold);
   if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
+  if (ignore_case && s.compare(i + 1, 2, "\xC5\xBF") == 0) return 3;
   if (i + 2 >= n) return 0;
-  const char b = s[i + 2];
+  const char b = static_cast<char>(s[i + 2] | fold);
   return (a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l') ? 3 : 0;
 }
 
@@ -223,21 +226,6 @@ void scan_gpt2(std::string_view s, Emit&& emit) {
   }
 }
 
-// Length of a case-insensitive contraction ('s 't 're 've 'm 'll 'd) at s[i] == '\'', or 0.
-// (?i) makes 's' match U+017F (long s) too.
-inline std::size_t contraction_nocase(std::string_view s, std::size_t i) {
-  const std::size_t n = s.size();
-  if (i + 1 >= n) return 0;
-  const char a = static_cast<char>(s[i + 1] | 0x20);
-  if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
-  if (s.compare(i + 1, 2, "\xC5\xBF") == 0) return 3;
-  if (i + 2 < n) {
-    const char b = static_cast<char>(s[i + 2] | 0x20);
-    if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return 3;
-  }
-  return 0;
-}
-
 // Calls emit(begin, end) for each piece of the cl100k pattern (max_digits 3) or Qwen2's
 // (max_digits 1) in valid UTF-8 `s`.
 template <typename Emit>
@@ -253,7 +241,7 @@ void scan_cl100k(std::string_view s, std::size_t max_digits, Emit&& emit) {
   while (i < n) {
     const std::size_t start = i;
     if (s[i] == '\'') {
-      if (const std::size_t len = contraction_nocase(s, i)) {
+      if (const std::size_t len = contraction(s, i, true)) {
         emit(start, i + len);
         i += len;
         continue;

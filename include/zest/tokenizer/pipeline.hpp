@@ -359,7 +359,6 @@ class Pipeline {
       return ids_.data() + size_;
     }
     void commit(std::size_t n) { size_ += n; }
-    void push_back(std::int32_t id) { *room(1) = id, ++size_; }
     const std::int32_t* begin() const { return ids_.data(); }
     const std::int32_t* end() const { return ids_.data() + size_; }
 
@@ -377,7 +376,9 @@ class Pipeline {
     tokens.clear();
     miss(word, tokens);
     if (key.size > 0) cache_.put(key, tokens.data(), tokens.size());
-    for (const auto& t : tokens) out.push_back(t.id);
+    std::int32_t* ids = out.room(tokens.size());
+    for (std::size_t k = 0; k < tokens.size(); ++k) ids[k] = tokens[k].id;
+    out.commit(tokens.size());
   }
 
  public:

@@ -21,19 +21,13 @@ std::vector<Token> tokens_of(const std::vector<std::int32_t>& ids) {
   return t;
 }
 
-// The ids the cache has for key, or {-1} for a miss.
-std::vector<std::int32_t> get(const WordCache& cache, const CacheKey& key) {
-  std::int32_t out[WordCache::max_ids];
-  const int n = cache.get(key, out);
-  return n >= 0 ? std::vector<std::int32_t>(out, out + n) : std::vector<std::int32_t>{-1};
-}
-
 // The ids the cache gives for word after storing ids, or {-1} for a miss.
 std::vector<std::int32_t> round_trip(const WordCache& cache, const std::string& word, const std::vector<std::int32_t>& ids) {
   const CacheKey key(word);
   const auto tokens = tokens_of(ids);
   cache.put(key, tokens.data(), tokens.size());
-  return get(cache, key);
+  std::vector<std::int32_t> out;
+  return cache.get(key, out) ? out : std::vector<std::int32_t>{-1};
 }
 
 }  // namespace
@@ -52,8 +46,10 @@ TEST_CASE("the word cache gives back what it stored, and misses what does not fi
   CHECK(round_trip(cache, "abcdefgh1", {1}) == std::vector<std::int32_t>{1});
   CHECK(round_trip(cache, "abcdefgh2", {2}) == std::vector<std::int32_t>{2});
   CHECK(round_trip(cache, std::string("ab\0", 3), {3}) == std::vector<std::int32_t>{3});
-  CHECK(get(cache, CacheKey("abcdefgh1")) == std::vector<std::int32_t>{1});
-  CHECK(get(cache, CacheKey("ab")) == std::vector<std::int32_t>{-1});
+  std::vector<std::int32_t> out;
+  CHECK(cache.get(CacheKey("abcdefgh1"), out));
+  CHECK(out == std::vector<std::int32_t>{1});
+  CHECK(cache.get(CacheKey("ab"), out) == false);
 }
 
 TEST_CASE("a full word cache evicts, and the newest word is found") {

@@ -98,9 +98,9 @@ class CacheTable {
     __builtin_prefetch(set_of(key));
   }
 
-  // Writes the ids of the word to out (room for max_ids) and returns how many (0: a marker),
-  // or returns -1.
-  int get(const CacheKey& key, std::int32_t* out) const {
+  // Appends the ids of the word and returns how many (0: a marker), or returns -1.
+  template <typename Out>
+  int get(const CacheKey& key, Out& out) const {
     Slot* set = set_of(key);
     const std::uint64_t tag = tag_of(key);
     for (std::size_t w = 0; w < ways; ++w) {
@@ -110,8 +110,7 @@ class CacheTable {
       std::atomic_ref<std::uint8_t> used(used_[key.hash & (sets_ - 1)]);
       const auto bits = used.load(std::memory_order_relaxed);
       if (!(bits >> w & 1)) used.store(static_cast<std::uint8_t>(bits | 1u << w), std::memory_order_relaxed);
-      // All of the slot's ids, whatever the count: no branch on it.
-      for (std::size_t k = 0; k < max_ids; ++k) out[k] = static_cast<std::int32_t>(ids[k / 3] >> (21 * (k % 3)) & (id_bound - 1));
+      for (int k = 0; k < count; ++k) out.push_back(static_cast<std::int32_t>(ids[k / 3] >> (21 * (k % 3)) & (id_bound - 1)));
       return count;
     }
     return -1;
@@ -216,15 +215,12 @@ class WordCache {
     else long_.prefetch(key);
   }
 
-  static constexpr std::size_t max_ids = 12;
-
-  // Writes the cached ids of the word to out (room for max_ids) and returns how many, or
-  // returns -1.
-  int get(const CacheKey& key, std::int32_t* out) const {
+  // Appends the cached ids of the word and returns true, or returns false. Out: a vector of ids.
+  template <typename Out>
+  bool get(const CacheKey& key, Out& out) const {
     if (key.size <= Short::key_bytes)
-      if (const int n = short_.get(key, out); n != 0) return n;  // else a marker: in the long table
-    const int n = long_.get(key, out);
-    return n > 0 ? n : -1;
+      if (const int n = short_.get(key, out); n != 0) return n > 0;  // else a marker: in the long table
+    return long_.get(key, out) > 0;
   }
 
   // Stores the ids of the word's tokens when they fit.
@@ -240,7 +236,6 @@ class WordCache {
  private:
   using Short = CacheTable<2, 1>;
   using Long = CacheTable<3, 4>;
-  static_assert(Long::max_ids == max_ids);
   Short short_;
   Long long_;
 };

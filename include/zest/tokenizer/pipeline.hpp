@@ -324,24 +324,18 @@ class Pipeline {
   void encode_words(const std::vector<std::string_view>& words, std::vector<std::int32_t>& ids, Miss&& miss) const {
     thread_local std::vector<CacheKey> keys;
     thread_local std::vector<Token> tokens;
-    thread_local IdBuffer out;
     keys.clear();
     for (const auto w : words) {
       keys.emplace_back(key_of(w));  // in place: a copy would stall on its fresh stores
       if (keys.back().size > 0) cache_.prefetch(keys.back());
     }
-    out.clear();
-    for (std::size_t k = 0; k < words.size(); ++k) cached_ids(keys[k], words[k], out, tokens, miss);
-    ids.insert(ids.end(), out.begin(), out.end());
+    for (std::size_t k = 0; k < words.size(); ++k) cached_ids(keys[k], words[k], ids, tokens, miss);
   }
 
   // Appends the ids of the model's tokens of one word, through the cache.
   void word_ids(std::string_view word, std::vector<std::int32_t>& ids) const {
     thread_local std::vector<Token> tokens;
-    thread_local IdBuffer out;
-    out.clear();
-    cached_ids(key_of(word), word, out, tokens, [this](std::string_view w, std::vector<Token>& t) { model_->tokenize(w, t); });
-    ids.insert(ids.end(), out.begin(), out.end());
+    cached_ids(key_of(word), word, ids, tokens, [this](std::string_view w, std::vector<Token>& t) { model_->tokenize(w, t); });
   }
 
   // The cache key of a word, or size 0 when it is not cached.
@@ -349,36 +343,16 @@ class Pipeline {
     return cache_.enabled() && WordCache::cacheable(word) ? CacheKey(word) : CacheKey();
   }
 
-  // Ids appended in place, with room made first for all that a cache slot holds: a hit writes
-  // them all and keeps its count, with no branch on it (a std::vector would check each).
-  class IdBuffer {
-   public:
-    void clear() { size_ = 0; }
-    std::int32_t* room(std::size_t n) {
-      if (ids_.size() < size_ + n) ids_.resize(2 * (size_ + n));
-      return ids_.data() + size_;
-    }
-    void commit(std::size_t n) { size_ += n; }
-    const std::int32_t* begin() const { return ids_.data(); }
-    const std::int32_t* end() const { return ids_.data() + size_; }
-
-   private:
-    std::vector<std::int32_t> ids_;
-    std::size_t size_ = 0;
-  };
-
   // Appends the ids of one word: from the cache, else miss(word, tokens) and into the cache.
   // tokens: scratch, the caller's (a thread_local here would be looked up once a word).
   template <typename Miss>
-  void cached_ids(const CacheKey& key, std::string_view word, IdBuffer& out, std::vector<Token>& tokens, Miss&& miss) const {
-    if (key.size > 0)
-      if (const int n = cache_.get(key, out.room(WordCache::max_ids)); n >= 0) return out.commit(static_cast<std::size_t>(n));
+  void cached_ids(const CacheKey& key, std::string_view word, std::vector<std::int32_t>& ids, std::vector<Token>& tokens,
+                  Miss&& miss) const {
+    if (key.size > 0 && cache_.get(key, ids)) return;
     tokens.clear();
     miss(word, tokens);
     if (key.size > 0) cache_.put(key, tokens.data(), tokens.size());
-    std::int32_t* ids = out.room(tokens.size());
-    for (std::size_t k = 0; k < tokens.size(); ++k) ids[k] = tokens[k].id;
-    out.commit(tokens.size());
+    for (const auto& t : tokens) ids.push_back(t.id);
   }
 
  public:

@@ -228,6 +228,7 @@ class Pipeline {
     thread_local std::vector<std::string_view> words;
     normalized.clear();
     added_.split(piece, true, normalized);
+    const auto& codes = byte_char_codes();
     for (const auto& s : normalized) {
       if (s.token >= 0) {
         e.ids.push_back(added_.tokens()[static_cast<std::size_t>(s.token)].id);
@@ -246,9 +247,9 @@ class Pipeline {
         if (mapped.size() < 2 * word.size()) mapped.resize(2 * word.size());  // a ByteLevel character is 1 or 2 bytes
         char* to = mapped.data();
         for (char c : word) {
-          const std::uint32_t code = byte_codes_[static_cast<unsigned char>(c)];
-          std::memcpy(to, &code, 2);  // a fixed-size copy; a 1-byte character's second byte is 0
-          to += code >> 16;
+          const ByteChar& code = codes[static_cast<unsigned char>(c)];
+          std::memcpy(to, code.bytes, 2);  // a fixed-size copy
+          to += code.size;
         }
         const std::string_view text(mapped.data(), static_cast<std::size_t>(to - mapped.data()));
         if (!byte_bpe_) return model_->tokenize(text, tokens);
@@ -403,16 +404,6 @@ class Pipeline {
   const ByteLevelPre* byte_level_ = nullptr;  // set when the ByteLevel fast path applies
   const Bpe* byte_bpe_ = nullptr;              // set when ByteLevel words go to BPE as raw bytes
   std::array<std::int32_t, 256> byte_ids_{};  // then: the token of each byte's ByteLevel character
-  // Each byte's ByteLevel character: its UTF-8 bytes (little-endian), its length << 16.
-  const std::array<std::uint32_t, 256> byte_codes_ = [] {
-    std::array<std::uint32_t, 256> codes{};
-    for (int b = 0; b < 256; ++b) {
-      const std::string& c = byte_chars()[b];
-      codes[b] = static_cast<std::uint32_t>(c.size()) << 16 | static_cast<unsigned char>(c[0]) |
-                 (c.size() > 1 ? static_cast<std::uint32_t>(static_cast<unsigned char>(c[1])) << 8 : 0);
-    }
-    return codes;
-  }();
   const BertNormalizer* bert_ = nullptr;      // set when the BERT ASCII fast path applies
   std::string split_before_;                  // '▁' when BPE may be cut before it
   bool metaspace_ = false;                    // set when the metaspace fast path applies

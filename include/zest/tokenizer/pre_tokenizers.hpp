@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -124,6 +125,24 @@ inline const std::array<std::string, 256>& byte_chars() {
     for (int b = 0; b < 256; ++b) {
       const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
       t[b] = utf8::encode(printable ? char32_t(b) : char32_t(256 + n++));
+    }
+    return t;
+  }();
+  return table;
+}
+
+// The same characters as fixed-size codes (each is 1 or 2 UTF-8 bytes): a word is mapped with
+// one 2-byte copy per byte, without a string's size and data to load.
+struct ByteChar {
+  char bytes[2];  // a 1-byte character's second is 0
+  std::uint8_t size;
+};
+inline const std::array<ByteChar, 256>& byte_char_codes() {
+  static const std::array<ByteChar, 256> table = [] {
+    std::array<ByteChar, 256> t{};
+    for (int b = 0; b < 256; ++b) {
+      const std::string& c = byte_chars()[b];
+      t[b] = {{c[0], c.size() > 1 ? c[1] : '\0'}, static_cast<std::uint8_t>(c.size())};
     }
     return t;
   }();

@@ -37,12 +37,12 @@ class Bpe final : public Model {
     o.fuse_unk = j.bool_or("fuse_unk", false);
     o.byte_fallback = j.bool_or("byte_fallback", false);
     o.ignore_merges = j.bool_or("ignore_merges", false);
-    auto bpe = std::make_unique<Bpe>(t.vocab_ids_given ? Vocab::from_pairs(t.vocab_ids, j) : Vocab::from_json_object(j["vocab"]),
+    auto bpe = std::make_unique<Bpe>(t.vocab_ids_given ? Vocab::from_pairs(t, j) : Vocab::from_json_object(j["vocab"]),
                                      std::move(o));
     if (t.merges_given) {
       bpe->reserve_merges(t.merges.size(), j);
       for (std::size_t i = 0; i < t.merges.size(); ++i)
-        bpe->add_merge(t.merges[i].first, t.merges[i].second, static_cast<std::int32_t>(i), j);
+        bpe->add_merge(t.str(t.merges[i].first), t.str(t.merges[i].second), static_cast<std::int32_t>(i), j);
     } else {
       bpe->add_json_merges(j);
     }

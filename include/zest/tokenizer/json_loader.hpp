@@ -16,11 +16,24 @@
 
 namespace zest::detail {
 
+// The strings of the tables lie one after another in one buffer: 50,000 tokens cost a few
+// large allocations at load, not one string object each.
 struct ModelTables {
+  struct Str {
+    std::uint32_t offset, size;
+  };
   bool vocab_ids_given = false, vocab_scores_given = false, merges_given = false;
-  std::vector<std::pair<std::string, std::int64_t>> vocab_ids;  // BPE/WordPiece {"token": id}
-  std::vector<std::pair<std::string, double>> vocab_scores;     // Unigram [["piece", score]]
-  std::vector<std::pair<std::string, std::string>> merges;      // "a b" or ["a", "b"]
+  std::vector<std::pair<Str, std::int64_t>> vocab_ids;  // BPE/WordPiece {"token": id}
+  std::vector<std::pair<Str, double>> vocab_scores;     // Unigram [["piece", score]]
+  std::vector<std::pair<Str, Str>> merges;              // "a b" or ["a", "b"]
+  std::string strings;
+
+  std::string_view str(Str s) const { return std::string_view(strings).substr(s.offset, s.size); }
+  Str add(std::string_view s) {
+    const Str at{static_cast<std::uint32_t>(strings.size()), static_cast<std::uint32_t>(s.size())};
+    strings += s;
+    return at;
+  }
 };
 
 class TokenizerJsonSax {
@@ -48,11 +61,13 @@ class TokenizerJsonSax {
     if (capture_ == Capture::merges && depth_ == 1) {  // "a b"
       const auto space = s.find(' ');
       if (space == string_t::npos || s.find(' ', space + 1) != string_t::npos) return false;
-      tables_.merges.emplace_back(s.substr(0, space), s.substr(space + 1));
+      const ModelTables::Str both = tables_.add(s);
+      tables_.merges.push_back({{both.offset, static_cast<std::uint32_t>(space)},
+                                {both.offset + static_cast<std::uint32_t>(space) + 1, both.size - static_cast<std::uint32_t>(space) - 1}});
       return true;
     }
     if (depth_ == 2 && element_.size() < 2) {
-      element_.push_back(std::move(s));
+      element_.push_back(tables_.add(s));
       return true;
     }
     return false;
@@ -69,7 +84,7 @@ class TokenizerJsonSax {
   }
   bool key(string_t& k) {
     if (capture_ == Capture::vocab_object) {
-      pending_key_ = std::move(k);
+      pending_key_ = tables_.add(k);
       return true;
     }
     if (capture_) return false;
@@ -107,11 +122,11 @@ class TokenizerJsonSax {
       depth_ = 1;
       if (capture_ == Capture::merges) {
         if (element_.size() != 2 || !scores_.empty()) return false;
-        tables_.merges.emplace_back(std::move(element_[0]), std::move(element_[1]));
+        tables_.merges.emplace_back(element_[0], element_[1]);
         return true;
       }
       if (element_.size() != 1 || scores_.size() != 1) return false;  // ["piece", score]
-      tables_.vocab_scores.emplace_back(std::move(element_[0]), scores_[0]);
+      tables_.vocab_scores.emplace_back(element_[0], scores_[0]);
       return true;
     }
     keys_.pop_back();
@@ -142,7 +157,7 @@ class TokenizerJsonSax {
   bool capture_number(double d, std::int64_t i, bool integral) {
     if (capture_ == Capture::vocab_object && depth_ == 1) {
       if (!integral) return false;
-      tables_.vocab_ids.emplace_back(std::move(pending_key_), i);
+      tables_.vocab_ids.emplace_back(pending_key_, i);
       return true;
     }
     if (capture_ == Capture::vocab_array && depth_ == 2) {
@@ -157,13 +172,14 @@ class TokenizerJsonSax {
   std::vector<std::string> keys_;  // the key (or "") of each open container of the tree
   Capture capture_ = Capture::none;
   int depth_ = 0;  // 1: in the table, 2: in one of its elements
-  std::string pending_key_;
-  std::vector<std::string> element_;
+  ModelTables::Str pending_key_{};
+  std::vector<ModelTables::Str> element_;
   std::vector<double> scores_;
 };
 
 // Parses tokenizer.json text; false when it is not valid JSON or the tables are unusual.
 inline bool parse_tokenizer_json(std::string_view text, nlohmann::json& root, ModelTables& tables) {
+  tables.strings.reserve(text.size());  // no string of the text is longer unescaped
   TokenizerJsonSax sax(root, tables);
   const bool ok = JsonReader(text, sax).parse();
   if (!ok) {

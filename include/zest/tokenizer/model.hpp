@@ -44,11 +44,12 @@ class Vocab {
   std::size_t id_bound() const { return tokens_.size(); }
 
   // From the pairs the fast loader read at $.model.vocab.
-  static Vocab from_pairs(const std::vector<std::pair<std::string, std::int64_t>>& pairs, const JsonRef& where) {
+  static Vocab from_pairs(const ModelTables& t, const JsonRef& where) {
     Vocab v;
-    v.reserve(pairs.size());
-    for (const auto& [token, id] : pairs) {
-      if (id < 0 || id > INT32_MAX) where.error("token id out of range: " + std::to_string(id) + " for \"" + token + "\"");
+    v.reserve(t.vocab_ids.size());
+    for (const auto& [str, id] : t.vocab_ids) {
+      const std::string_view token = t.str(str);
+      if (id < 0 || id > INT32_MAX) where.error("token id out of range: " + std::to_string(id) + " for \"" + std::string(token) + "\"");
       v.add(token, static_cast<std::int32_t>(id));
     }
     return v;

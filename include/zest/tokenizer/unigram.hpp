@@ -56,7 +56,7 @@ class Unigram final : public Model {
   static std::unique_ptr<Unigram> from_json(const JsonRef& j, const ModelTables& t) {
     auto u = std::make_unique<Unigram>();
     double min_score = std::numeric_limits<double>::infinity();
-    auto add = [&](const std::string& piece, double score, std::size_t i) {
+    auto add = [&](std::string_view piece, double score, std::size_t i) {
       u->vocab_.add(piece, static_cast<std::int32_t>(i));
       u->scores_.push_back(score);
       u->trie_.insert(piece, static_cast<std::int32_t>(i));
@@ -64,7 +64,7 @@ class Unigram final : public Model {
     };
     if (t.vocab_scores_given) {
       u->scores_.reserve(t.vocab_scores.size());
-      for (std::size_t i = 0; i < t.vocab_scores.size(); ++i) add(t.vocab_scores[i].first, t.vocab_scores[i].second, i);
+      for (std::size_t i = 0; i < t.vocab_scores.size(); ++i) add(t.str(t.vocab_scores[i].first), t.vocab_scores[i].second, i);
     } else {
       const JsonRef vocab = j["vocab"];
       if (!vocab.is_array()) vocab.error("expected an array of [piece, score]");

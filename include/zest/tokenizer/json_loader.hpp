@@ -21,6 +21,7 @@ namespace zest::detail {
 struct ModelTables {
   struct Str {
     std::uint32_t offset, size;
+    Str slice(std::size_t from, std::size_t n) const { return {offset + static_cast<std::uint32_t>(from), static_cast<std::uint32_t>(n)}; }
   };
   bool vocab_ids_given = false, vocab_scores_given = false, merges_given = false;
   std::vector<std::pair<Str, std::int64_t>> vocab_ids;  // BPE/WordPiece {"token": id}
@@ -62,8 +63,7 @@ class TokenizerJsonSax {
       const auto space = s.find(' ');
       if (space == string_t::npos || s.find(' ', space + 1) != string_t::npos) return false;
       const ModelTables::Str both = tables_.add(s);
-      tables_.merges.push_back({{both.offset, static_cast<std::uint32_t>(space)},
-                                {both.offset + static_cast<std::uint32_t>(space) + 1, both.size - static_cast<std::uint32_t>(space) - 1}});
+      tables_.merges.emplace_back(both.slice(0, space), both.slice(space + 1, s.size() - space - 1));
       return true;
     }
     if (depth_ == 2 && element_.size() < 2) {

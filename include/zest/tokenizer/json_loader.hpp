@@ -179,6 +179,7 @@ class TokenizerJsonSax {
 
 // Parses tokenizer.json text; false when it is not valid JSON or the tables are unusual.
 inline bool parse_tokenizer_json(std::string_view text, nlohmann::json& root, ModelTables& tables) {
+  if (text.size() > UINT32_MAX) return false;  // ModelTables::Str offsets are 32-bit: the plain way
   tables.strings.reserve(text.size());  // no string of the text is longer unescaped
   TokenizerJsonSax sax(root, tables);
   const bool ok = JsonReader(text, sax).parse();

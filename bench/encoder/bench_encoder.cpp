@@ -23,13 +23,13 @@ size_t threads() {
   return t ? size_t(std::atoi(t)) : 2;
 }
 
-const zest::EncoderModel& model(zest::DType dtype) {
-  static std::map<zest::DType, std::unique_ptr<zest::EncoderModel>> models;
+const zest::detail::EncoderModel& model(zest::DType dtype) {
+  static std::map<zest::DType, std::unique_ptr<zest::detail::EncoderModel>> models;
   auto& m = models[dtype];
   if (!m) {
     zest::LoadOptions options;
     options.dtype = dtype;
-    m = std::make_unique<zest::EncoderModel>(zest::EncoderModel::load(model_dir(), options));
+    m = std::make_unique<zest::detail::EncoderModel>(zest::detail::EncoderModel::load(model_dir(), options));
   }
   return *m;
 }
@@ -40,15 +40,15 @@ void forward(benchmark::State& state, zest::DType dtype) {
     return;
   }
   const size_t batch = size_t(state.range(0)), len = size_t(state.range(1));
-  const zest::EncoderModel& m = model(dtype);
-  zest::ThreadPool pool(threads());
+  const zest::detail::EncoderModel& m = model(dtype);
+  zest::detail::ThreadPool pool(threads());
   std::mt19937 rng(12345);
   std::vector<std::vector<int32_t>> ids(batch, std::vector<int32_t>(len));
   for (auto& text : ids) {
     for (auto& id : text) id = 1000 + int32_t(rng() % 29000);
     text[0] = 101;
   }
-  std::vector<zest::EncoderInput> inputs;
+  std::vector<zest::detail::EncoderInput> inputs;
   for (const auto& text : ids) inputs.push_back({text, {}});
   for (auto _ : state) benchmark::DoNotOptimize(m.forward(inputs, pool).hidden.data());
   state.counters["seq_per_s"] = benchmark::Counter(double(batch * state.iterations()), benchmark::Counter::kIsRate);

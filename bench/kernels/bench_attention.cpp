@@ -18,26 +18,26 @@ struct Model {
 const Model kModels[] = {{"gpt2", 12, 12, 64}, {"llama1b", 32, 8, 64}};
 constexpr size_t kContext = 2048;
 
-void decode(benchmark::State& state, Model m, zest::KvType type, size_t threads) {
-  const size_t elems = kContext * m.n_kv_heads * m.head_dim, elem_bytes = type == zest::KvType::f32 ? 4 : 2;
+void decode(benchmark::State& state, Model m, zest::detail::KvType type, size_t threads) {
+  const size_t elems = kContext * m.n_kv_heads * m.head_dim, elem_bytes = type == zest::detail::KvType::f32 ? 4 : 2;
   const size_t layers = kBeyondCache / (2 * elems * elem_bytes) + 1;
   const auto src = random_floats(elems, 1.f, 5);
-  std::vector<float> f32(type == zest::KvType::f32 ? elems * 2 * layers : 0);
-  std::vector<uint16_t> f16(type == zest::KvType::f16 ? elems * 2 * layers : 0);
+  std::vector<float> f32(type == zest::detail::KvType::f32 ? elems * 2 * layers : 0);
+  std::vector<uint16_t> f16(type == zest::detail::KvType::f16 ? elems * 2 * layers : 0);
   for (size_t c = 0; c < 2 * layers; ++c) {
-    if (type == zest::KvType::f32) std::copy(src.begin(), src.end(), f32.begin() + c * elems);
+    if (type == zest::detail::KvType::f32) std::copy(src.begin(), src.end(), f32.begin() + c * elems);
     else zest::detail::f32_to_f16(src.data(), f16.data() + c * elems, elems);
   }
   auto view = [&](size_t c) {
-    const void* data = type == zest::KvType::f32 ? static_cast<const void*>(f32.data() + c * elems) : f16.data() + c * elems;
-    return zest::KvView{data, type, m.head_dim, kContext * m.head_dim};  // [kv_head][pos][dim]
+    const void* data = type == zest::detail::KvType::f32 ? static_cast<const void*>(f32.data() + c * elems) : f16.data() + c * elems;
+    return zest::detail::KvView{data, type, m.head_dim, kContext * m.head_dim};  // [kv_head][pos][dim]
   };
-  const zest::AttentionShape shape{m.n_heads, m.n_kv_heads, m.head_dim, 0.125f, 0};
+  const zest::detail::AttentionShape shape{m.n_heads, m.n_kv_heads, m.head_dim, 0.125f, 0};
   const auto q = random_floats(m.n_heads * m.head_dim, 1.f, 6);
   std::vector<float> out(q.size());
   size_t layer = 0;
   for (auto _ : state) {
-    zest::attend_decode(q.data(), view(2 * layer), view(2 * layer + 1), kContext, shape, out.data(), pool(threads));
+    zest::detail::attend_decode(q.data(), view(2 * layer), view(2 * layer + 1), kContext, shape, out.data(), pool(threads));
     layer = (layer + 1) % layers;
     benchmark::DoNotOptimize(out.data());
   }
@@ -48,9 +48,9 @@ void decode(benchmark::State& state, Model m, zest::KvType type, size_t threads)
 
 void register_attention() {
   for (Model m : kModels)
-    for (zest::KvType type : {zest::KvType::f32, zest::KvType::f16})
+    for (zest::detail::KvType type : {zest::detail::KvType::f32, zest::detail::KvType::f16})
       for (size_t t : {1u, 2u})
-        benchmark::RegisterBenchmark((std::string("attend_decode/") + m.name + "/" + (type == zest::KvType::f32 ? "f32" : "f16") +
+        benchmark::RegisterBenchmark((std::string("attend_decode/") + m.name + "/" + (type == zest::detail::KvType::f32 ? "f32" : "f16") +
                                       "/ctx:2048/threads:" + std::to_string(t)).c_str(),
                                      [=](benchmark::State& st) { decode(st, m, type, t); })
             ->UseRealTime()->Unit(benchmark::kMicrosecond);

@@ -16,8 +16,8 @@ namespace bench {
 // from DRAM as in a real model's decode step, not from the 32 MiB L3.
 inline constexpr size_t kBeyondCache = size_t(128) << 20;
 
-inline zest::ThreadPool& pool(size_t threads) {
-  static zest::ThreadPool one(1), two(2);
+inline zest::detail::ThreadPool& pool(size_t threads) {
+  static zest::detail::ThreadPool one(1), two(2);
   return threads == 1 ? one : two;
 }
 

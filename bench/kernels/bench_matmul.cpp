@@ -25,11 +25,11 @@ std::string shape_name(Shape s) { return std::to_string(s.in) + "x" + std::to_st
 // (blocks of 32, a residual activation level).
 struct Format {
   const char* name;
-  zest::WeightFormat weights;
-  zest::Int8Scheme int8{};
+  zest::detail::WeightFormat weights;
+  zest::detail::Int8Scheme int8{};
   bool operator==(const Format& o) const { return std::string_view(name) == o.name; }
 };
-using zest::WeightFormat;
+using zest::detail::WeightFormat;
 const Format kF32{"f32", WeightFormat::f32}, kBf16{"bf16", WeightFormat::bf16}, kF16{"f16", WeightFormat::f16},
     kInt8{"int8", WeightFormat::int8}, kInt8r{"int8r", WeightFormat::int8, {32, true}};
 
@@ -38,7 +38,7 @@ struct Weights {
   Shape shape{};
   std::vector<float> raw;                          // out x in
   std::vector<std::vector<float>> raw_copies;      // for GEMV peers, cycled beyond the cache
-  std::vector<zest::PackedMatrix> packed;          // copies of one format
+  std::vector<zest::detail::PackedMatrix> packed;          // copies of one format
   Format format = kF32;
   bool beyond_cache = false;
 };
@@ -54,7 +54,7 @@ Weights& weights(Shape s) {
 }
 
 // Copies of the packed weights: enough to exceed the cache for GEMV, one for GEMM.
-const std::vector<zest::PackedMatrix>& packed(Shape s, Format format, bool beyond_cache) {
+const std::vector<zest::detail::PackedMatrix>& packed(Shape s, Format format, bool beyond_cache) {
   Weights& w = weights(s);
   if (w.packed.empty() || w.format != format || w.beyond_cache != beyond_cache) {
     w.packed.clear();
@@ -82,7 +82,7 @@ void gemv(benchmark::State& state, Shape s, Format format, size_t threads) {
   std::vector<float> y(s.out);
   size_t i = 0;
   for (auto _ : state) {
-    zest::matmul(x.data(), 1, mats[i], y.data(), pool(threads));
+    zest::detail::matmul(x.data(), 1, mats[i], y.data(), pool(threads));
     i = (i + 1) % mats.size();
     benchmark::DoNotOptimize(y.data());
   }
@@ -109,7 +109,7 @@ void gemm(benchmark::State& state, Shape s, size_t m, Format format, size_t thre
   const auto x = random_floats(m * s.in, 1.f, 4);
   std::vector<float> y(m * s.out);
   for (auto _ : state) {
-    zest::matmul(x.data(), m, mat, y.data(), pool(threads));
+    zest::detail::matmul(x.data(), m, mat, y.data(), pool(threads));
     benchmark::DoNotOptimize(y.data());
   }
   set_rates(state, double(mat.bytes()), 2.0 * m * s.in * s.out);

@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "zest/pipeline.hpp"
+#include "zest/zest.hpp"
 
 namespace {
 
@@ -51,15 +51,14 @@ int main(int argc, char** argv) {
     zest::LoadOptions options;
     options.dtype = zest::parse_compute_dtype(dtype);
     options.threads = threads.value_or(0);
-    const zest::Pipeline pipeline = zest::Pipeline::from_pretrained(model_dir, options);
-    if (!pipeline.is_encoder()) zest::detail::fail(zest::Error::Kind::unsupported, model_dir, " holds a decoder model; zest-embed needs an encoder");
+    const zest::Encoder encoder = zest::Encoder::from_pretrained(model_dir, options);
     const std::optional<zest::Pooling> mode = pooling ? std::optional(zest::parse_pooling(*pooling)) : std::nullopt;
     const std::optional<bool> norm = normalize ? std::optional(true) : std::nullopt;
 
     std::vector<std::string> texts;
     auto flush = [&] {
       if (texts.empty()) return;
-      for (const auto& e : pipeline.embed(texts, mode, norm)) print(e);
+      for (const auto& e : encoder.embed(texts, mode, norm)) print(e);
       texts.clear();
     };
     std::string line;
@@ -68,10 +67,10 @@ int main(int argc, char** argv) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (fill_mask) {
         nlohmann::json out = nlohmann::json::array();
-        for (const auto& r : pipeline.fill_mask(line, top_k)) out.push_back({{"token", r.token}, {"id", r.id}, {"score", r.score}});
+        for (const auto& r : encoder.fill_mask(line, top_k)) out.push_back({{"token", r.token}, {"id", r.id}, {"score", r.score}});
         print(out);
       } else if (classify) {
-        const zest::Classification c = pipeline.classify(line);
+        const zest::Classification c = encoder.classify(line);
         nlohmann::json scores = nlohmann::json::object();
         for (const auto& [label, score] : c.scores) scores[label] = score;
         print({{"label", c.label}, {"score", c.score}, {"scores", scores}});

@@ -16,8 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "zest/io/json_fields.hpp"
-#include "zest/pipeline.hpp"
+#include "../common/read_file.hpp"
+#include "zest/zest.hpp"
 
 namespace {
 
@@ -33,7 +33,7 @@ std::vector<int32_t> parse_ids(const std::string& text) {
     } catch (const std::exception&) {
     }
     if (used == 0 || used != item.size() || id < 0 || id > INT32_MAX)
-      zest::detail::fail(zest::Error::Kind::input, "--prompt-ids: '", item, "' is not a token id");
+      throw zest::Error(zest::Error::Kind::input, "--prompt-ids: '" + item + "' is not a token id");
     ids.push_back(int32_t(id));
   }
   return ids;
@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
 
   try {
     if (prompt_file.empty() && prompt_ids.empty() && !*p1)
-      zest::detail::fail(zest::Error::Kind::input, "give a prompt: --prompt, --prompt-file or --prompt-ids");
+      throw zest::Error(zest::Error::Kind::input, "give a prompt: --prompt, --prompt-file or --prompt-ids");
     zest::LoadOptions options;
     options.dtype = zest::parse_compute_dtype(dtype);
     options.threads = threads.value_or(0);
@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
 
     std::vector<int32_t> ids;
     if (!prompt_ids.empty()) ids = parse_ids(prompt_ids);
-    else ids = pipeline.tokenizer().encode(prompt_file.empty() ? prompt : zest::detail::read_text_file(prompt_file), true);
+    else ids = pipeline.tokenizer().encode(prompt_file.empty() ? prompt : examples::read_file(prompt_file), true);
     const zest::Generation g = pipeline.generate_ids(ids, params);
 
     if (json) {
@@ -113,8 +113,8 @@ int main(int argc, char** argv) {
                                   {"load_s", pipeline.load_seconds()},
                                   {"prefill_tok_s", g.timings.prefill_tok_s()},
                                   {"decode_tok_s", g.timings.decode_tok_s()},
-                                  {"weight_bytes", pipeline.model().weight_bytes()},
-                                  {"kv_bytes_per_position", pipeline.model().kv_bytes_per_position()}};
+                                  {"weight_bytes", pipeline.weight_bytes()},
+                                  {"kv_bytes_per_position", pipeline.kv_bytes_per_position()}};
       std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
       std::cout << std::endl;

@@ -10,11 +10,11 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "zest/generate/perplexity.hpp"
-#include "zest/pipeline.hpp"
+#include "zest/zest.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Perplexity of a model on a text file"};
@@ -35,11 +35,16 @@ int main(int argc, char** argv) {
     const zest::Pipeline pipeline =
         zest::Pipeline::from_pretrained(model_dir.empty() ? zest::default_model_dir() : std::filesystem::path(model_dir), options);
     std::ifstream in(file, std::ios::binary);
-    if (!in) zest::detail::fail(zest::Error::Kind::io, file, ": cannot open");
-    const auto ids = zest::encode_lines(pipeline.tokenizer(), in);
+    if (!in) throw zest::Error(zest::Error::Kind::io, file + ": cannot open");
+    // Each line encoded with the tokenizer's special tokens (a LLaMA tokenizer's BOS), in order.
+    std::vector<int32_t> ids;
+    for (std::string line; std::getline(in, line);) {
+      const auto line_ids = pipeline.tokenizer().encode(line, /*add_special_tokens=*/true);
+      ids.insert(ids.end(), line_ids.begin(), line_ids.end());
+    }
 
     const auto begin = std::chrono::steady_clock::now();
-    const zest::Perplexity p = zest::perplexity(pipeline.model(), ids, ctx, pipeline.thread_pool(), [](const auto& p) {
+    const zest::Perplexity p = pipeline.perplexity(ids, ctx, [](const zest::Perplexity& p) {
       std::cerr << "\rzest-perplexity: window " << p.windows << ", perplexity " << p.perplexity << std::flush;
     });
     std::cerr << "\n";

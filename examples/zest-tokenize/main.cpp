@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "zest/tokenizer.hpp"
-#include "zest/tokenizer/vocab_files.hpp"
+#include "../common/read_file.hpp"
 
 namespace {
 
@@ -76,11 +76,11 @@ int decode_lines(const zest::Tokenizer& tok, bool skip_special) {
     ++number;
     const auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_array())
-      zest::detail::fail(zest::Error::Kind::input, "line ", number, ": expected a JSON array of ids");
+      throw zest::Error(zest::Error::Kind::input, "line " + std::to_string(number) + ": expected a JSON array of ids");
     std::vector<std::int32_t> ids;
     for (const auto& v : j) {
       if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > INT32_MAX)
-        zest::detail::fail(zest::Error::Kind::input, "line ", number, ": ", v.dump(), " is not a token id");
+        throw zest::Error(zest::Error::Kind::input, "line " + std::to_string(number) + ": " + v.dump() + " is not a token id");
       ids.push_back(v.get<std::int32_t>());
     }
     std::cout << nlohmann::json(tok.decode(ids, skip_special)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
@@ -101,7 +101,7 @@ double thread_cpu_seconds() {
 // thread with its own copy loaded from tokenizer_path (its own cache) when that is not empty.
 int bench(const std::string& path, const zest::Tokenizer& tok, double load_ms, double load_cpu_ms, bool add_special,
           int threads, const std::string& tokenizer_path) {
-  const std::string all = zest::detail::read_file(path);
+  const std::string all = examples::read_file(path);
   const auto lines = split_lines(all);
   std::vector<zest::Tokenizer> own;
   if (!tokenizer_path.empty())

@@ -1,5 +1,6 @@
 // zest::Tokenizer: Hugging Face tokenizers (tokenizer.json, GPT-2 and BERT vocabulary files) and
-// SentencePiece models, giving exactly the ids Hugging Face's own library gives.
+// SentencePiece models, giving exactly the ids Hugging Face's own library gives, with its
+// truncation and padding.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <span>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -16,9 +18,11 @@
 #include <vector>
 
 #include "zest/error.hpp"
+#include "zest/tokenizer/backend.hpp"
 #include "zest/tokenizer/json_loader.hpp"
 #include "zest/tokenizer/pipeline.hpp"
 #include "zest/tokenizer/sentencepiece.hpp"
+#include "zest/tokenizer/truncation.hpp"
 #include "zest/tokenizer/utf8.hpp"
 #include "zest/tokenizer/vocab_files.hpp"
 
@@ -35,12 +39,8 @@ struct Encoding {
   std::vector<std::pair<std::size_t, std::size_t>> offsets;  // byte [begin, end) in the text per id
 };
 
-struct SpecialTokens {
-  std::optional<std::int32_t> bos, eos, pad, unk;
-};
-
-// Immutable after loading apart from its word cache; one Tokenizer may encode from many
-// threads at once. Cheap to copy (copies share everything).
+// Immutable after loading apart from its word cache and the settings below; one Tokenizer may
+// encode from many threads at once. Cheap to copy (copies share the backend and its cache).
 class Tokenizer {
  public:
   // Whether `dir` holds one of the tokenizers from_file(dir) reads.
@@ -71,12 +71,8 @@ class Tokenizer {
                    ": no tokenizer.json, vocab.json + merges.txt, vocab.txt or tokenizer.model in this directory");
     }
     if (!fs::exists(path, ec)) detail::fail(Error::Kind::io, path.string(), ": no such file");
-    if (path.extension() == ".model") {
-      Tokenizer t;
-      t.spm_ = std::make_shared<detail::SentencePiece>(path.string());
-      t.specials_ = t.default_specials(detail::read_config(path.parent_path()));
-      return t;
-    }
+    if (path.extension() == ".model")
+      return Tokenizer(std::make_shared<detail::SentencePieceTokenizer>(path.string()), detail::read_config(path.parent_path()));
     return from_json_text(detail::read_file(path), path.string(), detail::read_config(path.parent_path()));
   }
 
@@ -85,6 +81,7 @@ class Tokenizer {
     return from_json_text(json, std::string(name), nlohmann::json::object());
   }
 
+  // The ids of `text`, truncated and padded as truncation() and padding() say.
   std::vector<std::int32_t> encode(std::string_view text, bool add_special_tokens = false,
                                    InvalidUtf8 invalid = InvalidUtf8::error) const {
     detail::Encoded e;
@@ -104,50 +101,34 @@ class Tokenizer {
   }
 
   std::string decode(const std::vector<std::int32_t>& ids, bool skip_special_tokens = false) const {
-    if (spm_) {
-      std::vector<std::int32_t> kept;
-      for (std::int32_t id : ids) {
-        if (id < 0 || static_cast<std::size_t>(id) >= spm_->size())
-          detail::fail(Error::Kind::input, "decode: token id ", id, " is not in the vocabulary");
-        if (!(skip_special_tokens && spm_->is_control(id))) kept.push_back(id);
-      }
-      return spm_->decode(kept);
-    }
-    return pipeline_->decode(ids, skip_special_tokens);
+    return backend_->decode(ids, skip_special_tokens);
   }
 
   // The token's string, or nullopt for an id outside the vocabulary.
-  std::optional<std::string> id_to_token(std::int32_t id) const {
-    if (spm_) {
-      if (id < 0 || static_cast<std::size_t>(id) >= spm_->size()) return std::nullopt;
-      return spm_->piece(id);
-    }
-    if (const auto* t = pipeline_->added().by_id(id)) return t->content;
-    if (const auto* s = pipeline_->model().vocab().token(id)) return *s;
-    return std::nullopt;
-  }
-
-  std::optional<std::int32_t> token_to_id(std::string_view token) const {
-    if (spm_) {
-      const std::int32_t id = spm_->id(token);
-      return id < 0 ? std::nullopt : std::optional<std::int32_t>(id);
-    }
-    if (const auto* t = pipeline_->added().find(token)) return t->id;
-    const std::int32_t id = pipeline_->model().vocab().find(token);
-    return id < 0 ? std::nullopt : std::optional<std::int32_t>(id);
-  }
+  std::optional<std::string> id_to_token(std::int32_t id) const { return backend_->id_to_token(id); }
+  std::optional<std::int32_t> token_to_id(std::string_view token) const { return backend_->token_to_id(token); }
 
   // One more than the largest id: the size an embedding table needs.
-  std::size_t vocab_size() const { return spm_ ? spm_->size() : pipeline_->id_bound(); }
+  std::size_t vocab_size() const { return backend_->vocab_size(); }
 
   const SpecialTokens& special_tokens() const { return specials_; }
 
   // The word cache: capacity in words (0 turns it off; default 131072, 5 MiB). Copies of a
   // Tokenizer share the pipeline and its cache. Not thread-safe: set it before sharing.
   void set_cache_capacity(std::size_t words) {
-    if (pipeline_) pipeline_->cache().set_capacity(words);
+    if (auto* cache = backend_->cache()) cache->set_capacity(words);
   }
-  std::size_t cache_capacity() const { return pipeline_ ? pipeline_->cache().capacity() : 0; }
+  std::size_t cache_capacity() const { return backend_->cache() ? backend_->cache()->capacity() : 0; }
+
+  // Truncation and padding, as tokenizer.json sets them (none when it does not), applied by
+  // encode() as Hugging Face's encode() applies them. Not thread-safe: set them before sharing.
+  const std::optional<Truncation>& truncation() const { return truncation_; }
+  void set_truncation(std::optional<Truncation> t) {
+    if (t && t->max_length == 0) detail::fail(Error::Kind::input, "truncation: max_length must be positive");
+    truncation_ = t;
+  }
+  const std::optional<Padding>& padding() const { return padding_; }
+  void set_padding(std::optional<Padding> p) { padding_ = p; }
 
   // Decodes ids one at a time for streaming: pieces never split a UTF-8 character, and the
   // pieces of step() followed by finish() join to decode() of all the ids.
@@ -197,7 +178,8 @@ class Tokenizer {
   StreamDecoder stream_decoder(bool skip_special_tokens = false) const { return StreamDecoder(*this, skip_special_tokens); }
 
  private:
-  Tokenizer() = default;
+  Tokenizer(std::shared_ptr<const detail::TokenizerBackend> backend, const nlohmann::json& config)
+      : backend_(std::move(backend)), specials_(special_tokens_of(*backend_, config)) {}
 
   static Tokenizer from_json_text(std::string_view text, const std::string& file, const nlohmann::json& config) {
     nlohmann::json root;
@@ -211,9 +193,10 @@ class Tokenizer {
 
   static Tokenizer from_json_value(const nlohmann::json& root, const std::string& file, const nlohmann::json& config,
                                    const detail::ModelTables& tables = {}) {
-    Tokenizer t;
-    t.pipeline_ = std::make_shared<detail::Pipeline>(root, tables, file);
-    t.specials_ = t.default_specials(config);
+    Tokenizer t(std::make_shared<detail::JsonTokenizer>(root, tables, file), config);
+    const detail::JsonRef j(root, "$", file);
+    t.truncation_ = detail::read_truncation(j);
+    t.padding_ = detail::read_padding(j);
     return t;
   }
 
@@ -225,53 +208,42 @@ class Tokenizer {
       text = replaced;
     }
     if (text.size() > UINT32_MAX) detail::fail(Error::Kind::input, "encode: text of ", text.size(), " bytes is over 4 GiB");
-    if (spm_) {
-      if (add_special_tokens && spm_->bos() >= 0) {
-        e.ids.push_back(spm_->bos());
-        if (e.with_offsets) e.offsets.push_back({});
-      }
-      spm_->encode(text, e.ids, e.with_offsets ? &e.offsets : nullptr);
-      return;
+    backend_->encode(text, e);
+    if (truncation_) {
+      const size_t added = add_special_tokens ? backend_->special_token_count() : 0;
+      if (truncation_->max_length <= added)
+        detail::fail(Error::Kind::input, "truncation to ", truncation_->max_length, " ids leaves no room beside the ", added,
+                     " special tokens");
+      detail::truncate(e, truncation_->max_length - added, truncation_->left);
     }
-    pipeline_->encode(text, add_special_tokens, e);
+    backend_->add_special_tokens(e, add_special_tokens);
+    if (padding_) detail::pad(e, *padding_);
   }
 
-  // bos/eos/pad/unk: tokenizer_config.json's when given, else the usual names.
-  SpecialTokens default_specials(const nlohmann::json& config) const {
-    SpecialTokens s;
-    auto from_config = [&](const char* key) -> std::optional<std::int32_t> {
-      if (!config.contains(key)) return std::nullopt;
+  // The backend's own, overridden by tokenizer_config.json's bos/eos/pad/unk_token.
+  static SpecialTokens special_tokens_of(const detail::TokenizerBackend& backend, const nlohmann::json& config) {
+    SpecialTokens s = backend.special_tokens();
+    const auto from_config = [&](const char* key, std::optional<std::int32_t>& id) {
+      if (!config.contains(key)) return;
       const auto& v = config[key];
       const std::string name = v.is_string() ? v.get<std::string>()
                                : v.is_object() && v.contains("content") && v["content"].is_string()
                                    ? v["content"].get<std::string>()
                                    : std::string();
-      return name.empty() ? std::nullopt : token_to_id(name);
+      if (name.empty()) return;
+      if (auto found = backend.token_to_id(name)) id = found;
     };
-    auto first_of = [&](std::initializer_list<const char*> names) -> std::optional<std::int32_t> {
-      for (const char* n : names)
-        if (auto id = token_to_id(n)) return id;
-      return std::nullopt;
-    };
-    if (spm_) {
-      auto opt = [](std::int32_t id) { return id < 0 ? std::nullopt : std::optional<std::int32_t>(id); };
-      s = {opt(spm_->bos()), opt(spm_->eos()), opt(spm_->pad()), opt(spm_->unk())};
-    } else {
-      s.bos = first_of({"<s>", "<|begin_of_text|>", "<bos>", "[CLS]", "<|endoftext|>"});
-      s.eos = first_of({"</s>", "<|end_of_text|>", "<eos>", "[SEP]", "<|endoftext|>"});
-      s.pad = first_of({"<pad>", "[PAD]", "<|pad|>"});
-      s.unk = first_of({"<unk>", "[UNK]", "<|unk|>"});
-    }
-    if (auto v = from_config("bos_token")) s.bos = v;
-    if (auto v = from_config("eos_token")) s.eos = v;
-    if (auto v = from_config("pad_token")) s.pad = v;
-    if (auto v = from_config("unk_token")) s.unk = v;
+    from_config("bos_token", s.bos);
+    from_config("eos_token", s.eos);
+    from_config("pad_token", s.pad);
+    from_config("unk_token", s.unk);
     return s;
   }
 
-  std::shared_ptr<detail::Pipeline> pipeline_;
-  std::shared_ptr<detail::SentencePiece> spm_;
+  std::shared_ptr<const detail::TokenizerBackend> backend_;
   SpecialTokens specials_;
+  std::optional<Truncation> truncation_;
+  std::optional<Padding> padding_;
 };
 
 }  // namespace zest

@@ -7,9 +7,9 @@
 
 #include "zest/io/config.hpp"
 
-using zest::Activation;
-using zest::ModelType;
-using zest::parse_model_config;
+using zest::detail::Activation;
+using zest::detail::ModelType;
+using zest::detail::parse_model_config;
 
 namespace {
 
@@ -28,7 +28,7 @@ std::string error_of(F&& f) {
 }  // namespace
 
 TEST_CASE("fixture configs") {
-  const auto gpt2 = zest::load_model_config(fixture("tiny-gpt2"));
+  const auto gpt2 = zest::detail::load_model_config(fixture("tiny-gpt2"));
   CHECK(gpt2.model_type == ModelType::gpt2);
   CHECK(gpt2.architectures == std::vector<std::string>{"GPT2LMHeadModel"});
   CHECK(gpt2.hidden_size == 64);
@@ -46,7 +46,7 @@ TEST_CASE("fixture configs") {
   CHECK(gpt2.eos_token_ids == std::vector<int32_t>{50256});
   CHECK_FALSE(gpt2.uses_rope());
 
-  const auto llama = zest::load_model_config(fixture("tiny-llama") + "/config.json");
+  const auto llama = zest::detail::load_model_config(fixture("tiny-llama") + "/config.json");
   CHECK(llama.model_type == ModelType::llama);
   CHECK(llama.vocab_size == 8000);
   CHECK(llama.num_key_value_heads == 2);
@@ -62,7 +62,7 @@ TEST_CASE("fixture configs") {
   CHECK(llama.bos_token_id == 1);
   CHECK(llama.uses_rms_norm());
 
-  const auto qwen2 = zest::load_model_config(fixture("tiny-qwen2"));
+  const auto qwen2 = zest::detail::load_model_config(fixture("tiny-qwen2"));
   CHECK(qwen2.model_type == ModelType::qwen2);
   CHECK(qwen2.qkv_bias);
   CHECK_FALSE(qwen2.attention_output_bias);
@@ -73,7 +73,7 @@ TEST_CASE("fixture configs") {
   CHECK_FALSE(qwen2.sliding_window);  // use_sliding_window: false
   CHECK(qwen2.torch_dtype == "bfloat16");
 
-  const auto bert = zest::load_model_config(fixture("tiny-bert"));
+  const auto bert = zest::detail::load_model_config(fixture("tiny-bert"));
   CHECK(bert.model_type == ModelType::bert);
   CHECK(bert.hidden_act == Activation::gelu_erf);
   CHECK(bert.norm_eps == 1e-12);
@@ -178,12 +178,12 @@ TEST_CASE("bad configs name the file and the field") {
     CHECK(message.find("dir/config.json") == 0);
     CHECK(message.find(c.expected) != std::string::npos);
   }
-  CHECK(error_of([] { zest::load_model_config("/nonexistent/dir"); }).find("/nonexistent/dir: cannot open") == 0);
+  CHECK(error_of([] { zest::detail::load_model_config("/nonexistent/dir"); }).find("/nonexistent/dir: cannot open") == 0);
 }
 
 TEST_CASE("generation config") {
-  const auto model = zest::load_model_config(fixture("tiny-llama"));
-  const auto defaults = zest::parse_generation_config("{}", model);
+  const auto model = zest::detail::load_model_config(fixture("tiny-llama"));
+  const auto defaults = zest::detail::parse_generation_config("{}", model);
   CHECK_FALSE(defaults.do_sample);
   CHECK(defaults.temperature == 1.0);
   CHECK(defaults.top_k == 50);
@@ -192,7 +192,7 @@ TEST_CASE("generation config") {
   CHECK(defaults.max_length == 20);
   CHECK(defaults.eos_token_ids == std::vector<int32_t>{2});  // from the model config
 
-  const auto g = zest::parse_generation_config(R"({"do_sample": true, "temperature": 0.7, "top_k": 0, "top_p": 0.9,
+  const auto g = zest::detail::parse_generation_config(R"({"do_sample": true, "temperature": 0.7, "top_k": 0, "top_p": 0.9,
       "min_p": 0.05, "repetition_penalty": 1.1, "max_new_tokens": 64, "eos_token_id": [2, 3], "pad_token_id": 0})", model);
   CHECK(g.do_sample);
   CHECK(g.temperature == 0.7);
@@ -203,13 +203,13 @@ TEST_CASE("generation config") {
   CHECK(g.eos_token_ids == std::vector<int32_t>{2, 3});
   CHECK(g.pad_token_id == 0);
 
-  const auto from_file = zest::load_generation_config(fixture("tiny-gpt2"), zest::load_model_config(fixture("tiny-gpt2")));
+  const auto from_file = zest::detail::load_generation_config(fixture("tiny-gpt2"), zest::detail::load_model_config(fixture("tiny-gpt2")));
   CHECK(from_file.bos_token_id == 50256);
   CHECK(from_file.eos_token_ids == std::vector<int32_t>{50256});
-  const auto bert = zest::load_generation_config(fixture("tiny-bert"), zest::load_model_config(fixture("tiny-bert")));
+  const auto bert = zest::detail::load_generation_config(fixture("tiny-bert"), zest::detail::load_model_config(fixture("tiny-bert")));
   CHECK_FALSE(bert.bos_token_id);  // null in the file
   CHECK(bert.eos_token_ids.empty());
 
-  CHECK(error_of([&] { zest::parse_generation_config(R"({"top_p": 0})", model, "g.json"); }).find("g.json: field 'top_p'") == 0);
-  CHECK(error_of([&] { zest::parse_generation_config(R"({"temperature": -1})", model, "g.json"); }).find("temperature") != std::string::npos);
+  CHECK(error_of([&] { zest::detail::parse_generation_config(R"({"top_p": 0})", model, "g.json"); }).find("g.json: field 'top_p'") == 0);
+  CHECK(error_of([&] { zest::detail::parse_generation_config(R"({"temperature": -1})", model, "g.json"); }).find("temperature") != std::string::npos);
 }

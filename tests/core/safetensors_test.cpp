@@ -13,7 +13,7 @@
 #include "zest/io/safetensors.hpp"
 
 using zest::Error;
-using zest::Weights;
+using zest::detail::Weights;
 namespace fs = std::filesystem;
 
 namespace {
@@ -61,7 +61,7 @@ TEST_CASE("fixture tensors match an independent reader") {
 
 TEST_CASE("a sharded model reads the same tensors as the single file") {
   const fs::path dir = fresh_dir("shards");
-  const zest::SafetensorsFile whole(fixture("tiny-llama") / "model.safetensors");
+  const zest::detail::SafetensorsFile whole(fixture("tiny-llama") / "model.safetensors");
   // Split the tensors over two shards, alternately.
   nlohmann::json headers[2] = {nlohmann::json::object(), nlohmann::json::object()};
   std::string data[2];
@@ -123,7 +123,7 @@ TEST_CASE("metadata, empty tensors and missing files") {
              safetensors_bytes(R"({"__metadata__":{"format":"pt"},"empty":{"dtype":"F32","shape":[0,4],"data_offsets":[0,0]},)"
                                R"("x":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}})",
                                std::string("\x01\0\0\0\0\0\0\0\x02\0\0\0\0\0\0\0", 16)));
-  const zest::SafetensorsFile file(dir / "model.safetensors");
+  const zest::detail::SafetensorsFile file(dir / "model.safetensors");
   CHECK(file.metadata().at("format") == "pt");
   CHECK(file.get("empty").numel() == 0);
   CHECK(file.get("x").data<int64_t>()[1] == 2);
@@ -131,7 +131,7 @@ TEST_CASE("metadata, empty tensors and missing files") {
   write_file(dir / "odd.safetensors", safetensors_bytes(R"({"pad":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},)"
                                                          R"("h":{"dtype":"BF16","shape":[2],"data_offsets":[1,5]}})",
                                                          std::string("\0\x80\x3f\x00\x40", 5)));
-  const zest::SafetensorsFile odd(dir / "odd.safetensors");
+  const zest::detail::SafetensorsFile odd(dir / "odd.safetensors");
   CHECK_FALSE(odd.get("h").is_aligned());
   CHECK(error_of([&] { odd.get("h").data<uint16_t>(); }).find("misaligned") != std::string::npos);
   const zest::Tensor h = zest::to_f32(odd.get("h"));
@@ -210,7 +210,7 @@ TEST_CASE("malformed files") {
     CAPTURE(c.name);
     const fs::path path = dir / "model.safetensors";
     write_file(path, c.bytes);
-    const std::string message = error_of([&] { zest::SafetensorsFile{path}; });
+    const std::string message = error_of([&] { zest::detail::SafetensorsFile{path}; });
     CHECK(message.find(path.string()) == 0);
     CHECK(message.find(c.expected) != std::string::npos);
   }

@@ -26,11 +26,16 @@ const nlohmann::json& goldens() {
 
 std::vector<int32_t> excerpt_ids(const zest::Pipeline& pipeline) {
   std::ifstream text(ZEST_TEST_DATA "/demo/heldout-excerpt.txt");
-  return zest::encode_lines(pipeline.tokenizer(), text);
+  std::vector<int32_t> ids;  // each line with its special tokens, as zest-perplexity reads a file
+  for (std::string line; std::getline(text, line);) {
+    const auto line_ids = pipeline.tokenizer().encode(line, /*add_special_tokens=*/true);
+    ids.insert(ids.end(), line_ids.begin(), line_ids.end());
+  }
+  return ids;
 }
 
 zest::Perplexity perplexity(const zest::Pipeline& pipeline, std::span<const int32_t> ids) {
-  return zest::perplexity(pipeline.model(), ids, 256, pipeline.thread_pool());
+  return pipeline.perplexity(ids, 256);
 }
 
 zest::Pipeline load(zest::DType dtype) {

@@ -1,12 +1,13 @@
 // Compute dtypes: the embeddings of bf16, f16 and int8 weights stay within cosine 0.999 of f32's
-// (the bar for int8), through the same Pipeline and texts.
+// (the bar for int8), through the same Encoder and texts.
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <string>
 #include <vector>
 
-#include "zest/pipeline.hpp"
+#include "zest/encoder.hpp"
+#include "zest/models/options.hpp"
 #include "test_data.hpp"
 
 namespace {
@@ -37,12 +38,12 @@ TEST_CASE("bf16, f16 and int8 embeddings are within cosine 0.999 of f32") {
     const std::vector<std::string> inputs = st ? std::vector<std::string>{"t5 t9 t200", "t100 t101 t102 t103 t104", "t77"} : texts;
     zest::LoadOptions options;
     options.threads = 2;
-    const auto reference = zest::Pipeline::from_pretrained(test_data(dir), options).embed(inputs, zest::Pooling::mean);
+    const auto reference = zest::Encoder::from_pretrained(test_data(dir), options).embed(inputs, zest::Pooling::mean);
     for (zest::DType dtype : {zest::DType::bf16, zest::DType::f16, zest::DType::i8}) {
       CAPTURE(zest::dtype_name(dtype));
       options.dtype = dtype;
-      const auto p = zest::Pipeline::from_pretrained(test_data(dir), options);
-      CHECK(p.encoder().weight_format() == zest::detail::weight_format(dtype));
+      const auto p = zest::Encoder::from_pretrained(test_data(dir), options);
+      CHECK(zest::detail::EncoderModel::load(test_data(dir), options).weight_format() == zest::detail::weight_format(dtype));
       const auto got = p.embed(inputs, zest::Pooling::mean);
       for (size_t t = 0; t < inputs.size(); ++t) {
         CAPTURE(t);

@@ -58,18 +58,18 @@ const Case kCases[] = {
 }  // namespace
 
 TEST_CASE("f32 hidden states and heads equal the reference") {
-  zest::ThreadPool pool(2);
+  zest::detail::ThreadPool pool(2);
   for (const Case& c : kCases) {
     CAPTURE(c.model_dir);
-    const zest::EncoderModel model = zest::EncoderModel::load(test_data(c.model_dir));
+    const zest::detail::EncoderModel model = zest::detail::EncoderModel::load(test_data(c.model_dir));
     const auto golden = load_golden(test_data(c.golden));
     const size_t d = model.hidden_size();
     auto check = [&](const nlohmann::json& prompt) {
       const auto ids = prompt["ids"].get<std::vector<int32_t>>();
       const auto types = prompt.value("token_type_ids", std::vector<int32_t>{});
       CAPTURE(ids.size());
-      const zest::EncoderInput input{ids, types};
-      const zest::EncoderOutput out = model.forward(std::span(&input, 1), pool);
+      const zest::detail::EncoderInput input{ids, types};
+      const zest::detail::EncoderOutput out = model.forward(std::span(&input, 1), pool);
       REQUIRE(out.rows() == ids.size());
       CHECK(stats_diff(prompt["hidden_first"], out.row(0, 0), d) < 1e-4);
       CHECK(stats_diff(prompt["hidden_last"], out.row(0, ids.size() - 1), d) < 1e-4);
@@ -92,7 +92,7 @@ TEST_CASE("f32 hidden states and heads equal the reference") {
         const auto want = prompt["classifier_logits"].get<std::vector<double>>();
         REQUIRE(logits.size() == want.size());
         for (size_t i = 0; i < want.size(); ++i) CHECK(std::fabs(logits[i] - want[i]) < 1e-4);
-        const auto scores = zest::classifier_scores(model.config(), logits);
+        const auto scores = zest::detail::classifier_scores(model.config(), logits);
         const bool multi = model.config().problem_type == "multi_label_classification";
         const auto want_scores = prompt[multi ? "classifier_sigmoid" : "classifier_softmax"].get<std::vector<double>>();
         for (size_t i = 0; i < want.size(); ++i) CHECK(std::fabs(scores[i] - want_scores[i]) < 1e-5);
@@ -105,10 +105,10 @@ TEST_CASE("f32 hidden states and heads equal the reference") {
 }
 
 TEST_CASE("a padded batch gives each text what it gives alone") {
-  zest::ThreadPool pool(2);
+  zest::detail::ThreadPool pool(2);
   for (const Case& c : kCases) {
     CAPTURE(c.model_dir);
-    const zest::EncoderModel model = zest::EncoderModel::load(test_data(c.model_dir));
+    const zest::detail::EncoderModel model = zest::detail::EncoderModel::load(test_data(c.model_dir));
     const auto golden = load_golden(test_data(c.golden));
     const size_t len = golden["padded_batch"]["padded_len"].get<size_t>(), d = model.hidden_size();
     const int32_t pad = golden["padded_batch"]["pad_id"].get<int32_t>();
@@ -119,11 +119,11 @@ TEST_CASE("a padded batch gives each text what it gives alone") {
       std::copy(texts[t].begin(), texts[t].end(), ids.begin() + t * len);
       std::fill_n(mask.begin() + t * len, texts[t].size(), 1);
     }
-    const zest::EncoderOutput batch = model.forward_padded(ids, mask, {}, texts.size(), pool);
+    const zest::detail::EncoderOutput batch = model.forward_padded(ids, mask, {}, texts.size(), pool);
     REQUIRE(batch.texts() == texts.size());
     for (size_t t = 0; t < texts.size(); ++t) {
-      const zest::EncoderInput input{texts[t], {}};
-      const zest::EncoderOutput alone = model.forward(std::span(&input, 1), pool);
+      const zest::detail::EncoderInput input{texts[t], {}};
+      const zest::detail::EncoderOutput alone = model.forward(std::span(&input, 1), pool);
       REQUIRE(batch.length(t) == alone.rows());
       double worst = 0;
       for (size_t i = 0; i < alone.rows() * d; ++i)
@@ -134,10 +134,10 @@ TEST_CASE("a padded batch gives each text what it gives alone") {
 }
 
 TEST_CASE("bad inputs are errors that say what is wrong") {
-  zest::ThreadPool pool(1);
-  const zest::EncoderModel model = zest::EncoderModel::load(test_data("models/bert-cls"));
+  zest::detail::ThreadPool pool(1);
+  const zest::detail::EncoderModel model = zest::detail::EncoderModel::load(test_data("models/bert-cls"));
   auto message = [&](std::vector<int32_t> ids, std::vector<int32_t> types) {
-    const zest::EncoderInput input{ids, types};
+    const zest::detail::EncoderInput input{ids, types};
     try {
       model.forward(std::span(&input, 1), pool);
     } catch (const zest::Error& e) {
@@ -153,5 +153,5 @@ TEST_CASE("bad inputs are errors that say what is wrong") {
   CHECK(message(std::vector<int32_t>(65, 5), {}).find("max_position_embeddings") != std::string::npos);
   const std::vector<int32_t> ids{2, 5, 3, 2, 5, 0}, holes{1, 0, 1, 1, 1, 0};
   CHECK_THROWS_WITH_AS(model.forward_padded(ids, holes, {}, 2, pool), doctest::Contains("not right padding"), zest::Error);
-  CHECK_THROWS_AS(zest::EncoderModel::load(test_data("models/gpt2-bf16")), zest::Error);
+  CHECK_THROWS_AS(zest::detail::EncoderModel::load(test_data("models/gpt2-bf16")), zest::Error);
 }

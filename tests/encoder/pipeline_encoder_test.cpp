@@ -1,5 +1,5 @@
-// Pipeline with encoder directories: embed, fill_mask and classify from text equal the PyTorch
-// reference's goldens; truncation keeps the special tokens.
+// zest::Encoder: embed, fill_mask and classify from text equal the PyTorch reference's goldens;
+// truncation keeps the special tokens.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "golden.hpp"
+#include "zest/encoder.hpp"
 #include "zest/pipeline.hpp"
 #include "test_data.hpp"
 
@@ -26,10 +27,10 @@ std::string text_of(const std::vector<int32_t>& ids) {
   return text;
 }
 
-zest::Pipeline load(const std::string& rel) {
+zest::Encoder load(const std::string& rel) {
   zest::LoadOptions options;
   options.threads = 2;
-  return zest::Pipeline::from_pretrained(test_data(rel), options);
+  return zest::Encoder::from_pretrained(test_data(rel), options);
 }
 
 }  // namespace
@@ -37,14 +38,13 @@ zest::Pipeline load(const std::string& rel) {
 TEST_CASE("embed follows the sentence-transformers modules, or the pooling asked for") {
   for (const char* name : {"st-bert-mean", "st-bert-cls", "st-bert-max"}) {
     CAPTURE(name);
-    const zest::Pipeline p = load(std::string("models/") + name);
-    REQUIRE(p.is_encoder());
+    const zest::Encoder p = load(std::string("models/") + name);
     CHECK(p.max_length() == 64);
     const auto golden = load_golden(test_data(std::string("models/") + name + "/golden.json"));
     std::vector<std::string> texts;
     for (const auto& prompt : golden["prompts"]) {
       texts.push_back(text_of(prompt["ids"].get<std::vector<int32_t>>()));
-      CHECK(p.encode_text(texts.back()) == prompt["ids"].get<std::vector<int32_t>>());
+      CHECK(p.encode(texts.back()) == prompt["ids"].get<std::vector<int32_t>>());
     }
     const auto emb = p.embed(texts);
     REQUIRE(emb.size() == texts.size());
@@ -55,7 +55,7 @@ TEST_CASE("embed follows the sentence-transformers modules, or the pooling asked
     }
   }
   // Asking for CLS pooling without normalisation gives the first token's hidden state.
-  const zest::Pipeline p = load("models/st-bert-mean");
+  const zest::Encoder p = load("models/st-bert-mean");
   const auto golden = load_golden(test_data("models/st-bert-mean/golden.json"));
   const std::vector<std::string> one{text_of(golden["prompts"][0]["ids"].get<std::vector<int32_t>>())};
   const auto cls = p.embed(one, zest::Pooling::cls, false);
@@ -66,9 +66,10 @@ TEST_CASE("embed follows the sentence-transformers modules, or the pooling asked
 TEST_CASE("classify gives softmax scores, or sigmoid for multi-label models") {
   for (const char* name : {"bert-cls", "bert-multilabel-f16"}) {
     CAPTURE(name);
-    const zest::Pipeline p = load(std::string("models/") + name);
+    const zest::Encoder p = load(std::string("models/") + name);
     const auto golden = load_golden(test_data(std::string("models/") + name + "/golden.json"));
-    const bool multi = p.config().problem_type == "multi_label_classification";
+    const bool multi = zest::detail::load_model_config(test_data(std::string("models/") + name)).problem_type ==
+                       "multi_label_classification";
     for (const auto& prompt : golden["prompts"]) {
       if (prompt.contains("token_type_ids")) continue;  // pairs are not text; covered in test_encoder
       const auto want = prompt[multi ? "classifier_sigmoid" : "classifier_softmax"].get<std::vector<double>>();
@@ -76,20 +77,20 @@ TEST_CASE("classify gives softmax scores, or sigmoid for multi-label models") {
       REQUIRE(c.scores.size() == want.size());
       size_t best = 0;
       for (size_t i = 0; i < want.size(); ++i) {
-        CHECK(c.scores[i].first == p.config().id2label[i]);
+        CHECK(c.scores[i].first == p.labels()[i]);
         CHECK(std::fabs(c.scores[i].second - want[i]) < 1e-5);
         if (want[i] > want[best]) best = i;
       }
-      CHECK(c.label == p.config().id2label[best]);
+      CHECK(c.label == p.labels()[best]);
     }
   }
 }
 
 TEST_CASE("fill_mask ranks the reference's most likely tokens") {
-  const zest::Pipeline p = load("fixtures/tiny-bert");
+  const zest::Encoder p = load("fixtures/tiny-bert");
   const auto golden = load_golden(test_data("models/fixture-goldens/tiny-bert-fill-mask.json"));
   const std::string text = golden["text"].get<std::string>();
-  REQUIRE(p.encode_text(text) == golden["ids"].get<std::vector<int32_t>>());
+  REQUIRE(p.encode(text) == golden["ids"].get<std::vector<int32_t>>());
   const auto top = p.fill_mask(text, 10);
   const auto& want = golden["top"];
   REQUIRE(top.size() == want.size());
@@ -105,40 +106,36 @@ TEST_CASE("fill_mask ranks the reference's most likely tokens") {
   }
   CHECK_THROWS_WITH_AS(p.fill_mask("no mask here"), doctest::Contains("0 mask tokens"), zest::Error);
   CHECK_THROWS_WITH_AS(p.classify("a"), doctest::Contains("no classifier"), zest::Error);
-  CHECK_THROWS_WITH_AS(p.generate("a"), doctest::Contains("encoder, not a decoder"), zest::Error);
+  CHECK_THROWS_WITH_AS(zest::Pipeline::from_pretrained(test_data("fixtures/tiny-bert")), doctest::Contains("encoder model (bert), not a decoder"),
+                       zest::Error);
+  CHECK_THROWS_WITH_AS(zest::Encoder::from_pretrained(test_data("fixtures/tiny-llama")), doctest::Contains("decoder model (llama), not an encoder"),
+                       zest::Error);
 }
 
-TEST_CASE("truncation keeps the special tokens and cuts the text at the end, or the start") {
-  const zest::Tokenizer t = zest::Tokenizer::from_file(test_data("fixtures/tiny-bert"));
-  const std::string text = "the quick brown fox jumps over the lazy dog.";
-  const auto full = t.encode(text, true);  // [CLS] 10 ids [SEP]
-  REQUIRE(full.size() == 12);
-  const auto right = zest::encode_truncated(t, text, {6, false});
-  CHECK(right == std::vector<int32_t>{full[0], full[1], full[2], full[3], full[4], full[11]});
-  const auto left = zest::encode_truncated(t, text, {6, true});
-  CHECK(left == std::vector<int32_t>{full[0], full[7], full[8], full[9], full[10], full[11]});
-  CHECK(zest::encode_truncated(t, text, {12, false}) == full);
-  CHECK_THROWS_WITH_AS(zest::encode_truncated(t, text, {2, false}), doctest::Contains("no room"), zest::Error);
-
-  // tokenizer.json's truncation section sets the length; zest::Tokenizer itself never sees it.
+TEST_CASE("the Encoder truncates as tokenizer.json says, within the model's length") {
+  // tokenizer.json's truncation section sets the length.
   const auto dir = std::filesystem::temp_directory_path() / "zest-encoder-truncation";
   std::filesystem::create_directories(dir);
   for (const char* f : {"config.json", "model.safetensors"}) std::filesystem::copy_file(test_data(std::string("models/bert-cls/") + f), dir / f, std::filesystem::copy_options::overwrite_existing);
   auto tok = load_golden(test_data("models/bert-cls/tokenizer.json"));
   tok["truncation"] = {{"direction", "Right"}, {"max_length", 5}, {"strategy", "LongestFirst"}, {"stride", 0}};
   std::ofstream(dir / "tokenizer.json") << tok.dump();
-  const zest::Pipeline p = zest::Pipeline::from_pretrained(dir);
+  const zest::Encoder p = zest::Encoder::from_pretrained(dir);
   CHECK(p.max_length() == 5);
-  CHECK(p.encode_text("t10 t11 t12 t13 t14 t15") == std::vector<int32_t>{2, 10, 11, 12, 3});
+  CHECK(p.encode("t10 t11 t12 t13 t14 t15") == std::vector<int32_t>{2, 10, 11, 12, 3});
   CHECK(p.classify("t10 t11 t12 t13 t14 t15").scores.size() == 3);
+  // A stride only shapes the overflowing encodings: the ids stay (as in Hugging Face's encode).
   tok["truncation"]["stride"] = 2;
   std::ofstream(dir / "tokenizer.json") << tok.dump();
-  CHECK_THROWS_WITH_AS(zest::Pipeline::from_pretrained(dir), doctest::Contains("stride"), zest::Error);
+  CHECK(zest::Encoder::from_pretrained(dir).encode("t10 t11 t12 t13 t14 t15") == std::vector<int32_t>{2, 10, 11, 12, 3});
+  tok["truncation"]["strategy"] = "OnlySecond";
+  std::ofstream(dir / "tokenizer.json") << tok.dump();
+  CHECK_THROWS_WITH_AS(zest::Encoder::from_pretrained(dir), doctest::Contains("$.truncation.strategy"), zest::Error);
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("one encoder Pipeline shared by threads gives what serial calls give") {
-  const zest::Pipeline p = load("models/st-bert-mean");
+TEST_CASE("one Encoder shared by threads gives what serial calls give") {
+  const zest::Encoder p = load("models/st-bert-mean");
   const std::vector<std::string> texts = {"t5 t9 t200", "t100 t101 t102 t103", "t77", "t8 t8 t8 t8 t8 t8 t8"};
   const auto serial = p.embed(texts);
   std::vector<std::vector<std::vector<float>>> got(4);

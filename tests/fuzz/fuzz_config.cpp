@@ -9,9 +9,9 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   try {
-    const zest::ModelConfig config = zest::parse_model_config(text, "fuzz/config.json");
+    const zest::detail::ModelConfig config = zest::detail::parse_model_config(text, "fuzz/config.json");
     if (config.head_dim <= 0 || config.num_attention_heads % config.num_key_value_heads != 0) __builtin_trap();
-    zest::parse_generation_config(text, config, "fuzz/generation_config.json");
+    zest::detail::parse_generation_config(text, config, "fuzz/generation_config.json");
   } catch (const zest::Error&) {
   }
   return 0;

@@ -5,7 +5,7 @@
 
 TEST_CASE("GenerateParams{} and an empty generation_config.json give HF's defaults") {
   const zest::GenerateParams fresh;
-  const auto from_empty = zest::default_params(zest::GenerationConfig{});
+  const auto from_empty = zest::detail::default_params(zest::detail::GenerationConfig{});
   for (const zest::GenerateParams& p : {fresh, from_empty}) {
     CHECK_FALSE(p.do_sample);
     CHECK_FALSE(p.sampling());
@@ -15,15 +15,15 @@ TEST_CASE("GenerateParams{} and an empty generation_config.json give HF's defaul
     CHECK(p.min_p == 0.0f);
     CHECK(p.repetition_penalty == 1.0f);
     CHECK(p.max_new_tokens == 128);
-    CHECK_NOTHROW(zest::validate(p));
+    CHECK_NOTHROW(zest::detail::validate(p));
   }
 }
 
 TEST_CASE("a generation_config.json's sampling fields become the defaults") {
-  const zest::ModelConfig model = zest::load_model_config(ZEST_TEST_DATA "/models/llama-mqa-bf16");
-  const auto g = zest::parse_generation_config(R"({"do_sample": true, "temperature": 0.6, "top_k": 20,
+  const zest::detail::ModelConfig model = zest::detail::load_model_config(ZEST_TEST_DATA "/models/llama-mqa-bf16");
+  const auto g = zest::detail::parse_generation_config(R"({"do_sample": true, "temperature": 0.6, "top_k": 20,
     "top_p": 0.9, "min_p": null, "repetition_penalty": 1.1, "max_new_tokens": 64, "eos_token_id": [2, 3]})", model);
-  const auto p = zest::default_params(g);
+  const auto p = zest::detail::default_params(g);
   CHECK(p.sampling());
   CHECK(p.temperature == doctest::Approx(0.6));
   CHECK(p.top_k == 20);
@@ -32,9 +32,9 @@ TEST_CASE("a generation_config.json's sampling fields become the defaults") {
   CHECK(p.repetition_penalty == doctest::Approx(1.1));
   CHECK(p.max_new_tokens == 64);
   // The committed model's file: eos as a list.
-  const auto file = zest::load_generation_config(ZEST_TEST_DATA "/models/llama-mqa-bf16", model);
+  const auto file = zest::detail::load_generation_config(ZEST_TEST_DATA "/models/llama-mqa-bf16", model);
   CHECK(file.eos_token_ids == std::vector<int32_t>{2, 3});
-  CHECK_FALSE(zest::default_params(file).sampling());
+  CHECK_FALSE(zest::detail::default_params(file).sampling());
 }
 
 TEST_CASE("temperature 0 means greedy even with do_sample") {

@@ -53,7 +53,7 @@ TEST_CASE("the sampler's distribution equals HF's logits processors") {
     CAPTURE(c["params"].dump());
     const std::vector<float> logits = c["logits"];
     const std::vector<int32_t> previous = c["previous_ids"];
-    zest::Sampler sampler(params_of(c["params"]), logits.size());
+    zest::detail::Sampler sampler(params_of(c["params"]), logits.size());
     std::vector<float> work = logits, probs(logits.size());
     sampler.distribution(work, previous, probs);
     if (c.contains("greedy_id")) {
@@ -85,7 +85,7 @@ TEST_CASE("seeded sampling follows the distribution (chi-square) and never picks
     const std::vector<float> logits = c["logits"];
     const std::vector<int32_t> previous = c["previous_ids"];
     const std::vector<float> expected = c["probs"];
-    zest::Sampler sampler(params_of(c["params"], 1234), logits.size());
+    zest::detail::Sampler sampler(params_of(c["params"], 1234), logits.size());
     const int draws = 40000;
     std::vector<int> counts(logits.size(), 0);
     std::vector<float> work;
@@ -121,7 +121,7 @@ TEST_CASE("the same seed gives the same tokens; another seed other tokens") {
     p.do_sample = true;
     p.top_k = 0;
     p.seed = seed;
-    zest::Sampler sampler(p, logits.size());
+    zest::detail::Sampler sampler(p, logits.size());
     std::vector<int32_t> ids, work;
     std::vector<float> scratch;
     for (int i = 0; i < 200; ++i) {
@@ -139,11 +139,11 @@ TEST_CASE("greedy: do_sample false or temperature 0 takes the first largest logi
   zest::GenerateParams p;
   p.do_sample = true;
   p.temperature = 0.0f;
-  zest::Sampler sampler(p, logits.size());
+  zest::detail::Sampler sampler(p, logits.size());
   std::vector<float> work = logits;
   CHECK(sampler.next(work, {}) == 1);  // ties: the first index, as torch.argmax
   p.repetition_penalty = 1.5f;
-  zest::Sampler penalised(p, logits.size());
+  zest::detail::Sampler penalised(p, logits.size());
   work = logits;
   const std::vector<int32_t> previous = {1, 1, 3};
   CHECK(penalised.next(work, previous) == 2);  // 3/1.5 = 2 < 2.5
@@ -155,7 +155,7 @@ TEST_CASE("scores that overflow at a tiny temperature give the greedy limit, not
   p.do_sample = true;
   p.temperature = 1e-10f;
   p.seed = 5;
-  zest::Sampler sampler(p, 3);
+  zest::detail::Sampler sampler(p, 3);
   std::vector<float> logits = {1e30f, 2e30f, -1e30f}, probs(3);
   std::vector<float> work = logits;
   CHECK(sampler.next(work, {}) == 1);
@@ -179,7 +179,7 @@ TEST_CASE("choosing a token allocates nothing") {
     p.temperature = 0.8f;
     p.repetition_penalty = 1.2f;
     p.seed = 3;
-    zest::Sampler sampler(p, logits.size());
+    zest::detail::Sampler sampler(p, logits.size());
     std::vector<float> work(logits.size());
     const long before = allocation_count();
     for (int step = 0; step < 20; ++step) {
@@ -204,7 +204,7 @@ TEST_CASE("bad input gives a zest::Error naming the value") {
   p.do_sample = true;
   std::vector<float> logits = {0.0f, 1.0f, 2.0f};
   const std::vector<int32_t> none;
-  zest::Sampler sampler(p, 3);
+  zest::detail::Sampler sampler(p, 3);
   std::vector<float> four(4);
   CHECK(kind_of([&] { sampler.next(four, none); }) == zest::Error::Kind::input);
   const std::vector<int32_t> bad_id = {0, 3};
@@ -213,12 +213,12 @@ TEST_CASE("bad input gives a zest::Error naming the value") {
   CHECK_THROWS_WITH_AS(sampler.next(nan, none), doctest::Contains("logit 1"), zest::Error);
   std::vector<float> dead(3, -INFINITY);
   CHECK_THROWS_AS(sampler.next(dead, none), zest::Error);
-  CHECK_THROWS_AS(zest::Sampler(p, 0), zest::Error);
+  CHECK_THROWS_AS(zest::detail::Sampler(p, 0), zest::Error);
   auto rejects = [&](auto edit, const char* name) {
     zest::GenerateParams q = p;
     edit(q);
     CAPTURE(name);
-    CHECK_THROWS_WITH_AS(zest::Sampler(q, 3), doctest::Contains(name), zest::Error);
+    CHECK_THROWS_WITH_AS(zest::detail::Sampler(q, 3), doctest::Contains(name), zest::Error);
   };
   rejects([](auto& q) { q.temperature = -0.5f; }, "temperature");
   rejects([](auto& q) { q.temperature = NAN; }, "temperature");

@@ -15,7 +15,7 @@ struct Run {
   bool stopped = false;
 };
 
-Run feed(zest::StopStringMatcher& m, const std::vector<std::string>& pieces) {
+Run feed(zest::detail::StopStringMatcher& m, const std::vector<std::string>& pieces) {
   Run r;
   for (const std::string& p : pieces) {
     auto step = m.push(p);
@@ -44,7 +44,7 @@ Run reference(const std::string& text, const std::vector<std::string>& stops) {
 }  // namespace
 
 TEST_CASE("a stop string spanning pieces is found and never emitted") {
-  zest::StopStringMatcher m({"###", "User:"});
+  zest::detail::StopStringMatcher m({"###", "User:"});
   auto s1 = m.push("Hello Us");
   CHECK(s1.emit == "Hello ");  // "Us" may begin "User:"
   CHECK_FALSE(s1.stopped);
@@ -58,7 +58,7 @@ TEST_CASE("a stop string spanning pieces is found and never emitted") {
 }
 
 TEST_CASE("held-back text that turns out not to be a stop string is emitted") {
-  zest::StopStringMatcher m({"</s>"});
+  zest::detail::StopStringMatcher m({"</s>"});
   CHECK(m.push("a <").emit == "a ");
   CHECK(m.push("/").emit == "");
   CHECK(m.push("b>").emit == "</b>");
@@ -68,25 +68,25 @@ TEST_CASE("held-back text that turns out not to be a stop string is emitted") {
 }
 
 TEST_CASE("text before a stop string in the same piece is emitted; the first stop to end wins") {
-  zest::StopStringMatcher m({"abcd", "bc"});
+  zest::detail::StopStringMatcher m({"abcd", "bc"});
   auto s = m.push("xxabcd");
   CHECK(s.stopped);
   CHECK(s.emit == "xxa");  // "bc" ends before "abcd" does
   CHECK(m.matched() == 1u);
-  zest::StopStringMatcher n({"bc", "abc"});
+  zest::detail::StopStringMatcher n({"bc", "abc"});
   auto t = n.push("zabc");
   CHECK(t.emit == "z");  // both end together: the longer one
   CHECK(n.matched() == 1u);
 }
 
 TEST_CASE("no stop strings: everything is emitted at once") {
-  zest::StopStringMatcher m({});
+  zest::detail::StopStringMatcher m({});
   CHECK(m.push("abc").emit == "abc");
   CHECK(m.flush() == "");
 }
 
 TEST_CASE("multi-byte stop strings are held back whole and never split a character") {
-  zest::StopStringMatcher m({"\xE3\x80\x82\xE3\x80\x82"});  // two ideographic full stops
+  zest::detail::StopStringMatcher m({"\xE3\x80\x82\xE3\x80\x82"});  // two ideographic full stops
   CHECK(m.push("\xE6\x97\xA5\xE3\x80\x82").emit == "\xE6\x97\xA5");
   auto s = m.push("\xE3\x80\x82!");
   CHECK(s.stopped);
@@ -94,8 +94,8 @@ TEST_CASE("multi-byte stop strings are held back whole and never split a charact
 }
 
 TEST_CASE("bad stop strings are rejected") {
-  CHECK_THROWS_AS(zest::StopStringMatcher({"ok", ""}), zest::Error);
-  CHECK_THROWS_AS(zest::StopStringMatcher({"\x80x"}), zest::Error);
+  CHECK_THROWS_AS(zest::detail::StopStringMatcher({"ok", ""}), zest::Error);
+  CHECK_THROWS_AS(zest::detail::StopStringMatcher({"\x80x"}), zest::Error);
 }
 
 TEST_CASE("any cut of the text gives the plain search's answer, and emitted text is final") {
@@ -114,7 +114,7 @@ TEST_CASE("any cut of the text gives the plain search's answer, and emitted text
       at += n;
     }
     const Run want = reference(text, stops);
-    zest::StopStringMatcher m(stops);
+    zest::detail::StopStringMatcher m(stops);
     const Run got = feed(m, pieces);
     CAPTURE(text);
     CHECK(got.stopped == want.stopped);

@@ -29,8 +29,8 @@ struct Cache {
   std::vector<uint16_t> halves;
   std::vector<float> floats;
   std::vector<double> values;
-  zest::KvView view;
-  Cache(size_t n, size_t kv_heads, size_t d, zest::KvType type, bool head_major, unsigned seed) {
+  zest::detail::KvView view;
+  Cache(size_t n, size_t kv_heads, size_t d, zest::detail::KvType type, bool head_major, unsigned seed) {
     const auto src = random_vector(n * kv_heads * d, seed);
     values.resize(src.size());
     floats.resize(src.size());
@@ -42,18 +42,18 @@ struct Cache {
           const float x = src[(t * kv_heads + h) * d + i];
           const size_t at = t * view.pos_stride + h * view.head_stride + i;
           float stored = x;
-          if (type == zest::KvType::f16) stored = zest::detail::f16_to_f32(halves[at] = zest::detail::f32_to_f16(x));
-          if (type == zest::KvType::bf16) stored = zest::detail::bf16_to_f32(halves[at] = zest::detail::f32_to_bf16(x));
+          if (type == zest::detail::KvType::f16) stored = zest::detail::f16_to_f32(halves[at] = zest::detail::f32_to_f16(x));
+          if (type == zest::detail::KvType::bf16) stored = zest::detail::bf16_to_f32(halves[at] = zest::detail::f32_to_bf16(x));
           floats[at] = x;
           values[(t * kv_heads + h) * d + i] = stored;
         }
-    view.data = type == zest::KvType::f32 ? static_cast<const void*>(floats.data()) : halves.data();
+    view.data = type == zest::detail::KvType::f32 ? static_cast<const void*>(floats.data()) : halves.data();
   }
 };
 
 // out[row][head] for query rows at positions pos0 .. pos0 + m - 1.
 std::vector<double> reference(const std::vector<float>& q, size_t m, size_t pos0, const Cache& k, const Cache& v,
-                              const zest::AttentionShape& s) {
+                              const zest::detail::AttentionShape& s) {
   const size_t d = s.head_dim, group = s.n_heads / s.n_kv_heads;
   std::vector<double> out(m * s.n_heads * d, 0.0);
   for (size_t r = 0; r < m; ++r)
@@ -88,9 +88,9 @@ void check_close(const std::vector<float>& got, const std::vector<double>& want)
 }  // namespace
 
 TEST_CASE("decode attention: MHA, GQA, MQA, sliding window, every cache type and layout") {
-  zest::ThreadPool pool(2);
+  zest::detail::ThreadPool pool(2);
   for (const Case& c : kCases)
-    for (auto type : {zest::KvType::f32, zest::KvType::f16, zest::KvType::bf16})
+    for (auto type : {zest::detail::KvType::f32, zest::detail::KvType::f16, zest::detail::KvType::bf16})
       for (bool head_major : {false, true})
         for (size_t n_ctx : {1u, 5u, 64u, 300u, 1100u}) {
           CAPTURE(c.n_heads);
@@ -100,19 +100,19 @@ TEST_CASE("decode attention: MHA, GQA, MQA, sliding window, every cache type and
           CAPTURE(int(type));
           CAPTURE(head_major);
           CAPTURE(n_ctx);
-          const zest::AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, 1.f / std::sqrt(float(c.head_dim)), c.window};
+          const zest::detail::AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, 1.f / std::sqrt(float(c.head_dim)), c.window};
           const Cache k(n_ctx, c.n_kv_heads, c.head_dim, type, head_major, 1), v(n_ctx, c.n_kv_heads, c.head_dim, type, head_major, 2);
           const auto q = random_vector(c.n_heads * c.head_dim, 3);
           std::vector<float> out(q.size(), NAN);
-          zest::attend_decode(q.data(), k.view, v.view, n_ctx, s, out.data(), pool);
+          zest::detail::attend_decode(q.data(), k.view, v.view, n_ctx, s, out.data(), pool);
           check_close(out, reference(q, 1, n_ctx - 1, k, v, s));
         }
 }
 
 TEST_CASE("prefill attention: causal, after a cached prefix, tiles of every size") {
-  zest::ThreadPool pool(2);
+  zest::detail::ThreadPool pool(2);
   for (const Case& c : kCases)
-    for (auto type : {zest::KvType::f32, zest::KvType::bf16})
+    for (auto type : {zest::detail::KvType::f32, zest::detail::KvType::bf16})
       for (size_t m : {1u, 7u, 150u})
         for (size_t pos0 : {0u, 37u}) {
           CAPTURE(c.n_heads);
@@ -121,45 +121,45 @@ TEST_CASE("prefill attention: causal, after a cached prefix, tiles of every size
           CAPTURE(c.window);
           CAPTURE(m);
           CAPTURE(pos0);
-          const zest::AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, 0.3f, c.window};
+          const zest::detail::AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, 0.3f, c.window};
           const Cache k(pos0 + m, c.n_kv_heads, c.head_dim, type, false, 4), v(pos0 + m, c.n_kv_heads, c.head_dim, type, false, 5);
           const auto q = random_vector(m * c.n_heads * c.head_dim, 6);
           std::vector<float> out(q.size(), NAN);
-          zest::attend_prefill(q.data(), m, pos0, k.view, v.view, s, out.data(), pool);
+          zest::detail::attend_prefill(q.data(), m, pos0, k.view, v.view, s, out.data(), pool);
           check_close(out, reference(q, m, pos0, k, v, s));
         }
 }
 
 TEST_CASE("bidirectional (encoder) prefill sees every key") {
-  zest::ThreadPool pool(2);
+  zest::detail::ThreadPool pool(2);
   for (const Case& c : kCases)
     for (size_t m : {1u, 9u, 130u}) {
       CAPTURE(c.n_heads);
       CAPTURE(c.head_dim);
       CAPTURE(m);
-      const zest::AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, 0.3f, c.window, false};
-      const Cache k(m, c.n_kv_heads, c.head_dim, zest::KvType::f32, true, 7), v(m, c.n_kv_heads, c.head_dim, zest::KvType::f32, true, 8);
+      const zest::detail::AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, 0.3f, c.window, false};
+      const Cache k(m, c.n_kv_heads, c.head_dim, zest::detail::KvType::f32, true, 7), v(m, c.n_kv_heads, c.head_dim, zest::detail::KvType::f32, true, 8);
       const auto q = random_vector(m * c.n_heads * c.head_dim, 9);
       std::vector<float> out(q.size(), NAN);
-      zest::attend_prefill(q.data(), m, 0, k.view, v.view, s, out.data(), pool);
+      zest::detail::attend_prefill(q.data(), m, 0, k.view, v.view, s, out.data(), pool);
       check_close(out, reference(q, m, 0, k, v, s));
       // The same queries inside wider rows (as in a fused q/k/v projection).
       const size_t width = c.n_heads * c.head_dim;
       std::vector<float> wide(m * 3 * width, NAN);
       for (size_t r = 0; r < m; ++r) std::copy_n(q.data() + r * width, width, wide.data() + r * 3 * width);
       std::fill(out.begin(), out.end(), NAN);
-      zest::attend_prefill(wide.data(), m, 0, k.view, v.view, s, out.data(), pool, 3 * width);
+      zest::detail::attend_prefill(wide.data(), m, 0, k.view, v.view, s, out.data(), pool, 3 * width);
       check_close(out, reference(q, m, 0, k, v, s));
     }
 }
 
 TEST_CASE("bad attention shapes are zest::Errors") {
-  zest::ThreadPool pool(1);
+  zest::detail::ThreadPool pool(1);
   float x[8] = {};
-  const zest::KvView kv{x, zest::KvType::f32, 4, 4};
-  CHECK_THROWS_AS(zest::attend_decode(x, kv, kv, 1, {3, 2, 4, 0.5f, 0}, x, pool), zest::Error);
-  CHECK_THROWS_AS(zest::attend_decode(x, kv, kv, 1, {2, 2, 0, 0.5f, 0}, x, pool), zest::Error);
-  CHECK_THROWS_AS(zest::attend_decode(x, kv, kv, 0, {1, 1, 4, 0.5f, 0}, x, pool), zest::Error);
-  CHECK_THROWS_AS(zest::attend_prefill(x, 1, 0, {nullptr, zest::KvType::f32, 4, 4}, kv, {1, 1, 4, 0.5f, 0}, x, pool),
+  const zest::detail::KvView kv{x, zest::detail::KvType::f32, 4, 4};
+  CHECK_THROWS_AS(zest::detail::attend_decode(x, kv, kv, 1, {3, 2, 4, 0.5f, 0}, x, pool), zest::Error);
+  CHECK_THROWS_AS(zest::detail::attend_decode(x, kv, kv, 1, {2, 2, 0, 0.5f, 0}, x, pool), zest::Error);
+  CHECK_THROWS_AS(zest::detail::attend_decode(x, kv, kv, 0, {1, 1, 4, 0.5f, 0}, x, pool), zest::Error);
+  CHECK_THROWS_AS(zest::detail::attend_prefill(x, 1, 0, {nullptr, zest::detail::KvType::f32, 4, 4}, kv, {1, 1, 4, 0.5f, 0}, x, pool),
                   zest::Error);
 }

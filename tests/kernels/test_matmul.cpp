@@ -79,10 +79,10 @@ const Shape kShapes[] = {{1, 1, 1},     {1, 1, 17},    {3, 33, 19},   {1, 768, 7
 }  // namespace
 
 TEST_CASE("f32, bf16 and f16 matmul match Eigen on odd shapes, with bias and accumulate") {
-  zest::ThreadPool pool(2);
-  for (auto format : {zest::WeightFormat::f32, zest::WeightFormat::bf16, zest::WeightFormat::f16}) {
+  zest::detail::ThreadPool pool(2);
+  for (auto format : {zest::detail::WeightFormat::f32, zest::detail::WeightFormat::bf16, zest::detail::WeightFormat::f16}) {
     for (const Shape& s : kShapes) {
-      CAPTURE(zest::to_string(format));
+      CAPTURE(zest::detail::to_string(format));
       CAPTURE(s.m);
       CAPTURE(s.n);
       CAPTURE(s.k);
@@ -90,26 +90,26 @@ TEST_CASE("f32, bf16 and f16 matmul match Eigen on odd shapes, with bias and acc
       auto bias = random_vector(s.n, 1.f, 3), y0 = random_vector(s.m * s.n, 1.f, 4);
       std::vector<float> rounded = w;
       for (auto& v : rounded) {
-        if (format == zest::WeightFormat::bf16) v = zest::detail::bf16_to_f32(zest::detail::f32_to_bf16(v));
-        if (format == zest::WeightFormat::f16) v = zest::detail::f16_to_f32(zest::detail::f32_to_f16(v));
+        if (format == zest::detail::WeightFormat::bf16) v = zest::detail::bf16_to_f32(zest::detail::f32_to_bf16(v));
+        if (format == zest::detail::WeightFormat::f16) v = zest::detail::f16_to_f32(zest::detail::f32_to_f16(v));
       }
       const MatrixD X = to_matrix(x, s.m, s.k);
       const MatrixD exact = X * to_matrix(w, s.n, s.k).transpose();
       // f32 activations times the weights as stored: every format's product.
       const MatrixD want = X * to_matrix(rounded, s.n, s.k).transpose();
-      const zest::PackedMatrix packed(w.data(), s.n, s.k, format);
+      const zest::detail::PackedMatrix packed(w.data(), s.n, s.k, format);
       CHECK(packed.rows() == s.n);
       CHECK(packed.cols() == s.k);
 
       std::vector<float> y(s.m * s.n, NAN);
-      zest::matmul(x.data(), s.m, packed, y.data(), pool);
+      zest::detail::matmul(x.data(), s.m, packed, y.data(), pool);
       CHECK(relative_error(y, want) < 1e-5);
-      CHECK(relative_error(y, exact) < (format == zest::WeightFormat::f32 ? 1e-5 : format == zest::WeightFormat::f16 ? 2e-3 : 1e-2));
+      CHECK(relative_error(y, exact) < (format == zest::detail::WeightFormat::f32 ? 1e-5 : format == zest::detail::WeightFormat::f16 ? 2e-3 : 1e-2));
 
       MatrixD want_acc = want + to_matrix(y0, s.m, s.n);
       want_acc.rowwise() += to_matrix(bias, 1, s.n).row(0);
       y = y0;
-      zest::matmul(x.data(), s.m, packed, y.data(), pool, {bias.data(), true});
+      zest::detail::matmul(x.data(), s.m, packed, y.data(), pool, {bias.data(), true});
       CHECK(relative_error(y, want_acc) < 1e-5);
 
     }
@@ -117,7 +117,7 @@ TEST_CASE("f32, bf16 and f16 matmul match Eigen on odd shapes, with bias and acc
 }
 
 TEST_CASE("int8 matmul: every dot-product implementation, every group size, one or two activation levels") {
-  zest::ThreadPool pool(2);
+  zest::detail::ThreadPool pool(2);
   for (size_t levels : {1u, 2u})
     for (size_t group : {0u, 32u, 64u, 128u}) {
       for (const Shape& s : kShapes) {
@@ -128,7 +128,7 @@ TEST_CASE("int8 matmul: every dot-product implementation, every group size, one 
         CAPTURE(s.k);
         auto x = random_vector(s.m * s.k, 1.f, 5), w = random_vector(s.n * s.k, 0.1f, 6);
         auto bias = random_vector(s.n, 1.f, 7);
-        const zest::PackedMatrix packed(w.data(), s.n, s.k, zest::WeightFormat::int8, {group, levels == 2});
+        const zest::detail::PackedMatrix packed(w.data(), s.n, s.k, zest::detail::WeightFormat::int8, {group, levels == 2});
         CHECK(packed.group() == (group ? group : (s.k + 3) / 4 * 4));
         MatrixD want = dequantize_activations(x, s.m, s.k, levels) *
                        dequantize_weights(w, s.n, s.k, group ? group : s.k).transpose();
@@ -137,12 +137,12 @@ TEST_CASE("int8 matmul: every dot-product implementation, every group size, one 
         exact.rowwise() += to_matrix(bias, 1, s.n).row(0);
 
         std::vector<float> y(s.m * s.n, NAN);
-        zest::matmul(x.data(), s.m, packed, y.data(), pool, {bias.data(), false});
+        zest::detail::matmul(x.data(), s.m, packed, y.data(), pool, {bias.data(), false});
         CHECK(relative_error(y, want) < 1e-5);
         CHECK(relative_error(y, exact) < 3e-2);
 
-        zest::QuantizedRows q;
-        zest::quantize_rows_int8(x.data(), s.m, s.k, packed.cols_padded(), levels, q);
+        zest::detail::QuantizedRows q;
+        zest::detail::quantize_rows_int8(x.data(), s.m, s.k, packed.cols_padded(), levels, q);
         auto run = [&](auto dot) {
           std::vector<float> yv(s.m * s.n, NAN);
           zest::detail::int8_matmul_panels<decltype(dot)>(q, packed, yv.data(), bias.data(), false, 0, packed.panels());
@@ -169,9 +169,9 @@ TEST_CASE("a residual activation level makes int8 as exact as its weights") {
   const MatrixD exact = to_matrix(x, m, k) * to_matrix(w, n, k).transpose();
   const MatrixD weight_only = to_matrix(x, m, k) * dequantize_weights(w, n, k, 32).transpose();
   auto rms_error = [&](const MatrixD& want, bool residual) {
-    const zest::PackedMatrix packed(w.data(), n, k, zest::WeightFormat::int8, {32, residual});
+    const zest::detail::PackedMatrix packed(w.data(), n, k, zest::detail::WeightFormat::int8, {32, residual});
     std::vector<float> y(m * n);
-    zest::matmul(x.data(), m, packed, y.data(), zest::default_thread_pool());
+    zest::detail::matmul(x.data(), m, packed, y.data(), zest::detail::default_thread_pool());
     double e = 0, s = 0;
     for (size_t i = 0; i < y.size(); ++i) e += std::pow(y[i] - want.data()[i], 2), s += std::pow(want.data()[i], 2);
     return std::sqrt(e / s);
@@ -183,49 +183,49 @@ TEST_CASE("a residual activation level makes int8 as exact as its weights") {
 }
 
 TEST_CASE("the 50257-row vocabulary head, one row, split across threads") {
-  zest::ThreadPool pool(2);
+  zest::detail::ThreadPool pool(2);
   const size_t n = 50257, k = 64;
   auto x = random_vector(k, 1.f, 8), w = random_vector(n * k, 0.1f, 9);
   const MatrixD want = to_matrix(x, 1, k) * to_matrix(w, n, k).transpose();
-  for (auto format : {zest::WeightFormat::f32, zest::WeightFormat::bf16, zest::WeightFormat::int8}) {
-    CAPTURE(zest::to_string(format));
-    const zest::PackedMatrix packed(w.data(), n, k, format);
+  for (auto format : {zest::detail::WeightFormat::f32, zest::detail::WeightFormat::bf16, zest::detail::WeightFormat::int8}) {
+    CAPTURE(zest::detail::to_string(format));
+    const zest::detail::PackedMatrix packed(w.data(), n, k, format);
     std::vector<float> y(n, NAN);
-    zest::matmul(x.data(), 1, packed, y.data(), pool);
-    CHECK(relative_error(y, want) < (format == zest::WeightFormat::f32 ? 1e-5 : 3e-2));
+    zest::detail::matmul(x.data(), 1, packed, y.data(), pool);
+    CHECK(relative_error(y, want) < (format == zest::detail::WeightFormat::f32 ? 1e-5 : 3e-2));
   }
 }
 
 TEST_CASE("bad matmul inputs are zest::Errors") {
   std::vector<float> w(12, 1.f), x(4, 1.f), y(3);
-  CHECK_THROWS_AS(zest::PackedMatrix(w.data(), 0, 4, zest::WeightFormat::f32), zest::Error);
-  CHECK_THROWS_AS(zest::PackedMatrix(nullptr, 3, 4, zest::WeightFormat::f32), zest::Error);
-  CHECK_THROWS_AS(zest::PackedMatrix(w.data(), 3, 4, zest::WeightFormat::int8, {48}), zest::Error);
+  CHECK_THROWS_AS(zest::detail::PackedMatrix(w.data(), 0, 4, zest::detail::WeightFormat::f32), zest::Error);
+  CHECK_THROWS_AS(zest::detail::PackedMatrix(nullptr, 3, 4, zest::detail::WeightFormat::f32), zest::Error);
+  CHECK_THROWS_AS(zest::detail::PackedMatrix(w.data(), 3, 4, zest::detail::WeightFormat::int8, {48}), zest::Error);
   w[5] = INFINITY;
-  CHECK_THROWS_AS(zest::PackedMatrix(w.data(), 3, 4, zest::WeightFormat::int8), zest::Error);
+  CHECK_THROWS_AS(zest::detail::PackedMatrix(w.data(), 3, 4, zest::detail::WeightFormat::int8), zest::Error);
   w[5] = 1.f;
-  const zest::PackedMatrix f32(w.data(), 3, 4, zest::WeightFormat::f32);
-  CHECK_THROWS_AS(zest::matmul(nullptr, 1, f32, y.data()), zest::Error);
-  const zest::PackedMatrix i8(w.data(), 3, 4, zest::WeightFormat::int8, {32});
-  zest::QuantizedRows q;
-  zest::quantize_rows_int8(x.data(), 1, 4, 4, 1, q);  // padded for a different matrix
-  CHECK_THROWS_AS(zest::matmul(q, i8, y.data(), zest::default_thread_pool()), zest::Error);
-  zest::quantize_rows_int8(x.data(), 1, 4, i8.cols_padded(), 2, q);  // levels for a different matrix
-  CHECK_THROWS_AS(zest::matmul(q, i8, y.data(), zest::default_thread_pool()), zest::Error);
-  CHECK_THROWS_AS(zest::quantize_rows_int8(x.data(), 1, 4, i8.cols_padded(), 3, q), zest::Error);
+  const zest::detail::PackedMatrix f32(w.data(), 3, 4, zest::detail::WeightFormat::f32);
+  CHECK_THROWS_AS(zest::detail::matmul(nullptr, 1, f32, y.data()), zest::Error);
+  const zest::detail::PackedMatrix i8(w.data(), 3, 4, zest::detail::WeightFormat::int8, {32});
+  zest::detail::QuantizedRows q;
+  zest::detail::quantize_rows_int8(x.data(), 1, 4, 4, 1, q);  // padded for a different matrix
+  CHECK_THROWS_AS(zest::detail::matmul(q, i8, y.data(), zest::detail::default_thread_pool()), zest::Error);
+  zest::detail::quantize_rows_int8(x.data(), 1, 4, i8.cols_padded(), 2, q);  // levels for a different matrix
+  CHECK_THROWS_AS(zest::detail::matmul(q, i8, y.data(), zest::detail::default_thread_pool()), zest::Error);
+  CHECK_THROWS_AS(zest::detail::quantize_rows_int8(x.data(), 1, 4, i8.cols_padded(), 3, q), zest::Error);
   w[5] = 1e7f;  // beyond an f16 scale
-  CHECK_THROWS_AS(zest::PackedMatrix(w.data(), 3, 4, zest::WeightFormat::int8), zest::Error);
+  CHECK_THROWS_AS(zest::detail::PackedMatrix(w.data(), 3, 4, zest::detail::WeightFormat::int8), zest::Error);
   w[5] = 1.f;
-  CHECK_THROWS_AS(zest::matmul(q, f32, y.data(), zest::default_thread_pool()), zest::Error);
+  CHECK_THROWS_AS(zest::detail::matmul(q, f32, y.data(), zest::detail::default_thread_pool()), zest::Error);
   x[2] = NAN;
-  CHECK_THROWS_AS(zest::matmul(x.data(), 1, i8, y.data()), zest::Error);
+  CHECK_THROWS_AS(zest::detail::matmul(x.data(), 1, i8, y.data()), zest::Error);
 }
 
 TEST_CASE("norm fused with quantization equals norm then quantize, and feeds the int8 matmul") {
   const size_t rows = 3, n = 131, out_rows = 40;
   auto x = random_vector(rows * n, 2.f, 10), g = random_vector(n, 1.f, 11), b = random_vector(n, 1.f, 12);
   auto w = random_vector(out_rows * n, 0.1f, 13);
-  const zest::PackedMatrix packed(w.data(), out_rows, n, zest::WeightFormat::int8, {32});
+  const zest::detail::PackedMatrix packed(w.data(), out_rows, n, zest::detail::WeightFormat::int8, {32});
   // Reference: the normalised rows in double, then the scalar quantizer of this file.
   std::vector<float> ln(rows * n), rms(rows * n);
   for (size_t r = 0; r < rows; ++r) {
@@ -239,14 +239,14 @@ TEST_CASE("norm fused with quantization equals norm then quantize, and feeds the
     }
   }
   const MatrixD W = dequantize_weights(w, out_rows, n, 32);
-  zest::QuantizedRows q;
+  zest::detail::QuantizedRows q;
   for (bool layer : {true, false}) {
     CAPTURE(layer);
-    if (layer) zest::layer_norm_quantize(x.data(), rows, n, g.data(), b.data(), 1e-5f, packed.cols_padded(), 1, q);
-    else zest::rms_norm_quantize(x.data(), rows, n, g.data(), 1e-6f, packed.cols_padded(), 1, q);
+    if (layer) zest::detail::layer_norm_quantize(x.data(), rows, n, g.data(), b.data(), 1e-5f, packed.cols_padded(), 1, q);
+    else zest::detail::rms_norm_quantize(x.data(), rows, n, g.data(), 1e-6f, packed.cols_padded(), 1, q);
     const MatrixD want = dequantize_activations(layer ? ln : rms, rows, n, 1) * W.transpose();
     std::vector<float> y(rows * out_rows);
-    zest::matmul(q, packed, y.data(), zest::default_thread_pool());
+    zest::detail::matmul(q, packed, y.data(), zest::detail::default_thread_pool());
     // A normalised value within float rounding of a rounding boundary may land one step away.
     CHECK(relative_error(y, want) < 1e-3);
   }
@@ -264,9 +264,9 @@ TEST_CASE("int8 blocks confine a weight outlier: error grows with the group, per
   for (auto& v : x) v = nd(rng);
   const MatrixD exact = to_matrix(x, m, k) * to_matrix(w, n, k).transpose();
   auto rms_error = [&](size_t group) {
-    const zest::PackedMatrix packed(w.data(), n, k, zest::WeightFormat::int8, {group});
+    const zest::detail::PackedMatrix packed(w.data(), n, k, zest::detail::WeightFormat::int8, {group});
     std::vector<float> y(m * n);
-    zest::matmul(x.data(), m, packed, y.data(), zest::default_thread_pool());
+    zest::detail::matmul(x.data(), m, packed, y.data(), zest::detail::default_thread_pool());
     double e = 0, s = 0;
     for (size_t i = 0; i < y.size(); ++i) e += std::pow(y[i] - exact.data()[i], 2), s += std::pow(exact.data()[i], 2);
     return std::sqrt(e / s);

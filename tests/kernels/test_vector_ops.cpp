@@ -44,15 +44,15 @@ TEST_CASE("layer_norm and rms_norm match the double-precision formula") {
       }
     }
     std::vector<float> y(rows * n);
-    zest::layer_norm(x.data(), y.data(), rows, n, g.data(), b.data(), 1e-5f);
+    zest::detail::layer_norm(x.data(), y.data(), rows, n, g.data(), b.data(), 1e-5f);
     check_close(y, ln, 2e-5);
-    zest::rms_norm(x.data(), y.data(), rows, n, g.data(), 1e-6f);
+    zest::detail::rms_norm(x.data(), y.data(), rows, n, g.data(), 1e-6f);
     check_close(y, rms, 2e-5);
-    zest::rms_norm(x.data(), x.data(), rows, n, g.data(), 1e-6f);  // in place
+    zest::detail::rms_norm(x.data(), x.data(), rows, n, g.data(), 1e-6f);  // in place
     check_close(x, rms, 2e-5);
   }
   float one = 1.f;
-  CHECK_THROWS_AS(zest::layer_norm(&one, &one, 1, 0, &one, nullptr, 1e-5f), zest::Error);
+  CHECK_THROWS_AS(zest::detail::layer_norm(&one, &one, 1, 0, &one, nullptr, 1e-5f), zest::Error);
 }
 
 TEST_CASE("softmax is stable and matches exp / sum") {
@@ -67,11 +67,11 @@ TEST_CASE("softmax is stable and matches exp / sum") {
       for (size_t i = 0; i < n; ++i) sum += std::exp(x[r * n + i] - max);
       for (size_t i = 0; i < n; ++i) want[r * n + i] = std::exp(x[r * n + i] - max) / sum;
     }
-    zest::softmax(x.data(), 2, n);
+    zest::detail::softmax(x.data(), 2, n);
     check_close(x, want, 1e-5);
   }
   std::vector<float> masked(5, -INFINITY);
-  zest::softmax(masked.data(), 1, masked.size());
+  zest::detail::softmax(masked.data(), 1, masked.size());
   for (float v : masked) CHECK(v == 0.f);
 }
 
@@ -89,15 +89,15 @@ TEST_CASE("GELU (tanh and erf), bias + GELU and SiLU * gate") {
       silu[i] = v / (1 + std::exp(-v)) * up[i];
     }
     std::vector<float> y = x;
-    zest::gelu_tanh(y.data(), n);
+    zest::detail::gelu_tanh(y.data(), n);
     check_close(y, tanh_form, 1e-5);
     y = x;
-    zest::gelu_erf(y.data(), n);
+    zest::detail::gelu_erf(y.data(), n);
     check_close(y, erf_form, 1e-5);
     y = x;
-    zest::bias_gelu(y.data(), 1, n, bias.data(), true);
+    zest::detail::bias_gelu(y.data(), 1, n, bias.data(), true);
     check_close(y, bias_form, 1e-5);
-    zest::silu_mul(x.data(), up.data(), y.data(), n);
+    zest::detail::silu_mul(x.data(), up.data(), y.data(), n);
     check_close(y, silu, 1e-5);
   }
 }
@@ -109,7 +109,7 @@ TEST_CASE("erf GELU within 1e-6 of the exact one over its whole range") {
     x[i] = -12.f + float(i) * 1e-3f;
     want[i] = 0.5 * x[i] * (1 + std::erf(x[i] / std::sqrt(2.0)));
   }
-  zest::gelu_erf(x.data(), x.size());
+  zest::detail::gelu_erf(x.data(), x.size());
   check_close(x, want, 1e-6);
 }
 
@@ -117,8 +117,8 @@ TEST_CASE("residual and bias adds") {
   auto x = random_vector(2 * 37, 1.f, 8), b = random_vector(37, 1.f, 9), y = random_vector(2 * 37, 1.f, 10);
   std::vector<double> want(2 * 37);
   for (size_t i = 0; i < want.size(); ++i) want[i] = double(y[i]) + x[i] + b[i % 37];
-  zest::add(y.data(), x.data(), y.size());
-  zest::add_bias(y.data(), 2, 37, b.data());
+  zest::detail::add(y.data(), x.data(), y.size());
+  zest::detail::add_bias(y.data(), 2, 37, b.data());
   check_close(y, want, 1e-6);
 }
 
@@ -130,9 +130,9 @@ TEST_CASE("RoPE rotate-half matches HF's q * cos + rotate_half(q) * sin") {
       CAPTURE(rotary_dim);
       const size_t heads = 3, pos = 1234, half = rotary_dim / 2;
       auto x = random_vector(heads * head_dim, 1.f, 11);
-      const auto inv = zest::rope_inv_freq(rotary_dim, 10000.f);
+      const auto inv = zest::detail::rope_inv_freq(rotary_dim, 10000.f);
       std::vector<float> c(half), s(half);
-      zest::rope_cos_sin(pos, inv.data(), half, c.data(), s.data());
+      zest::detail::rope_cos_sin(pos, inv.data(), half, c.data(), s.data());
       std::vector<double> want(x.begin(), x.end());
       for (size_t h = 0; h < heads; ++h)
         for (size_t i = 0; i < half; ++i) {
@@ -141,11 +141,11 @@ TEST_CASE("RoPE rotate-half matches HF's q * cos + rotate_half(q) * sin") {
           want[h * head_dim + i] = a * std::cos(angle) - b * std::sin(angle);
           want[h * head_dim + half + i] = b * std::cos(angle) + a * std::sin(angle);
         }
-      zest::rope_rotate_half(x.data(), heads, head_dim, rotary_dim, c.data(), s.data());
+      zest::detail::rope_rotate_half(x.data(), heads, head_dim, rotary_dim, c.data(), s.data());
       check_close(x, want, 1e-4);
     }
   }
   float x[4] = {};
-  CHECK_THROWS_AS(zest::rope_rotate_half(x, 1, 4, 3, x, x), zest::Error);
-  CHECK_THROWS_AS(zest::rope_inv_freq(5, 10000.f), zest::Error);
+  CHECK_THROWS_AS(zest::detail::rope_rotate_half(x, 1, 4, 3, x, x), zest::Error);
+  CHECK_THROWS_AS(zest::detail::rope_inv_freq(5, 10000.f), zest::Error);
 }

@@ -41,17 +41,17 @@ double max_diff(const std::vector<std::pair<size_t, double>>& want, const float*
 TEST_SUITE_BEGIN("decoder");
 
 TEST_CASE("f32 logits and greedy generation equal the reference") {
-  zest::ThreadPool pool(2);
+  zest::detail::ThreadPool pool(2);
   for (const Case& c : kCases) {
     CAPTURE(c.model_dir);
-    const zest::DecoderModel model = zest::DecoderModel::load(test_data(c.model_dir));
+    const zest::detail::DecoderModel model = zest::detail::DecoderModel::load(test_data(c.model_dir));
     const auto golden = load_golden(test_data(c.golden));
     const size_t vocab = model.vocab_size();
     for (const auto& prompt : golden["prompts"]) {
       const auto ids = prompt["ids"].get<std::vector<int32_t>>();
       CAPTURE(ids.size());
       // Every position's logits in one pass, compared where the reference has them.
-      zest::DecoderState all(model, ids.size());
+      zest::detail::DecoderState all(model, ids.size());
       std::vector<float> logits(ids.size() * vocab);
       model.forward(all, ids, logits, pool, /*all_positions=*/true);
       const float* last = logits.data() + (ids.size() - 1) * vocab;
@@ -67,7 +67,7 @@ TEST_CASE("f32 logits and greedy generation equal the reference") {
       // Greedy with the KV cache: prefill, then one token per step.
       const auto& greedy = prompt["greedy"];
       const auto want_ids = greedy["ids"].get<std::vector<int32_t>>();
-      zest::DecoderState state(model, ids.size() + want_ids.size());
+      zest::detail::DecoderState state(model, ids.size() + want_ids.size());
       std::vector<float> step(vocab);
       model.forward(state, ids, step, pool);
       for (size_t i = 0; i < want_ids.size(); ++i) {
@@ -87,13 +87,13 @@ TEST_CASE("f32 logits and greedy generation equal the reference") {
 long allocation_count();  // tests/generate/allocation_counter.cpp
 
 TEST_CASE("a decode step allocates nothing") {
-  zest::ThreadPool pool(2);
+  zest::detail::ThreadPool pool(2);
   for (zest::DType dtype : {zest::DType::f32, zest::DType::bf16, zest::DType::i8}) {
     CAPTURE(zest::dtype_name(dtype));
     zest::LoadOptions options;
     options.dtype = dtype;
-    const zest::DecoderModel model = zest::DecoderModel::load(test_data("fixtures/tiny-qwen2"), options);
-    zest::DecoderState state(model, 64);
+    const zest::detail::DecoderModel model = zest::detail::DecoderModel::load(test_data("fixtures/tiny-qwen2"), options);
+    zest::detail::DecoderState state(model, 64);
     std::vector<float> logits(model.vocab_size());
     const std::vector<int32_t> prompt = {11, 22, 33, 44, 55};
     model.forward(state, prompt, logits, pool);
@@ -106,19 +106,19 @@ TEST_CASE("a decode step allocates nothing") {
 }
 
 TEST_CASE("bad input is refused with an Error") {
-  zest::ThreadPool pool(1);
-  const zest::DecoderModel model = zest::DecoderModel::load(test_data("fixtures/tiny-llama"));
-  zest::DecoderState state(model, 8);
+  zest::detail::ThreadPool pool(1);
+  const zest::detail::DecoderModel model = zest::detail::DecoderModel::load(test_data("fixtures/tiny-llama"));
+  zest::detail::DecoderState state(model, 8);
   std::vector<float> logits(model.vocab_size());
   const std::vector<int32_t> bad_id = {1, 8000};
   CHECK_THROWS_WITH_AS(model.forward(state, bad_id, logits, pool), "token id 8000 is outside the vocabulary of 8000", zest::Error);
   const std::vector<int32_t> too_long(9, 1);
   CHECK_THROWS_AS(model.forward(state, too_long, logits, pool), zest::Error);
-  CHECK_THROWS_AS(zest::DecoderState(model, 4096), zest::Error);
-  CHECK_THROWS_AS(zest::DecoderModel::load(test_data("fixtures/tiny-bert")), zest::Error);
+  CHECK_THROWS_AS(zest::detail::DecoderState(model, 4096), zest::Error);
+  CHECK_THROWS_AS(zest::detail::DecoderModel::load(test_data("fixtures/tiny-bert")), zest::Error);
   zest::LoadOptions cuda;
   cuda.device = zest::Device::cuda();
-  CHECK_THROWS_WITH_AS(zest::DecoderModel::load(test_data("fixtures/tiny-llama"), cuda),
+  CHECK_THROWS_WITH_AS(zest::detail::DecoderModel::load(test_data("fixtures/tiny-llama"), cuda),
                        doctest::Contains("built without ZEST_CUDA"), zest::Error);
 }
 

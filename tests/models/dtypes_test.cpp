@@ -39,11 +39,11 @@ struct Agreement {
 enum class Path { decode, prefill };
 
 Agreement compare(const std::string& dir, const std::string& golden, zest::DType dtype, Path path,
-                  zest::ThreadPool& pool) {
-  const zest::DecoderModel f32 = zest::DecoderModel::load(dir);
+                  zest::detail::ThreadPool& pool) {
+  const zest::detail::DecoderModel f32 = zest::detail::DecoderModel::load(dir);
   zest::LoadOptions options;
   options.dtype = dtype;
-  const zest::DecoderModel other = zest::DecoderModel::load(dir, options);
+  const zest::detail::DecoderModel other = zest::detail::DecoderModel::load(dir, options);
   Agreement a;
   const size_t vocab = f32.vocab_size();
   const auto prompts = load_golden(golden)["prompts"];
@@ -53,7 +53,7 @@ Agreement compare(const std::string& dir, const std::string& golden, zest::DType
     ids.insert(ids.end(), greedy.begin(), greedy.end());  // longer sequences: more positions
     // The reference position by position, as generation computes each next-token distribution.
     std::vector<float> want(ids.size() * vocab), got(ids.size() * vocab);
-    zest::DecoderState s1(f32, ids.size()), s2(other, ids.size());
+    zest::detail::DecoderState s1(f32, ids.size()), s2(other, ids.size());
     for (size_t t = 0; t < ids.size(); ++t) {
       f32.forward(s1, std::span(ids).subspan(t, 1), std::span(want).subspan(t * vocab, vocab), pool);
       if (path == Path::decode)
@@ -106,7 +106,7 @@ std::vector<Model> models() {
 TEST_SUITE_BEGIN("dtypes");
 
 TEST_CASE("half precision and int8 weights stay close to f32") {
-  zest::ThreadPool pool(2);
+  zest::detail::ThreadPool pool(2);
   for (const auto& model : models()) {
     const std::string& dir = model.dir;
     for (Path path : {Path::decode, Path::prefill})

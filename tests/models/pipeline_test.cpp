@@ -92,16 +92,17 @@ TEST_CASE("end of sequence, stop strings, streaming, callbacks") {
   const std::string text8 = continuation(pipeline.tokenizer(), prompt_ids.back(), first8);
 
   SUBCASE("an end-of-sequence id ends generation and is kept in the ids") {
+    // The generation loop itself, given an end-of-sequence id of the test's choosing.
+    const auto model = zest::detail::DecoderModel::load(test_data("fixtures/tiny-llama"), {});
+    zest::detail::ThreadPool pool(2);
     const std::vector<int32_t> eos = {want[4]};
     auto params = greedy(8);
     params.ignore_eos = false;
-    const auto g = zest::detail::generate(pipeline.model(), &pipeline.tokenizer(), prompt_ids, params, eos,
-                                          pipeline.thread_pool());
+    const auto g = zest::detail::generate(model, &pipeline.tokenizer(), prompt_ids, params, eos, pool);
     CHECK(g.stop_reason == zest::StopReason::eos);
     CHECK(g.ids == std::vector<int32_t>(want.begin(), want.begin() + 5));
     params.ignore_eos = true;
-    CHECK(zest::detail::generate(pipeline.model(), &pipeline.tokenizer(), prompt_ids, params, eos, pipeline.thread_pool())
-              .ids.size() == 8);
+    CHECK(zest::detail::generate(model, &pipeline.tokenizer(), prompt_ids, params, eos, pool).ids.size() == 8);
   }
   SUBCASE("a stop string ends generation, also across token boundaries, and is not in the text") {
     REQUIRE(text8.size() > 6);

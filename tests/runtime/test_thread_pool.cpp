@@ -6,7 +6,7 @@
 
 #include "zest/runtime/thread_pool.hpp"
 
-using zest::ThreadPool;
+using zest::detail::ThreadPool;
 
 TEST_CASE("run calls every thread index exactly once per job") {
   for (size_t n : {1u, 2u, 3u, 8u}) {

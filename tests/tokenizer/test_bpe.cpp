@@ -14,7 +14,7 @@
 TEST_CASE("BPE whole tokens are what the merge loop makes of their strings") {
   for (const std::string name : {"gpt2", "roberta-bpe-8k", "spm-bpe-8k"}) {
     const std::string file = test_data("tokenizer") + "/models/" + name + "/tokenizer.json";
-    const zest::detail::Pipeline pipeline(nlohmann::json::parse(zest::detail::read_file(file)), {}, file);
+    const zest::detail::JsonTokenizer pipeline(nlohmann::json::parse(zest::detail::read_file(file)), {}, file);
     const auto& bpe = dynamic_cast<const zest::detail::Bpe&>(pipeline.model());
     const auto& vocab = bpe.vocab();
     int whole = 0, self = 0, wrong = 0;

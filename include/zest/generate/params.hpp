@@ -37,10 +37,11 @@ struct GenerateParams {
   bool sampling() const { return do_sample && temperature > 0.0f; }
 };
 
+namespace detail {
+
 // Throws Error(input) naming the first parameter out of its range (the ranges HF's processors
 // accept; temperature 0 is accepted and means greedy).
 inline void validate(const GenerateParams& p) {
-  using detail::fail;
   constexpr auto bad = Error::Kind::input;
   if (p.max_new_tokens <= 0) fail(bad, "max_new_tokens must be positive, got ", p.max_new_tokens);
   if (!(p.temperature >= 0.0f) || std::isinf(p.temperature))
@@ -69,4 +70,5 @@ inline GenerateParams default_params(const GenerationConfig& g) {
   return p;
 }
 
+}  // namespace detail
 }  // namespace zest

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <istream>
 #include <span>
 #include <string>
 #include <vector>
@@ -15,7 +14,6 @@
 #include "zest/error.hpp"
 #include "zest/models/decoder.hpp"
 #include "zest/runtime/thread_pool.hpp"
-#include "zest/tokenizer.hpp"
 
 namespace zest {
 
@@ -26,24 +24,15 @@ struct Perplexity {
   size_t windows = 0;
 };
 
-// Every line of `text`, each encoded with the tokenizer's special tokens (a LLaMA tokenizer's
-// BOS), concatenated in order.
-inline std::vector<int32_t> encode_lines(const Tokenizer& tokenizer, std::istream& text) {
-  std::vector<int32_t> ids;
-  for (std::string line; std::getline(text, line);) {
-    const auto line_ids = tokenizer.encode(line, /*add_special_tokens=*/true);
-    ids.insert(ids.end(), line_ids.begin(), line_ids.end());
-  }
-  return ids;
-}
+namespace detail {
 
 // `progress`, if given, sees the running result after each window.
 inline Perplexity perplexity(const DecoderModel& model, std::span<const int32_t> ids, size_t ctx, ThreadPool& pool,
                              const std::function<void(const Perplexity&)>& progress = {}) {
   if (ctx < 2 || ctx > size_t(model.config().max_position_embeddings))
-    detail::fail(Error::Kind::input, "perplexity: ctx ", ctx, " must be in [2, max_position_embeddings = ",
+    fail(Error::Kind::input, "perplexity: ctx ", ctx, " must be in [2, max_position_embeddings = ",
                  model.config().max_position_embeddings, "]");
-  if (ids.size() < 2) detail::fail(Error::Kind::input, "perplexity: fewer than two tokens");
+  if (ids.size() < 2) fail(Error::Kind::input, "perplexity: fewer than two tokens");
   const size_t vocab = model.vocab_size();
   std::vector<float> logits(ctx * vocab);
   DecoderState state(model, ctx);
@@ -69,4 +58,5 @@ inline Perplexity perplexity(const DecoderModel& model, std::span<const int32_t>
   return result;
 }
 
+}  // namespace detail
 }  // namespace zest

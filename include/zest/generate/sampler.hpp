@@ -16,8 +16,7 @@
 #include "zest/generate/params.hpp"
 #include "zest/generate/rng.hpp"
 
-namespace zest {
-namespace detail {
+namespace zest::detail {
 
 // HF's RepetitionPenaltyLogitsProcessor: every distinct previous id's logit is divided by the
 // penalty when positive and multiplied by it when negative (once, however often the id occurs).
@@ -38,7 +37,6 @@ inline int32_t argmax(std::span<const float> values) {
   return static_cast<int32_t>(std::max_element(values.begin(), values.end()) - values.begin());
 }
 
-}  // namespace detail
 
 class Sampler {
  public:
@@ -192,4 +190,4 @@ class Sampler {
   std::vector<uint8_t> seen_;   // scratch for the repetition penalty
 };
 
-}  // namespace zest
+}  // namespace zest::detail

@@ -11,7 +11,7 @@
 
 #include "zest/error.hpp"
 
-namespace zest {
+namespace zest::detail {
 
 class StopStringMatcher {
  public:
@@ -91,4 +91,4 @@ class StopStringMatcher {
   std::optional<size_t> matched_;
 };
 
-}  // namespace zest
+}  // namespace zest::detail

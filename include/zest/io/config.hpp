@@ -16,7 +16,7 @@
 #include "zest/error.hpp"
 #include "zest/io/json_fields.hpp"
 
-namespace zest {
+namespace zest::detail {
 
 enum class ModelType { gpt2, llama, mistral, qwen2, bert };
 
@@ -106,7 +106,6 @@ struct GenerationConfig {
   std::optional<int32_t> pad_token_id;
 };
 
-namespace detail {
 
 inline Activation parse_activation(const JsonFields& fields, std::string_view key, std::string_view fallback) {
   const std::string name = fields.get_string(key, fallback);
@@ -250,7 +249,6 @@ inline void validate(const JsonFields& f, ModelConfig& c) {
     if (id >= c.vocab_size) f.invalid("eos_token_id", "(" + std::to_string(id) + ") is outside the vocabulary");
 }
 
-}  // namespace detail
 
 // Parses the text of a config.json; `source` names it in error messages.
 inline ModelConfig parse_model_config(std::string_view text, const std::string& source = "config.json") {
@@ -322,4 +320,4 @@ inline GenerationConfig load_generation_config(const std::filesystem::path& dir,
   return parse_generation_config(detail::read_text_file(file), model, file.string());
 }
 
-}  // namespace zest
+}  // namespace zest::detail

@@ -25,7 +25,7 @@
 #include "zest/io/mapped_file.hpp"
 #include "zest/tensor.hpp"
 
-namespace zest {
+namespace zest::detail {
 
 // Where one tensor lies in a safetensors file's data section.
 struct TensorInfo {
@@ -35,7 +35,6 @@ struct TensorInfo {
   size_t nbytes;
 };
 
-namespace detail {
 
 // The safetensors library refuses headers above 100 MB; so do we (a corrupt length must not
 // make us parse gigabytes).
@@ -137,7 +136,6 @@ inline SafetensorsHeader parse_safetensors_header(std::span<const std::byte> fil
   return result;
 }
 
-}  // namespace detail
 
 // One mapped safetensors file.
 class SafetensorsFile {
@@ -245,4 +243,4 @@ class Weights {
   std::optional<std::filesystem::path> index_;
 };
 
-}  // namespace zest
+}  // namespace zest::detail

@@ -9,9 +9,8 @@
 
 #include "zest/kernels/simd.hpp"
 
-namespace zest {
+namespace zest::detail {
 
-namespace detail {
 
 // Applies op to batches and to scalars for the tail; op takes and returns vfloat or float.
 template <typename Op>
@@ -57,7 +56,6 @@ inline T silu_of(T x) {
   else return x / (T(1.f) + xsimd::exp(-x));
 }
 
-}  // namespace detail
 
 // GELU, tanh approximation (GPT-2's "gelu_new"), in place over n floats.
 inline void gelu_tanh(float* x, size_t n) {
@@ -107,4 +105,4 @@ inline void add_bias(float* x, size_t rows, size_t n, const float* bias) {
   for (size_t r = 0; r < rows; ++r) add(x + r * n, bias, n);
 }
 
-}  // namespace zest
+}  // namespace zest::detail

@@ -23,7 +23,7 @@
 #include "zest/kernels/simd.hpp"
 #include "zest/runtime/thread_pool.hpp"
 
-namespace zest {
+namespace zest::detail {
 
 enum class KvType { f32, f16, bf16 };
 
@@ -45,7 +45,6 @@ struct AttentionShape {
   bool causal = true;     // false (BERT's encoder): every query sees every key; window unused
 };
 
-namespace detail {
 
 inline constexpr size_t kKeyTile = 64;
 inline constexpr size_t kMaxTileRows = 64;
@@ -393,7 +392,6 @@ inline size_t heads_per_unit(const AttentionShape& s) {
   return h;
 }
 
-}  // namespace detail
 
 // Decode: q holds one query row per head (n_heads x head_dim) for position n_ctx - 1, whose key
 // and value are already in the cache with those of positions [0, n_ctx - 1). out gets
@@ -479,4 +477,4 @@ inline void attend_prefill(const float* q, size_t m, size_t pos0, const KvView& 
   });
 }
 
-}  // namespace zest
+}  // namespace zest::detail

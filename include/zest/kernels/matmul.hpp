@@ -12,7 +12,7 @@
 #include "zest/kernels/packed_matrix.hpp"
 #include "zest/runtime/thread_pool.hpp"
 
-namespace zest {
+namespace zest::detail {
 
 struct MatmulOptions {
   const float* bias = nullptr;  // w.rows() values added to every output row
@@ -22,13 +22,11 @@ struct MatmulOptions {
 // The activation levels int8 weights w multiply: 2 with a residual level, else 1.
 inline size_t int8_levels(const PackedMatrix& w) { return w.activation_residual() ? 2 : 1; }
 
-namespace detail {
 
 inline void check_matmul(const void* x, size_t m, const PackedMatrix& w, const float* y) {
   if (w.rows() == 0) fail(Error::Kind::input, "matmul: the weight matrix is empty");
   if (m > 0 && (!x || !y)) fail(Error::Kind::input, "matmul: null activation or output pointer");
 }
-}  // namespace detail
 
 // Quantized activations (int8 weights only): x.cols must equal w.cols(), x.stride
 // w.cols_padded() and x.levels w's, as quantize_rows_int8(x, m, w.cols(), w.cols_padded(),
@@ -82,4 +80,4 @@ inline void matmul(const float* x, size_t m, const PackedMatrix& w, float* y, Ma
   matmul(x, m, w, y, default_thread_pool(), options);
 }
 
-}  // namespace zest
+}  // namespace zest::detail

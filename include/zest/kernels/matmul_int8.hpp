@@ -36,9 +36,8 @@
 #include <immintrin.h>
 #endif
 
-namespace zest {
+namespace zest::detail {
 
-namespace detail {
 
 // acc[r] += d_w * sums[r], d_w the block's 32 f16 scales: the step after a block's dot products.
 template <int MR>
@@ -272,5 +271,4 @@ inline void int8_matmul_panels(const QuantizedRows& x, const PackedMatrix& w, fl
   else int8_matmul_levels<Dot, 1>(x, w, y, bias, accumulate, p0, p1);
 }
 
-}  // namespace detail
-}  // namespace zest
+}  // namespace zest::detail

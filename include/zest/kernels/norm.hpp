@@ -9,7 +9,7 @@
 #include "zest/error.hpp"
 #include "zest/kernels/simd.hpp"
 
-namespace zest {
+namespace zest::detail {
 
 // y[r] = (x[r] - mean) / sqrt(var + eps) * gamma + beta, for each of `rows` rows of n floats.
 // beta may be null (no shift). x == y is allowed.
@@ -71,4 +71,4 @@ inline void rms_norm(const float* x, float* y, size_t rows, size_t n, const floa
   }
 }
 
-}  // namespace zest
+}  // namespace zest::detail

@@ -8,7 +8,7 @@
 #include "zest/kernels/matmul_int8.hpp"
 #include "zest/kernels/norm.hpp"
 
-namespace zest {
+namespace zest::detail {
 
 // out = quantize(layer_norm(x)); cols_padded and levels as the int8 weight takes them.
 inline void layer_norm_quantize(const float* x, size_t rows, size_t n, const float* gamma, const float* beta, float eps,
@@ -34,4 +34,4 @@ inline void rms_norm_quantize(const float* x, size_t rows, size_t n, const float
   }
 }
 
-}  // namespace zest
+}  // namespace zest::detail

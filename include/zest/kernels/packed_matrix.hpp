@@ -38,7 +38,7 @@
 #include "zest/error.hpp"
 #include "zest/kernels/simd.hpp"
 
-namespace zest {
+namespace zest::detail {
 
 enum class WeightFormat { f32, bf16, f16, int8 };
 
@@ -52,9 +52,7 @@ inline std::string_view to_string(WeightFormat format) {
   return "unknown";
 }
 
-namespace detail {
 inline constexpr size_t kPanel = 32;
-}
 
 // How an int8 matrix and the activations it multiplies are quantized. Weights: one scale per
 // `group` inputs of each output row (32, 64, 128, or 0 for one per row). Activations: int8 per
@@ -185,4 +183,4 @@ class PackedMatrix {
   detail::AlignedVector<float> row_offset_;
 };
 
-}  // namespace zest
+}  // namespace zest::detail

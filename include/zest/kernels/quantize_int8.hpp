@@ -12,7 +12,7 @@
 #include "zest/error.hpp"
 #include "zest/kernels/simd.hpp"
 
-namespace zest {
+namespace zest::detail {
 
 // Activation rows quantized to offset int8 for an int8 matmul; reused across the matmuls that
 // read the same activations (q, k and v projections; gate and up).
@@ -23,7 +23,6 @@ struct QuantizedRows {
   std::vector<float> scale;               // d_x per row
 };
 
-namespace detail {
 
 // The residual level's scale relative to the first: 254 steps span one step of q.
 inline constexpr float kResidualSteps = 254.f;
@@ -81,7 +80,6 @@ inline void prepare_quantized(size_t rows, size_t cols, size_t cols_padded, size
 // Row r's first level (the residual level follows it).
 inline uint8_t* quantized_row(QuantizedRows& out, size_t r) { return out.q.data() + r * out.levels * out.stride; }
 
-}  // namespace detail
 
 // Quantizes x (rows x cols) for int8 weights w: pass cols_padded = w.cols_padded() and
 // levels = w.activation_residual() ? 2 : 1.
@@ -92,4 +90,4 @@ inline void quantize_rows_int8(const float* x, size_t rows, size_t cols, size_t 
     detail::quantize_row_int8(x + r * cols, cols, cols_padded, levels, detail::quantized_row(out, r), &out.scale[r], r);
 }
 
-}  // namespace zest
+}  // namespace zest::detail

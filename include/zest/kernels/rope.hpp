@@ -10,7 +10,7 @@
 #include "zest/error.hpp"
 #include "zest/kernels/simd.hpp"
 
-namespace zest {
+namespace zest::detail {
 
 // HF's default inverse frequencies: 1 / theta^(2i / rotary_dim), computed in f32 as PyTorch does.
 inline std::vector<float> rope_inv_freq(size_t rotary_dim, float theta) {
@@ -60,4 +60,4 @@ inline void rope_rotate_half(float* x, size_t n_heads, size_t head_dim, size_t r
   }
 }
 
-}  // namespace zest
+}  // namespace zest::detail

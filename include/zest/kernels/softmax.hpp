@@ -8,7 +8,7 @@
 
 #include "zest/kernels/simd.hpp"
 
-namespace zest {
+namespace zest::detail {
 
 // x[r] = softmax(x[r]) in place for each of `rows` rows of n floats.
 inline void softmax(float* x, size_t rows, size_t n) {
@@ -40,4 +40,4 @@ inline void softmax(float* x, size_t rows, size_t n) {
   }
 }
 
-}  // namespace zest
+}  // namespace zest::detail

@@ -37,9 +37,8 @@
 #include "zest/models/weight_reader.hpp"
 #include "zest/runtime/thread_pool.hpp"
 
-namespace zest {
+namespace zest::detail {
 
-namespace detail {
 
 struct Norm {
   std::vector<float> weight, bias;  // bias empty for RMSNorm
@@ -53,7 +52,6 @@ struct DecoderLayer {
   size_t window = 0;  // 0: full attention
 };
 
-}  // namespace detail
 
 class DecoderModel;
 
@@ -393,4 +391,4 @@ inline DecoderState::DecoderState(const DecoderModel& model, size_t capacity) {
   rope_.assign(chunk * size_t(c.head_dim), 0.0f);
 }
 
-}  // namespace zest
+}  // namespace zest::detail

@@ -36,7 +36,7 @@
 #include "zest/runtime/thread_pool.hpp"
 #include "zest/tensor.hpp"
 
-namespace zest {
+namespace zest::detail {
 
 // One text of a batch: its token ids and, for sentence pairs, token type ids (empty: all 0).
 struct EncoderInput {
@@ -57,7 +57,6 @@ struct EncoderOutput {
   const float* row(size_t text, size_t pos) const { return hidden.data() + (offsets[text] + pos) * hidden_size; }
 };
 
-namespace detail {
 
 struct LayerNormWeights {
   std::vector<float> weight, bias;
@@ -75,7 +74,6 @@ inline LayerNormWeights read_layer_norm(const WeightReader& w, const std::string
   return {w.vector(base + (old ? ".gamma" : ".weight"), n), w.vector(base + (old ? ".beta" : ".bias"), n)};
 }
 
-}  // namespace detail
 
 // Classifier logits (rows of num_labels) to scores as transformers' text-classification pipeline
 // does: none for problem_type regression, sigmoid for multi_label_classification or one label,
@@ -327,4 +325,4 @@ class EncoderModel {
   double load_seconds_ = 0;
 };
 
-}  // namespace zest
+}  // namespace zest::detail

@@ -39,6 +39,8 @@ inline Pooling parse_pooling(std::string_view name) {
   detail::fail(Error::Kind::input, "unknown pooling '", name, "' (choose cls, mean or max)");
 }
 
+namespace detail {
+
 // One embedding per text (texts() x hidden_size): the first token's state (cls), or the mean
 // or the elementwise maximum of the states of all its tokens.
 inline std::vector<float> pool_tokens(const EncoderOutput& h, Pooling mode) {
@@ -87,13 +89,13 @@ inline std::optional<SentenceTransformersConfig> load_sentence_transformers_conf
   const fs::path modules_file = dir / "modules.json";
   if (!fs::exists(modules_file, ec)) return std::nullopt;
   const std::string source = modules_file.string();
-  nlohmann::json modules = nlohmann::json::parse(detail::read_text_file(modules_file), nullptr, false);
-  if (!modules.is_array()) detail::fail(Error::Kind::format, source, ": expected a JSON list of modules");
+  nlohmann::json modules = nlohmann::json::parse(read_text_file(modules_file), nullptr, false);
+  if (!modules.is_array()) fail(Error::Kind::format, source, ": expected a JSON list of modules");
   SentenceTransformersConfig st;
   bool pooled = false;
   for (const auto& m : modules) {
     if (!m.is_object() || !m.contains("type") || !m["type"].is_string())
-      detail::fail(Error::Kind::format, source, ": every module needs a string 'type'");
+      fail(Error::Kind::format, source, ": every module needs a string 'type'");
     const std::string type = m["type"].get<std::string>();
     const std::string kind = type.substr(type.rfind('.') + 1);
     const std::string path = m.contains("path") && m["path"].is_string() ? m["path"].get<std::string>() : "";
@@ -102,27 +104,27 @@ inline std::optional<SentenceTransformersConfig> load_sentence_transformers_conf
       st.normalize = true;
     } else if (kind == "Pooling") {
       const fs::path config_file = dir / path / "config.json";
-      const detail::JsonFields f(std::string_view(detail::read_text_file(config_file)), config_file.string());
+      const JsonFields f(std::string_view(read_text_file(config_file)), config_file.string());
       std::vector<Pooling> modes;
       if (f.get_bool("pooling_mode_cls_token", false)) modes.push_back(Pooling::cls);
       if (f.get_bool("pooling_mode_mean_tokens", false)) modes.push_back(Pooling::mean);
       if (f.get_bool("pooling_mode_max_tokens", false)) modes.push_back(Pooling::max);
       for (const char* other : {"pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"})
-        if (f.get_bool(other, false)) detail::fail(Error::Kind::unsupported, config_file.string(), ": ", other, " is not supported");
+        if (f.get_bool(other, false)) fail(Error::Kind::unsupported, config_file.string(), ": ", other, " is not supported");
       if (modes.size() != 1)
-        detail::fail(Error::Kind::unsupported, config_file.string(), ": selects ", modes.size(),
+        fail(Error::Kind::unsupported, config_file.string(), ": selects ", modes.size(),
                      " of cls / mean / max pooling; zest needs exactly one");
       st.pooling = modes.front();
       st.include_prompt = f.get_bool("include_prompt", true);
       pooled = true;
     } else {
-      detail::fail(Error::Kind::unsupported, source, ": module ", type, " is not supported (Transformer, Pooling, Normalize)");
+      fail(Error::Kind::unsupported, source, ": module ", type, " is not supported (Transformer, Pooling, Normalize)");
     }
   }
-  if (!pooled) detail::fail(Error::Kind::unsupported, source, ": no Pooling module");
+  if (!pooled) fail(Error::Kind::unsupported, source, ": no Pooling module");
   const fs::path bert_config = dir / "sentence_bert_config.json";
   if (fs::exists(bert_config, ec)) {
-    const detail::JsonFields f(std::string_view(detail::read_text_file(bert_config)), bert_config.string());
+    const JsonFields f(std::string_view(read_text_file(bert_config)), bert_config.string());
     if (const auto n = f.get_int("max_seq_length")) {
       if (*n <= 0) f.invalid("max_seq_length", "must be positive");
       st.max_seq_length = size_t(*n);
@@ -131,4 +133,5 @@ inline std::optional<SentenceTransformersConfig> load_sentence_transformers_conf
   return st;
 }
 
+}  // namespace detail
 }  // namespace zest

@@ -29,9 +29,8 @@
 #include <immintrin.h>
 #endif
 
-namespace zest {
+namespace zest::detail {
 
-namespace detail {
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
   _mm_pause();
@@ -47,7 +46,6 @@ inline void spin_pause(unsigned step) {
   if (step >= kSpinsBeforeYield && step % 64 == 0) std::this_thread::yield();
 }
 inline thread_local bool inside_pool_job = false;
-}  // namespace detail
 
 class ThreadPool {
  public:
@@ -178,4 +176,4 @@ inline ThreadPool& default_thread_pool() {
   return pool;
 }
 
-}  // namespace zest
+}  // namespace zest::detail

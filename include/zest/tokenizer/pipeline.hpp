@@ -1,16 +1,20 @@
-// The tokenizer.json pipeline: added tokens, normalizer, pre-tokenizer, model (through the word
-// cache), post-processor on the way in; token strings through the decoder on the way out.
+// The tokenizer.json pipeline as a Tokenizer backend: added tokens, normalizer, pre-tokenizer,
+// model (through the word cache), post-processor on the way in; token strings through the decoder
+// on the way out.
 #pragma once
 
 #include <array>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "zest/error.hpp"
 #include "zest/tokenizer/added_tokens.hpp"
+#include "zest/tokenizer/backend.hpp"
 #include "zest/tokenizer/bpe.hpp"
 #include "zest/tokenizer/decoders.hpp"
 #include "zest/tokenizer/json.hpp"
@@ -37,17 +41,15 @@ inline std::unique_ptr<Model> make_model(const JsonRef& j, const ModelTables& t)
   j.unsupported("model of unknown type");
 }
 
-class Pipeline {
+class JsonTokenizer final : public TokenizerBackend {
  public:
   static constexpr std::string_view meta_space = "\xE2\x96\x81";  // '▁', SentencePiece's space
   static constexpr std::size_t default_cache_words = 1 << 17;  // 4 MiB of short slots, 1 MiB of long
 
   // root: the parsed tokenizer.json; tables: the model tables the fast loader took out of it.
-  Pipeline(const nlohmann::json& root, const ModelTables& tables, std::string_view file) {
+  JsonTokenizer(const nlohmann::json& root, const ModelTables& tables, std::string_view file) {
     const JsonRef j(root, "$", file);
     if (!j.is_object()) j.error("expected a JSON object");
-    if (j.has("truncation")) j["truncation"].unsupported("truncation is not supported; truncate the ids yourself");
-    if (j.has("padding")) j["padding"].unsupported("padding is not supported; pad the ids yourself");
     normalizer_ = j.has("normalizer") ? make_normalizer(j["normalizer"]) : nullptr;
     pre_tokenizer_ = j.has("pre_tokenizer") ? make_pre_tokenizer(j["pre_tokenizer"]) : nullptr;
     model_ = make_model(j["model"], tables);
@@ -68,15 +70,18 @@ class Pipeline {
     if (!pre_tokenizer_) split_before_ = metaspace_split(*model_);
     metaspace_ = !split_before_.empty() && !added_.has_normalized() && is_metaspace_normalizer(normalizer_.get());
     for (const auto& t : added_.tokens()) id_bound_ = std::max(id_bound_, static_cast<std::size_t>(t.id) + 1);
+    if (post_processor_) {
+      Encoded none;
+      post_processor_->process(none, true, [](std::int32_t) { return std::string_view(); });
+      special_token_count_ = none.ids.size();
+    }
   }
 
-  WordCache& cache() const { return cache_; }
+  WordCache* cache() const override { return &cache_; }
   const Model& model() const { return *model_; }
-  const AddedTokens& added() const { return added_; }
-  std::size_t id_bound() const { return id_bound_; }
+  size_t vocab_size() const override { return id_bound_; }
 
-  // Text (valid UTF-8) to ids, and offsets into text when e.with_offsets.
-  void encode(std::string_view text, bool add_special_tokens, Encoded& e) const {
+  void encode(std::string_view text, Encoded& e) const override {
     thread_local std::vector<AddedSplit> raw;
     raw.clear();
     e.ids.reserve(text.size() / 3 + 4);
@@ -88,9 +93,33 @@ class Pipeline {
         encode_piece(text.substr(r.begin, r.end - r.begin), u32(r.begin), e);
       }
     }
-    if (post_processor_) {
-      post_processor_->process(e, add_special_tokens, [this](std::int32_t id) { return token_text(id); });
-    }
+  }
+
+  void add_special_tokens(Encoded& e, bool add_special_tokens) const override {
+    if (post_processor_) post_processor_->process(e, add_special_tokens, [this](std::int32_t id) { return token_text(id); });
+  }
+  size_t special_token_count() const override { return special_token_count_; }
+
+  std::optional<std::string> id_to_token(std::int32_t id) const override {
+    if (const auto* t = added_.by_id(id)) return t->content;
+    if (const auto* s = model_->vocab().token(id)) return *s;
+    return std::nullopt;
+  }
+  std::optional<std::int32_t> token_to_id(std::string_view token) const override {
+    if (const auto* t = added_.find(token)) return t->id;
+    const std::int32_t id = model_->vocab().find(token);
+    return id < 0 ? std::nullopt : std::optional<std::int32_t>(id);
+  }
+  // By the usual names; tokenizer.json itself does not say which token is which.
+  SpecialTokens special_tokens() const override {
+    const auto first_of = [&](std::initializer_list<std::string_view> names) -> std::optional<std::int32_t> {
+      for (std::string_view n : names)
+        if (auto id = token_to_id(n)) return id;
+      return std::nullopt;
+    };
+    return {first_of({"<s>", "<|begin_of_text|>", "<bos>", "[CLS]", "<|endoftext|>"}),
+            first_of({"</s>", "<|end_of_text|>", "<eos>", "[SEP]", "<|endoftext|>"}),
+            first_of({"<pad>", "[PAD]", "<|pad|>"}), first_of({"<unk>", "[UNK]", "<|unk|>"})};
   }
 
  private:
@@ -363,7 +392,7 @@ class Pipeline {
     return {};
   }
 
-  std::string decode(const std::vector<std::int32_t>& ids, bool skip_special_tokens) const {
+  std::string decode(std::span<const std::int32_t> ids, bool skip_special_tokens) const override {
     Strings tokens;
     tokens.reserve(ids.size());
     for (std::int32_t id : ids) {
@@ -401,6 +430,7 @@ class Pipeline {
   std::unique_ptr<Decoder> decoder_;
   AddedTokens added_;
   std::size_t id_bound_ = 0;
+  std::size_t special_token_count_ = 0;
   const ByteLevelPre* byte_level_ = nullptr;  // set when the ByteLevel fast path applies
   const Bpe* byte_bpe_ = nullptr;              // set when ByteLevel words go to BPE as raw bytes
   std::array<std::int32_t, 256> byte_ids_{};  // then: the token of each byte's ByteLevel character

@@ -2,7 +2,9 @@
 # Builds and runs zest's kernel benchmarks (bench/kernels) with OpenBLAS, Eigen and the triad
 # bandwidth in the same run, then prints the summary table of bench/README.md from the medians.
 # Usage: tools/bench.sh [extra Google Benchmark flags, e.g. --benchmark_filter=gemv]
-# Run nothing else meanwhile: on a 2-core machine a compile beside it halves every number.
+# Run nothing else meanwhile: on a 2-core machine a compile beside it takes cores from the
+# threads measured (ONNX Runtime's 1 x 128 took 304 ms beside two builds, 76-79 ms on a quiet
+# machine: bench/peers/onnxruntime/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${ZEST_BENCH_BUILD:-build-bench}

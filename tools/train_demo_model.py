@@ -416,7 +416,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--bf16", type=int, default=1,
-                    help="train under CPU bf16 autocast (f32 master weights; ~3x faster on AVX512-BF16 CPUs)")
+                    help="train under CPU bf16 autocast (f32 master weights; ~3x faster on AVX512-BF16 CPUs, "
+                         "examples/models/brown-llama/README.md)")
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--eval-windows", type=int, default=48, help="held-out windows used by periodic evals")
     ap.add_argument("--max-minutes", type=float, default=0, help="stop (with a checkpoint) after this long")

@@ -4,7 +4,8 @@ files and sets the ZEST_E2E_* variables this reads). Runs, in one go:
   1. the STREAM triad of bench_kernels on 1 and 2 threads (half the repetitions before the zest
      runs, half after), and after the zest runs bench_kernels' read bandwidth of streaming a
      buffer of each configuration's bytes per token: the roofline, since a machine whose L3
-     holds a model streams it faster than the triad's DRAM-sized arrays;
+     holds a model streams it faster than the triad's DRAM-sized arrays (the Intel Xeon, 2
+     threads: read/128MiB 49 GB/s, triad 28.5; bench/LOG.md, end-to-end);
   2. zest-generate --json for every model x dtype x thread count, the configurations interleaved
      within each repetition so that a change of machine load spreads over all of them;
   3. llama.cpp's llama-bench on the same weights (F32 / F16 / Q8_0 GGUF), when run.sh found it;

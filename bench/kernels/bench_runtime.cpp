@@ -2,7 +2,8 @@
 // the L3, counted as STREAM counts it, 12 bytes per element) split across the pool's threads;
 // the read bandwidth of streaming one buffer of a given size again and again, as a decode step
 // streams a model's weights (sizes in MiB from ZEST_BENCH_READ_MIB, default 64,256,1024: where
-// the L3 holds the buffer, faster than the triad); the f32 FMA peak (independent
+// the L3 holds the buffer, faster than the triad: read/128MiB 49 GB/s on 2 threads of the Intel
+// Xeon against a triad of 28.5, bench/LOG.md, end-to-end); the f32 FMA peak (independent
 // register-resident FMA chains: the GEMM roofline); and the pool's fork/join cost for an empty
 // task, beside an OpenMP parallel region's.
 #if defined(_OPENMP)

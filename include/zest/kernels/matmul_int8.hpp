@@ -110,7 +110,8 @@ struct Int8DotVnni {
   static constexpr bool kOffsetActivations = true;
   // The int32 sums stay in registers from the dot products to the scaling. A GEMV's one or two
   // rows would leave each sum a chain of dependent vpdpbusd, a quad per latency, slower than an
-  // L3 delivers weights: consecutive quads go to kChains independent sums, added at the end.
+  // L3 delivers weights: consecutive quads go to kChains independent sums, added at the end
+  // (int8r GEMV from L3, 2 threads, bench_kernels gemv/: 34.5 -> 35.2 GB/s, commit 2763ad6).
   template <int MR>
   static constexpr int kChains = MR == 1 ? 4 : MR == 2 ? 2 : 1;
 

@@ -59,7 +59,8 @@ inline constexpr size_t kPanel = 32;
 // row and, with `activation_residual`, a second int8 level for the first one's rounding error
 // (x ~= d * (q + r / 254)): a second dot product per weight byte read, for activations as exact
 // as int16 ones. Decoders take {32, true}, since autoregressive generation compounds every
-// error; encoders the faster {128, false}.
+// error; encoders the faster {128, false} (one core, a 768x768 weight in L2: GEMV 97 against
+// 60 GB/s of weights; bench/LOG.md, "int8 schemes").
 struct Int8Scheme {
   size_t group = 128;
   bool activation_residual = false;

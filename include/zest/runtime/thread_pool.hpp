@@ -10,7 +10,8 @@
 // leaves its chunks to the others instead of making them wait at the join.
 // Chosen over OpenMP: no compiler flag or runtime for users, an explicit pool object that the
 // caller sizes and passes to each kernel, and a fork/join at least as fast (bench/kernels
-// measures both: fork_join_empty and fork_join_empty_openmp).
+// measures both: fork_join_empty and fork_join_empty_openmp; an empty task on 2 threads took
+// 0.594 us against OpenMP's 0.763 on the Intel Xeon, 0.756 against 1.056 on the Zen 4).
 #pragma once
 
 #include <algorithm>

@@ -1,7 +1,8 @@
 // The classes of 64 bytes of text as bit masks (bit i for byte i), as simdjson classifies its
 // input: the scanners find word boundaries by shifts and ands instead of a branch per byte.
 // For AVX2 targets; eight bytes at a time in general-purpose registers was slower than the
-// scanners' branches, so other targets have none.
+// scanners' branches (bench/LOG.md, tokenizer, third round; no figure kept), so other targets
+// have none.
 #pragma once
 
 #include <cstdint>

@@ -29,7 +29,8 @@ inline std::uint64_t load_padded(const char* p, std::size_t n) {
 }
 
 inline std::uint64_t hash_bytes(std::string_view s) {
-  // FNV-1a over 8-byte words, then a final mix: fast on the short strings of vocabularies.
+  // FNV-1a over 8-byte words, then a final mix: one multiply per 8 bytes and one for the tail,
+  // for the short strings of vocabularies (not measured against other hashes).
   std::uint64_t h = 0xcbf29ce484222325ull ^ s.size();
   std::size_t i = 0;
   for (; i + 8 <= s.size(); i += 8) {
@@ -43,7 +44,9 @@ inline std::uint64_t hash_bytes(std::string_view s) {
 }
 
 // Whether the n bytes at a and b are equal, with fixed-size loads inline (the last ones
-// overlapping): vocabulary strings are short, and a call to memcmp costs more than comparing.
+// overlapping): vocabulary strings are short, and a call to memcmp costs more than comparing
+// (with load_padded for the hash's tail: gpt2's load 29 -> 24 ms of CPU on a loaded machine,
+// commit c68a97f).
 inline bool bytes_equal(const char* a, const char* b, std::size_t n) {
   const auto load8 = [](const char* p) {
     std::uint64_t w;

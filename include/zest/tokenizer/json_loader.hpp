@@ -1,4 +1,5 @@
-// Fast loading of tokenizer.json: one pass of JsonReader that builds the JSON tree for
+// The tokenizer.json loader (its time: `load/NAME` in bench/tokenizer, `load_ms` of
+// zest-tokenize --bench; bench/README.md): one pass of JsonReader that builds the JSON tree for
 // everything except the model's big tables (vocab, merges), which go straight into flat
 // vectors. When the text or those tables are not of the expected shape, the caller parses
 // again the plain way, which names the JSON path of the fault.

@@ -170,6 +170,9 @@ TEST_CASE("bad configs name the file and the field") {
       {R"({"model_type": "llama", "architectures": "Llama"})", "field 'architectures' must be a list of strings"},
       {R"({"model_type": "llama", "head_dim": 15, "hidden_size": 60, "num_attention_heads": 4})", "must be even"},
       {R"({"model_type": "bert", "id2label": {"x": "A"}})", "id2label"},
+      {R"({"model_type": "bert", "id2label": {"0": "A", "999999999": "B"}})", "indices \"0\" to \"1\" to label strings, got \"999999999\""},
+      {R"({"model_type": "bert", "id2label": {"0": "A", "01": "B"}})", "got \"01\""},
+      {R"({"model_type": "bert", "num_labels": 1000000000})", "field 'num_labels' must be 0 to 100000, got 1000000000"},
       {R"({"model_type": "bert", "position_embedding_type": "relative_key"})", "position_embedding_type 'relative_key'"},
   };
   for (const auto& c : cases) {

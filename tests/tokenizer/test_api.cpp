@@ -184,6 +184,31 @@ TEST_CASE("malformed tokenizer.json: errors name the file and the JSON path") {
   CHECK(throws_naming([&] { tok.decode({1, 999999}); }, "token id 999999"));
 }
 
+TEST_CASE("a token id is checked before it sizes anything") {
+  // fuzz_tokenizer_json's out-of-memory input (tests/fuzz/corpus/tokenizer_json/oom-vocab-id.json):
+  // the id 712,080,682 once sized the vocabulary's table (21 GB) before any check.
+  const std::string fuzzed =
+      R"({"model":{"ty#e":"BPE","vocab":{"NSt280000000000.17982a":4,"":11,"ab":712080682},"merges":["a 13667760234039<470b"]},"pre_to457}kenizer}":{"type":"ByteLevel"}})";
+  CHECK(throws_naming([&] { zest::Tokenizer::from_json(fuzzed, "fuzz.json"); },
+                      "fuzz.json: $.model.vocab[\"ab\"]: token id 712080682 is out of range: a vocabulary of 3 tokens takes ids 0 to 65538"));
+
+  // The limit: the vocabulary's size plus 65,536 unused ids.
+  auto bpe = [](std::int64_t id) {
+    return R"({"model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":)" + std::to_string(id) + R"(},"merges":["a b"]}})";
+  };
+  CHECK(zest::Tokenizer::from_json(bpe(65538)).encode("ab") == std::vector<std::int32_t>{65538});
+  CHECK(throws_naming([&] { zest::Tokenizer::from_json(bpe(65539)); }, "token id 65539 is out of range"));
+  CHECK(throws_naming([&] { zest::Tokenizer::from_json(bpe(-1)); }, "token id -1 is out of range"));
+
+  // The same check on the plain path, here from a GPT-2 vocab.json.
+  const std::string dir = std::filesystem::temp_directory_path() / "zest-tokenizer-id-test";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/vocab.json") << R"({"a": 0, "b": 1, "ab": 712080682})";
+  std::ofstream(dir + "/merges.txt") << "a b\n";
+  CHECK(throws_naming([&] { zest::Tokenizer::from_file(dir); }, "vocab.json: $.model.vocab[\"ab\"]: token id 712080682 is out of range"));
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("the fast JSON reader builds nlohmann's tree and rejects what nlohmann rejects") {
   auto read = [](const std::string& text, nlohmann::json& out) {
     nlohmann::detail::json_sax_dom_parser<nlohmann::json> dom(out, false);

@@ -183,6 +183,9 @@ inline void read_gpt2(const JsonFields& f, ModelConfig& c) {
   read_special_ids(f, 50256, {50256}, c.bos_token_id, c.eos_token_ids, c.pad_token_id);
 }
 
+// The most labels num_labels may ask for without an id2label (each is a "LABEL_i" string).
+inline constexpr int64_t kMaxLabels = 100'000;
+
 inline void read_bert(const JsonFields& f, ModelConfig& c) {
   c.vocab_size = f.get_int("vocab_size", 30522);
   c.hidden_size = f.get_int("hidden_size", 768);
@@ -199,22 +202,27 @@ inline void read_bert(const JsonFields& f, ModelConfig& c) {
     fail(Error::Kind::unsupported, f.source(), ": position_embedding_type '", position, "' is not supported (supported: absolute)");
   c.problem_type = f.get_string("problem_type", "");
   if (const auto labels = f.get_object("id2label")) {
+    // Indices "0" to "n-1", each once, as Hugging Face's num_labels = len(id2label) implies: the
+    // table is sized by the entries the file holds, never by an index in it.
+    const size_t n = labels->json().size();
+    c.id2label.resize(n);
     for (const auto& [key, label] : labels->json().items()) {
-      size_t used = 0;
-      long index = -1;
+      size_t index = n;
       try {
-        index = std::stol(key, &used);
+        index = std::stoul(key);
       } catch (const std::exception&) {
       }
-      if (used != key.size() || index < 0 || index >= 100000 || !label.is_string())
-        f.invalid("id2label", "must map label indices \"0\", \"1\", ... to label strings");
-      if (size_t(index) >= c.id2label.size()) c.id2label.resize(size_t(index) + 1);
-      c.id2label[size_t(index)] = label.get<std::string>();
+      if (index >= n || std::to_string(index) != key || !label.is_string())
+        f.invalid("id2label", "must map the label indices \"0\" to \"" + std::to_string(n - 1) +
+                                  "\" to label strings, got \"" + key + "\"");
+      c.id2label[index] = label.get<std::string>();
     }
   } else {
     // PretrainedConfig's default: two labels.
     const int64_t n = f.get_int("num_labels", 2);
-    for (int64_t i = 0; i < n && i < 100000; ++i) c.id2label.push_back("LABEL_" + std::to_string(i));
+    if (n < 0 || n > kMaxLabels)
+      f.invalid("num_labels", "must be 0 to " + std::to_string(kMaxLabels) + ", got " + std::to_string(n));
+    for (int64_t i = 0; i < n; ++i) c.id2label.push_back("LABEL_" + std::to_string(i));
   }
   read_special_ids(f, std::nullopt, {}, c.bos_token_id, c.eos_token_ids, c.pad_token_id);
   if (!f.json().contains("pad_token_id")) c.pad_token_id = 0;

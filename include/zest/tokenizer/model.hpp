@@ -1,6 +1,7 @@
 // What every model (BPE, WordPiece, Unigram) offers: a word in, tokens out, and its vocabulary.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -43,13 +44,30 @@ class Vocab {
   std::size_t size() const { return ids_.size(); }
   std::size_t id_bound() const { return tokens_.size(); }
 
-  // From the pairs the fast loader read at $.model.vocab.
+  // A table by id costs memory for every id below the largest, listed or not (32 bytes an id
+  // here), and Hugging Face takes any id. Real vocabularies are dense: a file listing n tokens
+  // may use ids below n + max_unused_ids (65,536 unused ids: 2 MiB), so that a vocabulary is
+  // bounded by its file, not by the largest number in it (712,080,682 in 159 bytes took 21 GB).
+  static constexpr std::size_t max_unused_ids = std::size_t{1} << 16;
+
+  // The ids a vocabulary listing `count` tokens may use: 0 to id_limit(count) - 1.
+  static std::int64_t id_limit(std::size_t count) {
+    return std::min<std::int64_t>(static_cast<std::int64_t>(count + max_unused_ids), std::int64_t{INT32_MAX} + 1);
+  }
+  static std::string id_out_of_range(std::int64_t id, std::size_t count) {
+    return "token id " + std::to_string(id) + " is out of range: a vocabulary of " + std::to_string(count) +
+           " tokens takes ids 0 to " + std::to_string(id_limit(count) - 1) + " (its size plus " +
+           std::to_string(max_unused_ids) + " unused ids)";
+  }
+
+  // From the pairs the fast loader read at $.model.vocab; `where` is the model.
   static Vocab from_pairs(const ModelTables& t, const JsonRef& where) {
     Vocab v;
     v.reserve(t.vocab_ids.size());
     for (const auto& [str, id] : t.vocab_ids) {
       const std::string_view token = t.str(str);
-      if (id < 0 || id > INT32_MAX) where.error("token id out of range: " + std::to_string(id) + " for \"" + std::string(token) + "\"");
+      if (id < 0 || id >= id_limit(t.vocab_ids.size()))
+        where.child_error("vocab[\"" + std::string(token) + "\"]", id_out_of_range(id, t.vocab_ids.size()));
       v.add(token, static_cast<std::int32_t>(id));
     }
     return v;
@@ -61,8 +79,10 @@ class Vocab {
     Vocab v;
     v.reserve(j.raw().size());
     for (auto it = j.raw().begin(); it != j.raw().end(); ++it) {
-      JsonRef id(it.value(), j.path() + "[\"" + it.key() + "\"]", j.file());
-      v.add(it.key(), id.id());
+      const JsonRef value(it.value(), j.path() + "[\"" + it.key() + "\"]", j.file());
+      const std::int64_t id = value.integer();
+      if (id < 0 || id >= id_limit(j.raw().size())) value.error(id_out_of_range(id, j.raw().size()));
+      v.add(it.key(), static_cast<std::int32_t>(id));
     }
     return v;
   }

@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "zest/io/json_fields.hpp"
+#include "zest/io/read_file.hpp"
 #include "zest/pipeline.hpp"
 
 namespace {
@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
 
     std::vector<int32_t> ids;
     if (!prompt_ids.empty()) ids = parse_ids(prompt_ids);
-    else ids = pipeline.tokenizer().encode(prompt_file.empty() ? prompt : zest::detail::read_text_file(prompt_file), true);
+    else ids = pipeline.tokenizer().encode(prompt_file.empty() ? prompt : zest::detail::read_file(prompt_file), true);
     const zest::Generation g = pipeline.generate_ids(ids, params);
 
     if (json) {

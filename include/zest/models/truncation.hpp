@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "zest/error.hpp"
+#include "zest/io/read_file.hpp"
 #include "zest/tokenizer.hpp"
 
 namespace zest {

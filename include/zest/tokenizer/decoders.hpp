@@ -8,7 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "zest/tokenizer/json.hpp"
+#include "zest/io/json.hpp"
 #include "zest/tokenizer/normalizers.hpp"
 #include "zest/tokenizer/pre_tokenizers.hpp"
 #include "zest/tokenizer/utf8.hpp"
@@ -228,9 +228,9 @@ inline std::unique_ptr<Decoder> make_decoder(const JsonRef& j) {
     return std::make_unique<DecoderSequence>(std::move(steps));
   }
   if (type == "ByteLevel") return std::make_unique<ByteLevelDecoder>();
-  if (type == "WordPiece") return std::make_unique<WordPieceDecoder>(j.str_or("prefix", "##"), j.bool_or("cleanup", true));
+  if (type == "WordPiece") return std::make_unique<WordPieceDecoder>(j.get_string("prefix", "##"), j.get_bool("cleanup", true));
   if (type == "Metaspace") {
-    bool prepend = j.str_or("prepend_scheme", "always") != "never";
+    bool prepend = j.get_string("prepend_scheme", "always") != "never";
     if (j.has("add_prefix_space") && !j["add_prefix_space"].boolean()) prepend = false;
     const std::string r = j["replacement"].str();
     if (r.empty()) j["replacement"].error("empty replacement");
@@ -246,7 +246,7 @@ inline std::unique_ptr<Decoder> make_decoder(const JsonRef& j) {
     return std::make_unique<StripDecoder>(utf8::at(c, 0), static_cast<std::size_t>(start), static_cast<std::size_t>(stop));
   }
   if (type == "Replace") return std::make_unique<ReplaceDecoder>(read_pattern(j["pattern"]), j["content"].str());
-  if (type == "BPEDecoder") return std::make_unique<BpeDecoder>(j.str_or("suffix", "</w>"));
+  if (type == "BPEDecoder") return std::make_unique<BpeDecoder>(j.get_string("suffix", "</w>"));
   j["type"].unsupported("decoder \"" + type + "\" is not supported by zest");
 }
 

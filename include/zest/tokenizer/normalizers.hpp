@@ -10,7 +10,7 @@
 
 #include <utf8proc.h>
 
-#include "zest/tokenizer/json.hpp"
+#include "zest/io/json.hpp"
 #include "zest/tokenizer/normalized.hpp"
 #include "zest/tokenizer/regex.hpp"
 #include "zest/tokenizer/unicode.hpp"
@@ -278,7 +278,7 @@ inline std::unique_ptr<Normalizer> make_normalizer(const JsonRef& j) {
   if (type == "NFKD") return std::make_unique<UnicodeNormalizer>(unicode::Form::nfkd);
   if (type == "Lowercase") return std::make_unique<Lowercase>();
   if (type == "StripAccents") return std::make_unique<StripAccents>();
-  if (type == "Strip") return std::make_unique<Strip>(j.bool_or("strip_left", true), j.bool_or("strip_right", true));
+  if (type == "Strip") return std::make_unique<Strip>(j.get_bool("strip_left", true), j.get_bool("strip_right", true));
   if (type == "Prepend") return std::make_unique<Prepend>(j["prepend"].str());
   if (type == "Replace") {
     PatternSpec p = read_pattern(j["pattern"]);
@@ -287,8 +287,8 @@ inline std::unique_ptr<Normalizer> make_normalizer(const JsonRef& j) {
     return std::make_unique<Replace>(p.literal, std::move(re), j["content"].str());
   }
   if (type == "BertNormalizer") {
-    const bool lower = j.bool_or("lowercase", true);
-    return std::make_unique<BertNormalizer>(j.bool_or("clean_text", true), j.bool_or("handle_chinese_chars", true),
+    const bool lower = j.get_bool("lowercase", true);
+    return std::make_unique<BertNormalizer>(j.get_bool("clean_text", true), j.get_bool("handle_chinese_chars", true),
                                             j.has("strip_accents") ? j["strip_accents"].boolean() : lower, lower);
   }
   j["type"].unsupported("normalizer \"" + type + "\" is not supported by zest");

@@ -13,7 +13,7 @@
 #include "zest/tokenizer/added_tokens.hpp"
 #include "zest/tokenizer/bpe.hpp"
 #include "zest/tokenizer/decoders.hpp"
-#include "zest/tokenizer/json.hpp"
+#include "zest/io/json.hpp"
 #include "zest/tokenizer/lru_cache.hpp"
 #include "zest/tokenizer/normalizers.hpp"
 #include "zest/tokenizer/post_processors.hpp"

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "zest/tokenizer/json.hpp"
+#include "zest/io/json.hpp"
 #include "zest/tokenizer/normalized.hpp"
 #include "zest/tokenizer/pre_tokenizers.hpp"
 #include "zest/tokenizer/unicode.hpp"
@@ -101,13 +101,13 @@ inline std::unique_ptr<PostProcessor> make_post_processor(const JsonRef& j) {
     return std::make_unique<PostSequence>(std::move(steps));
   }
   if (type == "ByteLevel") return std::make_unique<Template>(std::vector<std::int32_t>{}, std::vector<std::int32_t>{},
-                                                            j.bool_or("trim_offsets", true), j.bool_or("add_prefix_space", true));
+                                                            j.get_bool("trim_offsets", true), j.get_bool("add_prefix_space", true));
   if (type == "BertProcessing")
     return std::make_unique<Template>(std::vector<std::int32_t>{pair_id(j["cls"])}, std::vector<std::int32_t>{pair_id(j["sep"])},
                                       false, false);
   if (type == "RobertaProcessing")
     return std::make_unique<Template>(std::vector<std::int32_t>{pair_id(j["cls"])}, std::vector<std::int32_t>{pair_id(j["sep"])},
-                                      j.bool_or("trim_offsets", true), j.bool_or("add_prefix_space", true));
+                                      j.get_bool("trim_offsets", true), j.get_bool("add_prefix_space", true));
   if (type == "TemplateProcessing") {
     const JsonRef single = j["single"];
     const JsonRef specials = j["special_tokens"];

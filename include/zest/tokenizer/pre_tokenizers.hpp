@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "zest/tokenizer/json.hpp"
+#include "zest/io/json.hpp"
 #include "zest/tokenizer/normalized.hpp"
 #include "zest/tokenizer/normalizers.hpp"
 #include "zest/tokenizer/regex.hpp"
@@ -368,13 +368,13 @@ inline std::unique_ptr<PreTokenizer> make_pre_tokenizer(const JsonRef& j) {
       if (auto s = make_pre_tokenizer(list[i])) steps.push_back(std::move(s));
     return std::make_unique<PreTokenizerSequence>(std::move(steps));
   }
-  if (type == "ByteLevel") return std::make_unique<ByteLevelPre>(j.bool_or("add_prefix_space", true), j.bool_or("use_regex", true));
+  if (type == "ByteLevel") return std::make_unique<ByteLevelPre>(j.get_bool("add_prefix_space", true), j.get_bool("use_regex", true));
   if (type == "Whitespace") return std::make_unique<Whitespace>();
   if (type == "WhitespaceSplit") return std::make_unique<WhitespaceSplit>();
   if (type == "BertPreTokenizer") return std::make_unique<BertPre>();
-  if (type == "Digits") return std::make_unique<Digits>(j.bool_or("individual_digits", false));
+  if (type == "Digits") return std::make_unique<Digits>(j.get_bool("individual_digits", false));
   if (type == "Punctuation") return std::make_unique<Punctuation>(j.has("behavior") ? read_behavior(j["behavior"]) : Behavior::isolated);
-  if (type == "Split") return std::make_unique<Split>(read_pattern(j["pattern"]), read_behavior(j["behavior"]), j.bool_or("invert", false));
+  if (type == "Split") return std::make_unique<Split>(read_pattern(j["pattern"]), read_behavior(j["behavior"]), j.get_bool("invert", false));
   if (type == "Metaspace") {
     auto scheme = Metaspace::Scheme::always;
     if (j.has("prepend_scheme")) {
@@ -386,7 +386,7 @@ inline std::unique_ptr<PreTokenizer> make_pre_tokenizer(const JsonRef& j) {
     if (j.has("add_prefix_space") && !j["add_prefix_space"].boolean()) scheme = Metaspace::Scheme::never;
     const std::string replacement = j["replacement"].str();
     if (replacement.empty()) j["replacement"].error("empty replacement");
-    return std::make_unique<Metaspace>(replacement, scheme, j.bool_or("split", true));
+    return std::make_unique<Metaspace>(replacement, scheme, j.get_bool("split", true));
   }
   j["type"].unsupported("pre-tokenizer \"" + type + "\" is not supported by zest");
 }

@@ -13,6 +13,7 @@
 #include "zest/io/json.hpp"
 #include "zest/tokenizer/normalized.hpp"
 #include "zest/tokenizer/regex.hpp"
+#include "zest/tokenizer/sequence.hpp"
 #include "zest/tokenizer/unicode.hpp"
 
 namespace zest::detail {
@@ -238,18 +239,6 @@ class BertNormalizer final : public Normalizer {
   bool clean_, chinese_, strip_, lower_;
 };
 
-class NormalizerSequence final : public Normalizer {
- public:
-  explicit NormalizerSequence(std::vector<std::unique_ptr<Normalizer>> steps) : steps_(std::move(steps)) {}
-  void apply(Normalized& n) const override {
-    for (const auto& s : steps_) s->apply(n);
-  }
-  const std::vector<std::unique_ptr<Normalizer>>& steps() const { return steps_; }
-
- private:
-  std::vector<std::unique_ptr<Normalizer>> steps_;
-};
-
 // The pattern of Replace and Split: {"String": "..."} or {"Regex": "..."}.
 struct PatternSpec {
   std::string literal;
@@ -265,13 +254,7 @@ inline PatternSpec read_pattern(const JsonRef& j) {
 inline std::unique_ptr<Normalizer> make_normalizer(const JsonRef& j) {
   if (j.is_null()) return nullptr;
   const std::string type = j.type();
-  if (type == "Sequence") {
-    std::vector<std::unique_ptr<Normalizer>> steps;
-    const JsonRef list = j["normalizers"];
-    for (std::size_t i = 0; i < list.size(); ++i)
-      if (auto s = make_normalizer(list[i])) steps.push_back(std::move(s));
-    return std::make_unique<NormalizerSequence>(std::move(steps));
-  }
+  if (type == "Sequence") return make_sequence<Normalizer>(j, "normalizers", make_normalizer);
   if (type == "NFC") return std::make_unique<UnicodeNormalizer>(unicode::Form::nfc);
   if (type == "NFD") return std::make_unique<UnicodeNormalizer>(unicode::Form::nfd);
   if (type == "NFKC") return std::make_unique<UnicodeNormalizer>(unicode::Form::nfkc);

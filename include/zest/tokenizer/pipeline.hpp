@@ -89,7 +89,7 @@ class Pipeline {
       }
     }
     if (post_processor_) {
-      post_processor_->process(e, add_special_tokens, [this](std::int32_t id) { return token_text(id); });
+      post_processor_->apply(e, add_special_tokens, [this](std::int32_t id) { return token_text(id); });
     }
   }
 
@@ -176,7 +176,7 @@ class Pipeline {
 
   // Prepend('▁') then Replace(' ', '▁'): the normalizer of LLaMA's tokenizer.json.
   static bool is_metaspace_normalizer(const Normalizer* n) {
-    const auto* seq = dynamic_cast<const NormalizerSequence*>(n);
+    const auto* seq = dynamic_cast<const Sequence<Normalizer>*>(n);
     if (!seq || seq->steps().size() != 2) return false;
     const auto* prepend = dynamic_cast<const Prepend*>(seq->steps()[0].get());
     const auto* replace = dynamic_cast<const Replace*>(seq->steps()[1].get());
@@ -381,7 +381,7 @@ class Pipeline {
       for (std::size_t i = 0; i < tokens.size(); ++i) out += (i ? " " : "") + tokens[i];
       return out;
     }
-    decoder_->chain(tokens);
+    decoder_->apply(tokens);
     std::string out;
     for (const auto& t : tokens) out += t;
     return out;

@@ -11,8 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "zest/io/read_file.hpp"
 #include "zest/tokenizer.hpp"
-#include "zest/tokenizer/vocab_files.hpp"
+#include "zest/tokenizer/json_reader.hpp"
 
 namespace {
 
@@ -95,6 +96,26 @@ void load(benchmark::State& state, const std::string& name) {
   for (auto _ : state) benchmark::DoNotOptimize(zest::Tokenizer::from_json(text));
 }
 
+// The A/B of the lexers that drive the tokenizer.json loader's SAX handler, zest's own
+// JsonReader against nlohmann::json::sax_parse, each followed by the pipeline that
+// Tokenizer::from_json builds of the tree.
+//   bench_tokenizer --benchmark_filter='^load_with/' --benchmark_repetitions=20
+//     --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
+enum class Lexer { json_reader, sax_parse };
+
+void load_with(benchmark::State& state, const std::string& name, Lexer lexer) {
+  const std::string text = zest::detail::read_file(tokenizer_path(name));
+  for (auto _ : state) {
+    nlohmann::json root;
+    zest::detail::ModelTables tables;
+    tables.strings.reserve(text.size());
+    zest::detail::TokenizerJsonSax sax(root, tables);
+    const bool parsed = lexer == Lexer::json_reader ? zest::detail::JsonReader(text, sax).parse() : nlohmann::json::sax_parse(text, &sax);
+    if (!parsed) state.SkipWithError("not parsed");
+    benchmark::DoNotOptimize(zest::detail::JsonTokenizer(root, tables, "tokenizer.json"));
+  }
+}
+
 const std::vector<std::string> names = {"gpt2", "bert-base-uncased", "spm-bpe-8k", "spm-unigram-8k", "wordpiece-cased-8k", "roberta-bpe-8k"};
 
 [[maybe_unused]] const bool registered = [] {
@@ -104,6 +125,8 @@ const std::vector<std::string> names = {"gpt2", "bert-base-uncased", "spm-bpe-8k
     benchmark::RegisterBenchmark(("encode/" + n + "/no_cache").c_str(), encode, n, Cache::off)->Unit(benchmark::kMillisecond)->UseRealTime();
     benchmark::RegisterBenchmark(("decode/" + n).c_str(), decode, n)->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("load/" + n).c_str(), load, n)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("load_with/" + n + "/json_reader").c_str(), load_with, n, Lexer::json_reader)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("load_with/" + n + "/sax_parse").c_str(), load_with, n, Lexer::sax_parse)->Unit(benchmark::kMillisecond);
   }
   return true;
 }();

@@ -19,6 +19,7 @@
 
 #include "zest/error.hpp"
 #include "zest/tokenizer/backend.hpp"
+#include "zest/io/read_file.hpp"
 #include "zest/tokenizer/json_loader.hpp"
 #include "zest/tokenizer/pipeline.hpp"
 #include "zest/tokenizer/sentencepiece.hpp"

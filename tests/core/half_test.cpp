@@ -9,12 +9,12 @@
 #include <nlohmann/json.hpp>
 
 #include "zest/detail/half.hpp"
-#include "zest/io/json_fields.hpp"
+#include "zest/io/read_file.hpp"
 
 using namespace zest::detail;
 
 TEST_CASE("f32 -> f16 and bf16 round as PyTorch does, scalar and array code alike") {
-  const auto golden = nlohmann::json::parse(read_text_file(ZEST_TEST_DATA "/core/half.json"));
+  const auto golden = nlohmann::json::parse(read_file(ZEST_TEST_DATA "/core/half.json"));
   std::vector<float> values;
   std::vector<uint16_t> want_f16, want_bf16;
   for (const auto& c : golden["cases"]) {

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "safetensors_writer.hpp"
-#include "zest/io/json_fields.hpp"
+#include "zest/io/read_file.hpp"
 #include "zest/io/safetensors.hpp"
 
 using zest::Error;
@@ -41,7 +41,7 @@ TEST_CASE("fixture tensors match an independent reader") {
   for (const auto& name : kFixtures) {
     CAPTURE(name);
     const Weights weights = Weights::open(fixture(name));
-    const auto golden = nlohmann::json::parse(zest::detail::read_text_file(fixture(name) / "tensors.json"));
+    const auto golden = nlohmann::json::parse(zest::detail::read_file(fixture(name) / "tensors.json"));
     CHECK(weights.names().size() == golden.size());
     for (const auto& [tensor, want] : golden.items()) {
       CAPTURE(tensor);
@@ -145,7 +145,7 @@ TEST_CASE("metadata, empty tensors and missing files") {
 // Every malformed file is rejected with an Error that names the file and the fault.
 TEST_CASE("malformed files") {
   const fs::path dir = fresh_dir("malformed");
-  const std::string good = read_file(fixture("tiny-llama") / "model.safetensors");
+  const std::string good = zest::detail::read_file(fixture("tiny-llama") / "model.safetensors");
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | uint8_t(good[size_t(i)]);
   const std::string header = good.substr(8, n);

@@ -14,13 +14,13 @@
 #include <nlohmann/json.hpp>
 
 #include "zest/generate/perplexity.hpp"
-#include "zest/io/json_fields.hpp"
+#include "zest/io/read_file.hpp"
 #include "zest/pipeline.hpp"
 
 namespace {
 
 const nlohmann::json& goldens() {
-  static const nlohmann::json g = nlohmann::json::parse(zest::detail::read_text_file(ZEST_TEST_DATA "/demo/goldens.json"));
+  static const nlohmann::json g = nlohmann::json::parse(zest::detail::read_file(ZEST_TEST_DATA "/demo/goldens.json"));
   return g;
 }
 

@@ -7,10 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "zest/io/json_fields.hpp"
+#include "zest/io/read_file.hpp"
 
 inline nlohmann::json load_golden(const std::string& path) {
-  return nlohmann::json::parse(zest::detail::read_text_file(path));
+  return nlohmann::json::parse(zest::detail::read_file(path));
 }
 
 // (id, logit) pairs of a golden logits record: a full vector ("last_logits") or the trimmed

@@ -14,7 +14,8 @@
 #include <vector>
 
 #include "zest/error.hpp"
-#include "zest/io/json_fields.hpp"
+#include "zest/io/json.hpp"
+#include "zest/io/read_file.hpp"
 
 namespace zest::detail {
 
@@ -107,27 +108,27 @@ struct GenerationConfig {
 };
 
 
-inline Activation parse_activation(const JsonFields& fields, std::string_view key, std::string_view fallback) {
+inline Activation parse_activation(const JsonRef& fields, std::string_view key, std::string_view fallback) {
   const std::string name = fields.get_string(key, fallback);
   if (name == "gelu") return Activation::gelu_erf;
   if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast") return Activation::gelu_tanh;
   if (name == "silu" || name == "swish") return Activation::silu;
   if (name == "relu") return Activation::relu;
-  fail(Error::Kind::unsupported, fields.source(), ": ", key, " '", name,
+  fail(Error::Kind::unsupported, fields.file(), ": ", key, " '", name,
        "' is not supported (supported: gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, silu, swish, relu)");
 }
 
-inline void read_special_ids(const JsonFields& fields, std::optional<int32_t> bos, std::vector<int32_t> eos,
+inline void read_special_ids(const JsonRef& fields, std::optional<int32_t> bos, std::vector<int32_t> eos,
                              std::optional<int32_t>& bos_out, std::vector<int32_t>& eos_out,
                              std::optional<int32_t>& pad_out) {
   // Present but null means "none", as in Python; absent means the class default.
-  bos_out = fields.json().contains("bos_token_id") ? fields.get_id("bos_token_id") : bos;
-  eos_out = fields.json().contains("eos_token_id") ? fields.get_ids("eos_token_id") : eos;
+  bos_out = fields.raw().contains("bos_token_id") ? fields.get_id("bos_token_id") : bos;
+  eos_out = fields.raw().contains("eos_token_id") ? fields.get_ids("eos_token_id") : eos;
   pad_out = fields.get_id("pad_token_id");
 }
 
 // The llama family: llama, mistral, qwen2, with each configuration class's defaults.
-inline void read_llama_family(const JsonFields& f, ModelConfig& c) {
+inline void read_llama_family(const JsonRef& f, ModelConfig& c) {
   const bool mistral = c.model_type == ModelType::mistral, qwen2 = c.model_type == ModelType::qwen2;
   c.vocab_size = f.get_int("vocab_size", qwen2 ? 151936 : 32000);
   c.hidden_size = f.get_int("hidden_size", 4096);
@@ -147,7 +148,7 @@ inline void read_llama_family(const JsonFields& f, ModelConfig& c) {
       c.rope_linear_factor = scaling->get_number("factor").value_or(0.0);
       if (!(c.rope_linear_factor > 0)) f.invalid("rope_scaling", "of type linear needs a positive 'factor'");
     } else if (type != "default") {
-      fail(Error::Kind::unsupported, f.source(), ": rope_scaling type '", type, "' is not supported (supported: linear)");
+      fail(Error::Kind::unsupported, f.file(), ": rope_scaling type '", type, "' is not supported (supported: linear)");
     }
   }
   if (qwen2) {
@@ -160,13 +161,13 @@ inline void read_llama_family(const JsonFields& f, ModelConfig& c) {
     c.qkv_bias = c.attention_output_bias = f.get_bool("attention_bias", false);
     c.mlp_bias = f.get_bool("mlp_bias", false);
     if (mistral)
-      c.sliding_window = f.json().contains("sliding_window") ? f.get_int("sliding_window") : std::optional<int64_t>(4096);
+      c.sliding_window = f.raw().contains("sliding_window") ? f.get_int("sliding_window") : std::optional<int64_t>(4096);
   }
   read_special_ids(f, qwen2 ? std::nullopt : std::optional<int32_t>(1), qwen2 ? std::vector<int32_t>{} : std::vector<int32_t>{2},
                    c.bos_token_id, c.eos_token_ids, c.pad_token_id);
 }
 
-inline void read_gpt2(const JsonFields& f, ModelConfig& c) {
+inline void read_gpt2(const JsonRef& f, ModelConfig& c) {
   c.vocab_size = f.get_int("vocab_size", 50257);
   c.max_position_embeddings = f.get_int("n_positions", 1024);
   c.hidden_size = f.get_int("n_embd", 768);
@@ -186,7 +187,7 @@ inline void read_gpt2(const JsonFields& f, ModelConfig& c) {
 // The most labels num_labels may ask for without an id2label (each is a "LABEL_i" string).
 inline constexpr int64_t kMaxLabels = 100'000;
 
-inline void read_bert(const JsonFields& f, ModelConfig& c) {
+inline void read_bert(const JsonRef& f, ModelConfig& c) {
   c.vocab_size = f.get_int("vocab_size", 30522);
   c.hidden_size = f.get_int("hidden_size", 768);
   c.num_hidden_layers = f.get_int("num_hidden_layers", 12);
@@ -199,14 +200,14 @@ inline void read_bert(const JsonFields& f, ModelConfig& c) {
   c.tie_word_embeddings = f.get_bool("tie_word_embeddings", true);
   c.qkv_bias = c.attention_output_bias = c.mlp_bias = true;
   if (const std::string position = f.get_string("position_embedding_type", "absolute"); position != "absolute")
-    fail(Error::Kind::unsupported, f.source(), ": position_embedding_type '", position, "' is not supported (supported: absolute)");
+    fail(Error::Kind::unsupported, f.file(), ": position_embedding_type '", position, "' is not supported (supported: absolute)");
   c.problem_type = f.get_string("problem_type", "");
   if (const auto labels = f.get_object("id2label")) {
     // Indices "0" to "n-1", each once, as Hugging Face's num_labels = len(id2label) implies: the
     // table is sized by the entries the file holds, never by an index in it.
-    const size_t n = labels->json().size();
+    const size_t n = labels->raw().size();
     c.id2label.resize(n);
-    for (const auto& [key, label] : labels->json().items()) {
+    for (const auto& [key, label] : labels->raw().items()) {
       size_t index = n;
       try {
         index = std::stoul(key);
@@ -225,10 +226,10 @@ inline void read_bert(const JsonFields& f, ModelConfig& c) {
     for (int64_t i = 0; i < n; ++i) c.id2label.push_back("LABEL_" + std::to_string(i));
   }
   read_special_ids(f, std::nullopt, {}, c.bos_token_id, c.eos_token_ids, c.pad_token_id);
-  if (!f.json().contains("pad_token_id")) c.pad_token_id = 0;
+  if (!f.raw().contains("pad_token_id")) c.pad_token_id = 0;
 }
 
-inline void validate(const JsonFields& f, ModelConfig& c) {
+inline void validate(const JsonRef& f, ModelConfig& c) {
   auto positive = [&](std::string_view key, int64_t value) {
     if (value <= 0) f.invalid(key, "must be positive, got " + std::to_string(value));
   };
@@ -260,7 +261,8 @@ inline void validate(const JsonFields& f, ModelConfig& c) {
 
 // Parses the text of a config.json; `source` names it in error messages.
 inline ModelConfig parse_model_config(std::string_view text, const std::string& source = "config.json") {
-  const detail::JsonFields fields(text, source);
+  const nlohmann::json json = detail::parse_json_object(text, source);
+  const detail::JsonRef fields(json, source);
   const auto type = fields.get_string("model_type");
   if (!type) detail::fail(Error::Kind::config, source, ": missing 'model_type'");
   ModelConfig config;
@@ -292,14 +294,15 @@ inline ModelConfig parse_model_config(std::string_view text, const std::string& 
 inline ModelConfig load_model_config(const std::filesystem::path& path) {
   std::error_code ec;
   const auto file = std::filesystem::is_directory(path, ec) ? path / "config.json" : path;
-  return parse_model_config(detail::read_text_file(file), file.string());
+  return parse_model_config(detail::read_file(file), file.string());
 }
 
 // Parses a generation_config.json; special ids it leaves out come from the model's config, as in
 // GenerationConfig.from_model_config.
 inline GenerationConfig parse_generation_config(std::string_view text, const ModelConfig& model,
                                                 const std::string& source = "generation_config.json") {
-  const detail::JsonFields f(text, source);
+  const nlohmann::json json = detail::parse_json_object(text, source);
+  const detail::JsonRef f(json, source);
   GenerationConfig g;
   g.do_sample = f.get_bool("do_sample", false);
   g.temperature = f.get_number("temperature", 1.0);
@@ -310,7 +313,7 @@ inline GenerationConfig parse_generation_config(std::string_view text, const Mod
   g.max_new_tokens = f.get_int("max_new_tokens");
   g.max_length = f.get_int("max_length", 20);
   detail::read_special_ids(f, model.bos_token_id, model.eos_token_ids, g.bos_token_id, g.eos_token_ids, g.pad_token_id);
-  if (!f.json().contains("pad_token_id")) g.pad_token_id = model.pad_token_id;
+  if (!f.raw().contains("pad_token_id")) g.pad_token_id = model.pad_token_id;
   if (g.temperature < 0) f.invalid("temperature", "must not be negative");
   if (g.top_k < 0) f.invalid("top_k", "must not be negative");
   if (!(g.top_p > 0 && g.top_p <= 1)) f.invalid("top_p", "must be in (0, 1]");
@@ -325,7 +328,7 @@ inline GenerationConfig load_generation_config(const std::filesystem::path& dir,
   const auto file = dir / "generation_config.json";
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) return parse_generation_config("{}", model, file.string());
-  return parse_generation_config(detail::read_text_file(file), model, file.string());
+  return parse_generation_config(detail::read_file(file), model, file.string());
 }
 
 }  // namespace zest::detail

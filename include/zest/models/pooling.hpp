@@ -16,7 +16,8 @@
 #include <vector>
 
 #include "zest/error.hpp"
-#include "zest/io/json_fields.hpp"
+#include "zest/io/json.hpp"
+#include "zest/io/read_file.hpp"
 #include "zest/models/encoder.hpp"
 
 namespace zest {
@@ -89,7 +90,7 @@ inline std::optional<SentenceTransformersConfig> load_sentence_transformers_conf
   const fs::path modules_file = dir / "modules.json";
   if (!fs::exists(modules_file, ec)) return std::nullopt;
   const std::string source = modules_file.string();
-  nlohmann::json modules = nlohmann::json::parse(read_text_file(modules_file), nullptr, false);
+  nlohmann::json modules = nlohmann::json::parse(read_file(modules_file), nullptr, false);
   if (!modules.is_array()) fail(Error::Kind::format, source, ": expected a JSON list of modules");
   SentenceTransformersConfig st;
   bool pooled = false;
@@ -103,16 +104,17 @@ inline std::optional<SentenceTransformersConfig> load_sentence_transformers_conf
     if (kind == "Normalize") {
       st.normalize = true;
     } else if (kind == "Pooling") {
-      const fs::path config_file = dir / path / "config.json";
-      const JsonFields f(std::string_view(read_text_file(config_file)), config_file.string());
+      const std::string config_file = (dir / path / "config.json").string();
+      const nlohmann::json config = parse_json_object(read_file(config_file), config_file);
+      const JsonRef f(config, config_file);
       std::vector<Pooling> modes;
       if (f.get_bool("pooling_mode_cls_token", false)) modes.push_back(Pooling::cls);
       if (f.get_bool("pooling_mode_mean_tokens", false)) modes.push_back(Pooling::mean);
       if (f.get_bool("pooling_mode_max_tokens", false)) modes.push_back(Pooling::max);
       for (const char* other : {"pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"})
-        if (f.get_bool(other, false)) fail(Error::Kind::unsupported, config_file.string(), ": ", other, " is not supported");
+        if (f.get_bool(other, false)) fail(Error::Kind::unsupported, config_file, ": ", other, " is not supported");
       if (modes.size() != 1)
-        fail(Error::Kind::unsupported, config_file.string(), ": selects ", modes.size(),
+        fail(Error::Kind::unsupported, config_file, ": selects ", modes.size(),
                      " of cls / mean / max pooling; zest needs exactly one");
       st.pooling = modes.front();
       st.include_prompt = f.get_bool("include_prompt", true);
@@ -124,7 +126,9 @@ inline std::optional<SentenceTransformersConfig> load_sentence_transformers_conf
   if (!pooled) fail(Error::Kind::unsupported, source, ": no Pooling module");
   const fs::path bert_config = dir / "sentence_bert_config.json";
   if (fs::exists(bert_config, ec)) {
-    const JsonFields f(std::string_view(read_text_file(bert_config)), bert_config.string());
+    const std::string file = bert_config.string();
+    const nlohmann::json config = parse_json_object(read_file(bert_config), file);
+    const JsonRef f(config, file);
     if (const auto n = f.get_int("max_seq_length")) {
       if (*n <= 0) f.invalid("max_seq_length", "must be positive");
       st.max_seq_length = size_t(*n);

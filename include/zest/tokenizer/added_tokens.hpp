@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "zest/tokenizer/json.hpp"
+#include "zest/io/json.hpp"
 #include "zest/tokenizer/model.hpp"
 #include "zest/tokenizer/normalized.hpp"
 #include "zest/tokenizer/normalizers.hpp"
@@ -47,11 +47,11 @@ class AddedTokens {
       AddedToken t;
       t.content = j["content"].str();
       j["id"].id();  // checked, not used
-      t.special = j.bool_or("special", false);
-      t.lstrip = j.bool_or("lstrip", false);
-      t.rstrip = j.bool_or("rstrip", false);
-      t.single_word = j.bool_or("single_word", false);
-      t.normalized = j.bool_or("normalized", !t.special);
+      t.special = j.get_bool("special", false);
+      t.lstrip = j.get_bool("lstrip", false);
+      t.rstrip = j.get_bool("rstrip", false);
+      t.single_word = j.get_bool("single_word", false);
+      t.normalized = j.get_bool("normalized", !t.special);
       if (t.content.empty()) continue;
       utf8::check(t.content, j.file());
       if (const AddedToken* same = find(t.content)) t.id = same->id;

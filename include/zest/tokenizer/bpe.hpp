@@ -31,12 +31,12 @@ class Bpe final : public Model {
       if (p > 0.0) j["dropout"].unsupported("BPE dropout is random; zest encodes deterministically");
     }
     Options o;
-    o.unk_token = j.str_or("unk_token", "");
-    o.continuing_subword_prefix = j.str_or("continuing_subword_prefix", "");
-    o.end_of_word_suffix = j.str_or("end_of_word_suffix", "");
-    o.fuse_unk = j.bool_or("fuse_unk", false);
-    o.byte_fallback = j.bool_or("byte_fallback", false);
-    o.ignore_merges = j.bool_or("ignore_merges", false);
+    o.unk_token = j.get_string("unk_token", "");
+    o.continuing_subword_prefix = j.get_string("continuing_subword_prefix", "");
+    o.end_of_word_suffix = j.get_string("end_of_word_suffix", "");
+    o.fuse_unk = j.get_bool("fuse_unk", false);
+    o.byte_fallback = j.get_bool("byte_fallback", false);
+    o.ignore_merges = j.get_bool("ignore_merges", false);
     auto bpe = std::make_unique<Bpe>(t.vocab_ids_given ? Vocab::from_pairs(t, j) : Vocab::from_json_object(j["vocab"]),
                                      std::move(o));
     if (t.merges_given) {

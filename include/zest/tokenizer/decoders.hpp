@@ -8,9 +8,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "zest/tokenizer/json.hpp"
+#include "zest/io/json.hpp"
 #include "zest/tokenizer/normalizers.hpp"
 #include "zest/tokenizer/pre_tokenizers.hpp"
+#include "zest/tokenizer/sequence.hpp"
 #include "zest/tokenizer/utf8.hpp"
 
 namespace zest::detail {
@@ -20,7 +21,7 @@ using Strings = std::vector<std::string>;
 class Decoder {
  public:
   virtual ~Decoder() = default;
-  virtual void chain(Strings& tokens) const = 0;
+  virtual void apply(Strings& tokens) const = 0;
 };
 
 inline std::vector<char32_t> chars_of(std::string_view s) {
@@ -31,7 +32,7 @@ inline std::vector<char32_t> chars_of(std::string_view s) {
 
 class ByteLevelDecoder final : public Decoder {
  public:
-  void chain(Strings& tokens) const override {
+  void apply(Strings& tokens) const override {
     static const std::unordered_map<char32_t, char> bytes = [] {
       std::unordered_map<char32_t, char> m;
       for (int b = 0; b < 256; ++b) m[utf8::at(byte_chars()[b], 0)] = static_cast<char>(b);
@@ -55,7 +56,7 @@ class ByteLevelDecoder final : public Decoder {
 class WordPieceDecoder final : public Decoder {
  public:
   WordPieceDecoder(std::string prefix, bool cleanup) : prefix_(std::move(prefix)), cleanup_(cleanup) {}
-  void chain(Strings& tokens) const override {
+  void apply(Strings& tokens) const override {
     for (std::size_t i = 0; i < tokens.size(); ++i) {
       std::string& t = tokens[i];
       if (i != 0) {
@@ -92,7 +93,7 @@ class WordPieceDecoder final : public Decoder {
 class MetaspaceDecoder final : public Decoder {
  public:
   MetaspaceDecoder(std::string replacement, bool prepend) : r_(utf8::at(replacement, 0)), prepend_(prepend) {}
-  void chain(Strings& tokens) const override {
+  void apply(Strings& tokens) const override {
     for (std::size_t i = 0; i < tokens.size(); ++i) {
       std::string out;
       for (char32_t c : chars_of(tokens[i])) {
@@ -110,7 +111,7 @@ class MetaspaceDecoder final : public Decoder {
 
 class ByteFallbackDecoder final : public Decoder {
  public:
-  void chain(Strings& tokens) const override {
+  void apply(Strings& tokens) const override {
     Strings out;
     std::string bytes;
     auto flush = [&] {
@@ -149,7 +150,7 @@ class ByteFallbackDecoder final : public Decoder {
 
 class FuseDecoder final : public Decoder {
  public:
-  void chain(Strings& tokens) const override {
+  void apply(Strings& tokens) const override {
     std::string all;
     for (const auto& t : tokens) all += t;
     tokens.assign(1, std::move(all));
@@ -159,7 +160,7 @@ class FuseDecoder final : public Decoder {
 class StripDecoder final : public Decoder {
  public:
   StripDecoder(char32_t content, std::size_t start, std::size_t stop) : c_(content), start_(start), stop_(stop) {}
-  void chain(Strings& tokens) const override {
+  void apply(Strings& tokens) const override {
     for (auto& t : tokens) {
       const auto chars = chars_of(t);
       std::size_t begin = 0, end = chars.size();
@@ -182,7 +183,7 @@ class ReplaceDecoder final : public Decoder {
   ReplaceDecoder(PatternSpec pattern, std::string content)
       : replace_(std::move(pattern.literal), pattern.regex ? std::optional<Regex>(std::in_place, *pattern.regex) : std::nullopt,
                  std::move(content)) {}
-  void chain(Strings& tokens) const override {
+  void apply(Strings& tokens) const override {
     for (auto& t : tokens) {
       Normalized n = Normalized::original(t, 0, false);
       replace_.apply(n);
@@ -197,7 +198,7 @@ class ReplaceDecoder final : public Decoder {
 class BpeDecoder final : public Decoder {
  public:
   explicit BpeDecoder(std::string suffix) : suffix_(std::move(suffix)) {}
-  void chain(Strings& tokens) const override {
+  void apply(Strings& tokens) const override {
     for (std::size_t i = 0; i < tokens.size(); ++i)
       tokens[i] = WordPieceDecoder::replace_all(tokens[i], suffix_, i + 1 == tokens.size() ? "" : " ");
   }
@@ -206,31 +207,14 @@ class BpeDecoder final : public Decoder {
   std::string suffix_;
 };
 
-class DecoderSequence final : public Decoder {
- public:
-  explicit DecoderSequence(std::vector<std::unique_ptr<Decoder>> steps) : steps_(std::move(steps)) {}
-  void chain(Strings& tokens) const override {
-    for (const auto& s : steps_) s->chain(tokens);
-  }
-
- private:
-  std::vector<std::unique_ptr<Decoder>> steps_;
-};
-
 inline std::unique_ptr<Decoder> make_decoder(const JsonRef& j) {
   if (j.is_null()) return nullptr;
   const std::string type = j.type();
-  if (type == "Sequence") {
-    std::vector<std::unique_ptr<Decoder>> steps;
-    const JsonRef list = j["decoders"];
-    for (std::size_t i = 0; i < list.size(); ++i)
-      if (auto s = make_decoder(list[i])) steps.push_back(std::move(s));
-    return std::make_unique<DecoderSequence>(std::move(steps));
-  }
+  if (type == "Sequence") return make_sequence<Decoder>(j, "decoders", make_decoder);
   if (type == "ByteLevel") return std::make_unique<ByteLevelDecoder>();
-  if (type == "WordPiece") return std::make_unique<WordPieceDecoder>(j.str_or("prefix", "##"), j.bool_or("cleanup", true));
+  if (type == "WordPiece") return std::make_unique<WordPieceDecoder>(j.get_string("prefix", "##"), j.get_bool("cleanup", true));
   if (type == "Metaspace") {
-    bool prepend = j.str_or("prepend_scheme", "always") != "never";
+    bool prepend = j.get_string("prepend_scheme", "always") != "never";
     if (j.has("add_prefix_space") && !j["add_prefix_space"].boolean()) prepend = false;
     const std::string r = j["replacement"].str();
     if (r.empty()) j["replacement"].error("empty replacement");
@@ -246,7 +230,7 @@ inline std::unique_ptr<Decoder> make_decoder(const JsonRef& j) {
     return std::make_unique<StripDecoder>(utf8::at(c, 0), static_cast<std::size_t>(start), static_cast<std::size_t>(stop));
   }
   if (type == "Replace") return std::make_unique<ReplaceDecoder>(read_pattern(j["pattern"]), j["content"].str());
-  if (type == "BPEDecoder") return std::make_unique<BpeDecoder>(j.str_or("suffix", "</w>"));
+  if (type == "BPEDecoder") return std::make_unique<BpeDecoder>(j.get_string("suffix", "</w>"));
   j["type"].unsupported("decoder \"" + type + "\" is not supported by zest");
 }
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "zest/tokenizer/hash_maps.hpp"
-#include "zest/tokenizer/json.hpp"
+#include "zest/io/json.hpp"
 #include "zest/tokenizer/json_loader.hpp"
 
 namespace zest::detail {

@@ -10,9 +10,10 @@
 
 #include <utf8proc.h>
 
-#include "zest/tokenizer/json.hpp"
+#include "zest/io/json.hpp"
 #include "zest/tokenizer/normalized.hpp"
 #include "zest/tokenizer/regex.hpp"
+#include "zest/tokenizer/sequence.hpp"
 #include "zest/tokenizer/unicode.hpp"
 
 namespace zest::detail {
@@ -238,18 +239,6 @@ class BertNormalizer final : public Normalizer {
   bool clean_, chinese_, strip_, lower_;
 };
 
-class NormalizerSequence final : public Normalizer {
- public:
-  explicit NormalizerSequence(std::vector<std::unique_ptr<Normalizer>> steps) : steps_(std::move(steps)) {}
-  void apply(Normalized& n) const override {
-    for (const auto& s : steps_) s->apply(n);
-  }
-  const std::vector<std::unique_ptr<Normalizer>>& steps() const { return steps_; }
-
- private:
-  std::vector<std::unique_ptr<Normalizer>> steps_;
-};
-
 // The pattern of Replace and Split: {"String": "..."} or {"Regex": "..."}.
 struct PatternSpec {
   std::string literal;
@@ -265,20 +254,14 @@ inline PatternSpec read_pattern(const JsonRef& j) {
 inline std::unique_ptr<Normalizer> make_normalizer(const JsonRef& j) {
   if (j.is_null()) return nullptr;
   const std::string type = j.type();
-  if (type == "Sequence") {
-    std::vector<std::unique_ptr<Normalizer>> steps;
-    const JsonRef list = j["normalizers"];
-    for (std::size_t i = 0; i < list.size(); ++i)
-      if (auto s = make_normalizer(list[i])) steps.push_back(std::move(s));
-    return std::make_unique<NormalizerSequence>(std::move(steps));
-  }
+  if (type == "Sequence") return make_sequence<Normalizer>(j, "normalizers", make_normalizer);
   if (type == "NFC") return std::make_unique<UnicodeNormalizer>(unicode::Form::nfc);
   if (type == "NFD") return std::make_unique<UnicodeNormalizer>(unicode::Form::nfd);
   if (type == "NFKC") return std::make_unique<UnicodeNormalizer>(unicode::Form::nfkc);
   if (type == "NFKD") return std::make_unique<UnicodeNormalizer>(unicode::Form::nfkd);
   if (type == "Lowercase") return std::make_unique<Lowercase>();
   if (type == "StripAccents") return std::make_unique<StripAccents>();
-  if (type == "Strip") return std::make_unique<Strip>(j.bool_or("strip_left", true), j.bool_or("strip_right", true));
+  if (type == "Strip") return std::make_unique<Strip>(j.get_bool("strip_left", true), j.get_bool("strip_right", true));
   if (type == "Prepend") return std::make_unique<Prepend>(j["prepend"].str());
   if (type == "Replace") {
     PatternSpec p = read_pattern(j["pattern"]);
@@ -287,8 +270,8 @@ inline std::unique_ptr<Normalizer> make_normalizer(const JsonRef& j) {
     return std::make_unique<Replace>(p.literal, std::move(re), j["content"].str());
   }
   if (type == "BertNormalizer") {
-    const bool lower = j.bool_or("lowercase", true);
-    return std::make_unique<BertNormalizer>(j.bool_or("clean_text", true), j.bool_or("handle_chinese_chars", true),
+    const bool lower = j.get_bool("lowercase", true);
+    return std::make_unique<BertNormalizer>(j.get_bool("clean_text", true), j.get_bool("handle_chinese_chars", true),
                                             j.has("strip_accents") ? j["strip_accents"].boolean() : lower, lower);
   }
   j["type"].unsupported("normalizer \"" + type + "\" is not supported by zest");

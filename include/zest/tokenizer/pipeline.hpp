@@ -17,7 +17,7 @@
 #include "zest/tokenizer/backend.hpp"
 #include "zest/tokenizer/bpe.hpp"
 #include "zest/tokenizer/decoders.hpp"
-#include "zest/tokenizer/json.hpp"
+#include "zest/io/json.hpp"
 #include "zest/tokenizer/lru_cache.hpp"
 #include "zest/tokenizer/normalizers.hpp"
 #include "zest/tokenizer/post_processors.hpp"
@@ -72,7 +72,7 @@ class JsonTokenizer final : public TokenizerBackend {
     for (const auto& t : added_.tokens()) id_bound_ = std::max(id_bound_, static_cast<std::size_t>(t.id) + 1);
     if (post_processor_) {
       Encoded none;
-      post_processor_->process(none, true, [](std::int32_t) { return std::string_view(); });
+      post_processor_->apply(none, true, [](std::int32_t) { return std::string_view(); });
       special_token_count_ = none.ids.size();
     }
   }
@@ -96,7 +96,7 @@ class JsonTokenizer final : public TokenizerBackend {
   }
 
   void add_special_tokens(Encoded& e, bool add_special_tokens) const override {
-    if (post_processor_) post_processor_->process(e, add_special_tokens, [this](std::int32_t id) { return token_text(id); });
+    if (post_processor_) post_processor_->apply(e, add_special_tokens, [this](std::int32_t id) { return token_text(id); });
   }
   size_t special_token_count() const override { return special_token_count_; }
 
@@ -205,7 +205,7 @@ class JsonTokenizer final : public TokenizerBackend {
 
   // Prepend('▁') then Replace(' ', '▁'): the normalizer of LLaMA's tokenizer.json.
   static bool is_metaspace_normalizer(const Normalizer* n) {
-    const auto* seq = dynamic_cast<const NormalizerSequence*>(n);
+    const auto* seq = dynamic_cast<const Sequence<Normalizer>*>(n);
     if (!seq || seq->steps().size() != 2) return false;
     const auto* prepend = dynamic_cast<const Prepend*>(seq->steps()[0].get());
     const auto* replace = dynamic_cast<const Replace*>(seq->steps()[1].get());
@@ -410,7 +410,7 @@ class JsonTokenizer final : public TokenizerBackend {
       for (std::size_t i = 0; i < tokens.size(); ++i) out += (i ? " " : "") + tokens[i];
       return out;
     }
-    decoder_->chain(tokens);
+    decoder_->apply(tokens);
     std::string out;
     for (const auto& t : tokens) out += t;
     return out;

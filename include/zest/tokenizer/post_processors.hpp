@@ -8,9 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "zest/tokenizer/json.hpp"
+#include "zest/io/json.hpp"
 #include "zest/tokenizer/normalized.hpp"
 #include "zest/tokenizer/pre_tokenizers.hpp"
+#include "zest/tokenizer/sequence.hpp"
 #include "zest/tokenizer/unicode.hpp"
 
 namespace zest::detail {
@@ -26,7 +27,7 @@ using TokenText = std::function<std::string_view(std::int32_t)>;
 class PostProcessor {
  public:
   virtual ~PostProcessor() = default;
-  virtual void process(Encoded& e, bool add_special_tokens, const TokenText& text) const = 0;
+  virtual void apply(Encoded& e, bool add_special_tokens, const TokenText& text) const = 0;
 };
 
 // HF's ByteLevel process_offsets: leading/trailing spaces (or Ġ) leave the offsets.
@@ -57,7 +58,7 @@ class Template final : public PostProcessor {
   Template(std::vector<std::int32_t> before, std::vector<std::int32_t> after, bool trim, bool prefix_space)
       : before_(std::move(before)), after_(std::move(after)), trim_(trim), prefix_space_(prefix_space) {}
 
-  void process(Encoded& e, bool add_special_tokens, const TokenText& text) const override {
+  void apply(Encoded& e, bool add_special_tokens, const TokenText& text) const override {
     if (trim_) trim_offsets(e, prefix_space_, text);
     if (!add_special_tokens) return;
     e.ids.insert(e.ids.begin(), before_.begin(), before_.end());
@@ -73,17 +74,6 @@ class Template final : public PostProcessor {
   bool trim_, prefix_space_;
 };
 
-class PostSequence final : public PostProcessor {
- public:
-  explicit PostSequence(std::vector<std::unique_ptr<PostProcessor>> steps) : steps_(std::move(steps)) {}
-  void process(Encoded& e, bool add_special_tokens, const TokenText& text) const override {
-    for (const auto& s : steps_) s->process(e, add_special_tokens, text);
-  }
-
- private:
-  std::vector<std::unique_ptr<PostProcessor>> steps_;
-};
-
 // [token, id] of BertProcessing and RobertaProcessing.
 inline std::int32_t pair_id(const JsonRef& j) {
   if (!j.is_array() || j.size() != 2) j.error("expected [token, id]");
@@ -93,21 +83,15 @@ inline std::int32_t pair_id(const JsonRef& j) {
 inline std::unique_ptr<PostProcessor> make_post_processor(const JsonRef& j) {
   if (j.is_null()) return nullptr;
   const std::string type = j.type();
-  if (type == "Sequence") {
-    std::vector<std::unique_ptr<PostProcessor>> steps;
-    const JsonRef list = j["processors"];
-    for (std::size_t i = 0; i < list.size(); ++i)
-      if (auto s = make_post_processor(list[i])) steps.push_back(std::move(s));
-    return std::make_unique<PostSequence>(std::move(steps));
-  }
+  if (type == "Sequence") return make_sequence<PostProcessor>(j, "processors", make_post_processor);
   if (type == "ByteLevel") return std::make_unique<Template>(std::vector<std::int32_t>{}, std::vector<std::int32_t>{},
-                                                            j.bool_or("trim_offsets", true), j.bool_or("add_prefix_space", true));
+                                                            j.get_bool("trim_offsets", true), j.get_bool("add_prefix_space", true));
   if (type == "BertProcessing")
     return std::make_unique<Template>(std::vector<std::int32_t>{pair_id(j["cls"])}, std::vector<std::int32_t>{pair_id(j["sep"])},
                                       false, false);
   if (type == "RobertaProcessing")
     return std::make_unique<Template>(std::vector<std::int32_t>{pair_id(j["cls"])}, std::vector<std::int32_t>{pair_id(j["sep"])},
-                                      j.bool_or("trim_offsets", true), j.bool_or("add_prefix_space", true));
+                                      j.get_bool("trim_offsets", true), j.get_bool("add_prefix_space", true));
   if (type == "TemplateProcessing") {
     const JsonRef single = j["single"];
     const JsonRef specials = j["special_tokens"];

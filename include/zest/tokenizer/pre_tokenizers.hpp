@@ -10,11 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "zest/tokenizer/json.hpp"
+#include "zest/io/json.hpp"
 #include "zest/tokenizer/normalized.hpp"
 #include "zest/tokenizer/normalizers.hpp"
 #include "zest/tokenizer/regex.hpp"
 #include "zest/tokenizer/scanners.hpp"
+#include "zest/tokenizer/sequence.hpp"
 #include "zest/tokenizer/unicode.hpp"
 
 namespace zest::detail {
@@ -108,7 +109,13 @@ class PreTokenizer {
  public:
   virtual ~PreTokenizer() = default;
   // Replaces each piece by its sub-pieces.
-  void apply(std::vector<Normalized>& pieces) const {
+  virtual void apply(std::vector<Normalized>& pieces) const = 0;
+};
+
+// A pre-tokenizer that splits each piece on its own: all of them but Sequence.
+class PieceSplitter : public PreTokenizer {
+ public:
+  void apply(std::vector<Normalized>& pieces) const final {
     std::vector<Normalized> out;
     out.reserve(pieces.size() * 4);
     for (auto& p : pieces) split(p, out);
@@ -158,7 +165,7 @@ inline Normalized byte_level_map(const Normalized& piece) {
   return out.take();
 }
 
-class ByteLevelPre final : public PreTokenizer {
+class ByteLevelPre final : public PieceSplitter {
  public:
   ByteLevelPre(bool add_prefix_space, bool use_regex) : prefix_(add_prefix_space), regex_(use_regex) {}
   void split(Normalized& piece, std::vector<Normalized>& out) const override {
@@ -179,7 +186,7 @@ class ByteLevelPre final : public PreTokenizer {
   bool prefix_, regex_;
 };
 
-class WhitespaceSplit final : public PreTokenizer {
+class WhitespaceSplit final : public PieceSplitter {
  public:
   void split(Normalized& piece, std::vector<Normalized>& out) const override {
     split_by(piece, char_matches(piece.text, unicode::is_whitespace), Behavior::removed, out);
@@ -187,7 +194,7 @@ class WhitespaceSplit final : public PreTokenizer {
 };
 
 // Whitespace: \w+|[^\w\s]+ with the gaps removed.
-class Whitespace final : public PreTokenizer {
+class Whitespace final : public PieceSplitter {
  public:
   void split(Normalized& piece, std::vector<Normalized>& out) const override {
     auto matches = scan_matches(piece.text, [](std::string_view s, auto&& emit) {
@@ -221,7 +228,7 @@ class Whitespace final : public PreTokenizer {
   }
 };
 
-class BertPre final : public PreTokenizer {
+class BertPre final : public PieceSplitter {
  public:
   void split(Normalized& piece, std::vector<Normalized>& out) const override {
     std::vector<Normalized> words;
@@ -230,7 +237,7 @@ class BertPre final : public PreTokenizer {
   }
 };
 
-class Punctuation final : public PreTokenizer {
+class Punctuation final : public PieceSplitter {
  public:
   explicit Punctuation(Behavior b) : behavior_(b) {}
   void split(Normalized& piece, std::vector<Normalized>& out) const override {
@@ -241,7 +248,7 @@ class Punctuation final : public PreTokenizer {
   Behavior behavior_;
 };
 
-class Digits final : public PreTokenizer {
+class Digits final : public PieceSplitter {
  public:
   explicit Digits(bool individual) : individual_(individual) {}
   void split(Normalized& piece, std::vector<Normalized>& out) const override {
@@ -253,7 +260,7 @@ class Digits final : public PreTokenizer {
   bool individual_;
 };
 
-class Metaspace final : public PreTokenizer {
+class Metaspace final : public PieceSplitter {
  public:
   enum class Scheme { always, first, never };
   Metaspace(std::string replacement, Scheme scheme, bool split)
@@ -280,7 +287,7 @@ class Metaspace final : public PreTokenizer {
   bool split_;
 };
 
-class Split final : public PreTokenizer {
+class Split final : public PieceSplitter {
  public:
   Split(PatternSpec pattern, Behavior behavior, bool invert)
       : regex_(pattern.regex ? *pattern.regex : escape(pattern.literal)), behavior_(behavior), invert_(invert),
@@ -333,21 +340,6 @@ class Split final : public PreTokenizer {
   std::size_t digits_;  // 3: the cl100k scanner, 1: Qwen2's, 0: neither
 };
 
-class PreTokenizerSequence final : public PreTokenizer {
- public:
-  explicit PreTokenizerSequence(std::vector<std::unique_ptr<PreTokenizer>> steps) : steps_(std::move(steps)) {}
-  void split(Normalized& piece, std::vector<Normalized>& out) const override {
-    std::vector<Normalized> pieces;
-    pieces.push_back(std::move(piece));
-    for (const auto& s : steps_) s->apply(pieces);
-    for (auto& p : pieces) out.push_back(std::move(p));
-  }
-  const std::vector<std::unique_ptr<PreTokenizer>>& steps() const { return steps_; }
-
- private:
-  std::vector<std::unique_ptr<PreTokenizer>> steps_;
-};
-
 inline Behavior read_behavior(const JsonRef& j) {
   const std::string b = j.str();
   if (b == "Removed") return Behavior::removed;
@@ -361,20 +353,14 @@ inline Behavior read_behavior(const JsonRef& j) {
 inline std::unique_ptr<PreTokenizer> make_pre_tokenizer(const JsonRef& j) {
   if (j.is_null()) return nullptr;
   const std::string type = j.type();
-  if (type == "Sequence") {
-    std::vector<std::unique_ptr<PreTokenizer>> steps;
-    const JsonRef list = j["pretokenizers"];
-    for (std::size_t i = 0; i < list.size(); ++i)
-      if (auto s = make_pre_tokenizer(list[i])) steps.push_back(std::move(s));
-    return std::make_unique<PreTokenizerSequence>(std::move(steps));
-  }
-  if (type == "ByteLevel") return std::make_unique<ByteLevelPre>(j.bool_or("add_prefix_space", true), j.bool_or("use_regex", true));
+  if (type == "Sequence") return make_sequence<PreTokenizer>(j, "pretokenizers", make_pre_tokenizer);
+  if (type == "ByteLevel") return std::make_unique<ByteLevelPre>(j.get_bool("add_prefix_space", true), j.get_bool("use_regex", true));
   if (type == "Whitespace") return std::make_unique<Whitespace>();
   if (type == "WhitespaceSplit") return std::make_unique<WhitespaceSplit>();
   if (type == "BertPreTokenizer") return std::make_unique<BertPre>();
-  if (type == "Digits") return std::make_unique<Digits>(j.bool_or("individual_digits", false));
+  if (type == "Digits") return std::make_unique<Digits>(j.get_bool("individual_digits", false));
   if (type == "Punctuation") return std::make_unique<Punctuation>(j.has("behavior") ? read_behavior(j["behavior"]) : Behavior::isolated);
-  if (type == "Split") return std::make_unique<Split>(read_pattern(j["pattern"]), read_behavior(j["behavior"]), j.bool_or("invert", false));
+  if (type == "Split") return std::make_unique<Split>(read_pattern(j["pattern"]), read_behavior(j["behavior"]), j.get_bool("invert", false));
   if (type == "Metaspace") {
     auto scheme = Metaspace::Scheme::always;
     if (j.has("prepend_scheme")) {
@@ -386,7 +372,7 @@ inline std::unique_ptr<PreTokenizer> make_pre_tokenizer(const JsonRef& j) {
     if (j.has("add_prefix_space") && !j["add_prefix_space"].boolean()) scheme = Metaspace::Scheme::never;
     const std::string replacement = j["replacement"].str();
     if (replacement.empty()) j["replacement"].error("empty replacement");
-    return std::make_unique<Metaspace>(replacement, scheme, j.bool_or("split", true));
+    return std::make_unique<Metaspace>(replacement, scheme, j.get_bool("split", true));
   }
   j["type"].unsupported("pre-tokenizer \"" + type + "\" is not supported by zest");
 }

@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "zest/error.hpp"
-#include "zest/tokenizer/json.hpp"
+#include "zest/io/json.hpp"
 #include "zest/tokenizer/post_processors.hpp"
 
 namespace zest {
@@ -40,12 +40,12 @@ inline std::optional<Truncation> read_truncation(const JsonRef& root) {
   const JsonRef t = root["truncation"];
   const int64_t max_length = t["max_length"].integer();
   if (max_length <= 0) t["max_length"].error("must be a positive integer");
-  const std::string strategy = t.str_or("strategy", "LongestFirst");
+  const std::string strategy = t.get_string("strategy", "LongestFirst");
   if (strategy != "LongestFirst" && strategy != "OnlyFirst")
     t["strategy"].unsupported("truncation strategy \"" + strategy + "\" is not supported (LongestFirst, OnlyFirst)");
-  const std::string direction = t.str_or("direction", "Right");
+  const std::string direction = t.get_string("direction", "Right");
   if (direction != "Right" && direction != "Left") t["direction"].error("must be \"Right\" or \"Left\"");
-  if (t.int_or("stride", 0) < 0) t["stride"].error("must not be negative");
+  if (t.get_int("stride", 0) < 0) t["stride"].error("must not be negative");
   return Truncation{size_t(max_length), direction == "Left"};
 }
 
@@ -65,11 +65,11 @@ inline std::optional<Padding> read_padding(const JsonRef& root) {
       s.unsupported("padding strategy must be \"BatchLongest\" or {\"Fixed\": n}");
     }
   }
-  const std::string direction = p.str_or("direction", "Right");
+  const std::string direction = p.get_string("direction", "Right");
   if (direction != "Right" && direction != "Left") p["direction"].error("must be \"Right\" or \"Left\"");
   padding.left = direction == "Left";
   padding.id = p.has("pad_id") ? p["pad_id"].id() : 0;
-  const int64_t multiple = p.int_or("pad_to_multiple_of", 0);
+  const int64_t multiple = p.get_int("pad_to_multiple_of", 0);
   if (multiple < 0) p["pad_to_multiple_of"].error("must not be negative");
   padding.multiple_of = size_t(multiple);
   return padding;

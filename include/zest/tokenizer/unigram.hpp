@@ -81,7 +81,7 @@ class Unigram final : public Model {
       u->unk_ = unk.id();
       if (static_cast<std::size_t>(u->unk_) >= u->scores_.size()) unk.error("unk_id is outside the vocabulary");
     }
-    u->byte_fallback_ = j.bool_or("byte_fallback", false);
+    u->byte_fallback_ = j.get_bool("byte_fallback", false);
     if (u->byte_fallback_) {
       char name[8];
       for (int b = 0; b < 256; ++b) {

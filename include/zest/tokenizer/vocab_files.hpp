@@ -6,39 +6,21 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 
 #include "zest/error.hpp"
+#include "zest/io/json.hpp"
+#include "zest/io/read_file.hpp"
 
 namespace zest::detail {
-
-inline std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(Error::Kind::io, path.string(), ": cannot open");
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (!ec && std::filesystem::is_regular_file(path, ec)) {  // one read into a string of that size
-    std::string text(static_cast<std::size_t>(size), '\0');
-    in.read(text.data(), static_cast<std::streamsize>(size));
-    if (in.gcount() != static_cast<std::streamsize>(size)) fail(Error::Kind::io, path.string(), ": read error");
-    return text;
-  }
-  std::ostringstream s;  // pipes and other files of no known size
-  s << in.rdbuf();
-  if (in.bad()) fail(Error::Kind::io, path.string(), ": read error");
-  return s.str();
-}
 
 // tokenizer_config.json beside the tokenizer, or an empty object.
 inline nlohmann::json read_config(const std::filesystem::path& dir) {
   const auto path = dir / "tokenizer_config.json";
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return nlohmann::json::object();
-  auto j = nlohmann::json::parse(read_file(path), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) fail(Error::Kind::format, path.string(), ": not a JSON object");
-  return j;
+  return parse_json_object(read_file(path), path.string());
 }
 
 // Added tokens that tokenizer_config.json declares ("added_tokens_decoder": {"id": {...}}).
@@ -60,8 +42,7 @@ inline nlohmann::json config_added_tokens(const nlohmann::json& config) {
 
 inline nlohmann::json gpt2_files_to_json(const std::filesystem::path& vocab_path, const std::filesystem::path& merges_path,
                                          const nlohmann::json& config) {
-  auto vocab = nlohmann::json::parse(read_file(vocab_path), nullptr, false);
-  if (vocab.is_discarded() || !vocab.is_object()) fail(Error::Kind::format, vocab_path.string(), ": not a JSON object");
+  auto vocab = parse_json_object(read_file(vocab_path), vocab_path.string());
   nlohmann::json merges = nlohmann::json::array();
   std::istringstream lines(read_file(merges_path));
   std::string line;

@@ -23,9 +23,9 @@ class WordPiece final : public Model {
 
   static std::unique_ptr<WordPiece> from_json(const JsonRef& j, const ModelTables& t) {
     return std::make_unique<WordPiece>(t.vocab_ids_given ? Vocab::from_pairs(t, j) : Vocab::from_json_object(j["vocab"]),
-                                       j.str_or("unk_token", "[UNK]"),
-                                       j.str_or("continuing_subword_prefix", "##"),
-                                       static_cast<std::size_t>(j.int_or("max_input_chars_per_word", 100)));
+                                       j.get_string("unk_token", "[UNK]"),
+                                       j.get_string("continuing_subword_prefix", "##"),
+                                       static_cast<std::size_t>(j.get_int("max_input_chars_per_word", 100)));
   }
 
   void tokenize(std::string_view word, std::vector<Token>& out) const override {

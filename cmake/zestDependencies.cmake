@@ -4,7 +4,6 @@
 # PCRE2 with pkg-config files only, so those become PkgConfig:: imported targets.
 include(CMakeFindDependencyMacro)
 find_dependency(Threads)
-find_dependency(Eigen3 3.3 CONFIG)
 find_dependency(xsimd 8 CONFIG)
 # Debian's xsimd 8.1 target names an `xtl` link item that no package provides; xsimd uses xtl only
 # with XSIMD_ENABLE_XTL_COMPLEX, which zest does not set. An empty target satisfies the name.
@@ -18,5 +17,5 @@ pkg_check_modules(zest_sentencepiece REQUIRED IMPORTED_TARGET GLOBAL sentencepie
 pkg_check_modules(zest_pcre2 REQUIRED IMPORTED_TARGET GLOBAL libpcre2-8)
 
 set(ZEST_DEPENDENCY_TARGETS
-  Threads::Threads Eigen3::Eigen xsimd nlohmann_json::nlohmann_json
+  Threads::Threads xsimd nlohmann_json::nlohmann_json
   PkgConfig::zest_utf8proc PkgConfig::zest_sentencepiece PkgConfig::zest_pcre2)

@@ -62,32 +62,32 @@ zest::Tokenizer& tokenizer(const std::string& name, Cache cache) {
 // of zest-tokenize --bench does.
 void encode(benchmark::State& state, const std::string& name, Cache cache) {
   auto& tok = tokenizer(name, cache);
-  const std::size_t capacity = tok.cache_capacity();
+  const size_t capacity = tok.cache_capacity();
   const auto& all = lines();
-  std::size_t tokens = 0, bytes = 0;
+  size_t tokens = 0, bytes = 0;
   for (auto _ : state) {
     if (cache == Cache::cold) {
       state.PauseTiming();
       tok.set_cache_capacity(capacity);
       state.ResumeTiming();
     }
-    for (std::size_t i = static_cast<std::size_t>(state.thread_index()); i < all.size(); i += static_cast<std::size_t>(state.threads())) {
+    for (size_t i = size_t(state.thread_index()); i < all.size(); i += size_t(state.threads())) {
       tokens += tok.encode(all[i]).size();
       bytes += all[i].size();
     }
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
-  state.counters["tokens"] = benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsRate);
+  state.SetBytesProcessed(int64_t(bytes));
+  state.counters["tokens"] = benchmark::Counter(double(tokens), benchmark::Counter::kIsRate);
 }
 
 void decode(benchmark::State& state, const std::string& name) {
   const auto& tok = tokenizer(name, Cache::warm);
-  std::vector<std::vector<std::int32_t>> ids;
+  std::vector<std::vector<int32_t>> ids;
   for (const auto& l : lines()) ids.push_back(tok.encode(l));
-  std::size_t bytes = 0;
+  size_t bytes = 0;
   for (auto _ : state)
     for (const auto& v : ids) bytes += tok.decode(v).size();
-  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+  state.SetBytesProcessed(int64_t(bytes));
 }
 
 void load(benchmark::State& state, const std::string& name) {

@@ -22,9 +22,9 @@ namespace {
 // Lines split on '\n' only; a final newline does not start another line.
 std::vector<std::string_view> split_lines(std::string_view all) {
   std::vector<std::string_view> lines;
-  std::size_t start = 0;
+  size_t start = 0;
   while (start < all.size()) {
-    std::size_t end = all.find('\n', start);
+    size_t end = all.find('\n', start);
     if (end == std::string_view::npos) end = all.size();
     lines.push_back(all.substr(start, end - start));
     start = end + 1;
@@ -37,13 +37,13 @@ std::string read_stdin() {
   return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
 }
 
-void write_ids(std::string& out, const std::vector<std::int32_t>& ids) {
+void write_ids(std::string& out, const std::vector<int32_t>& ids) {
   out += '[';
   char buf[16];
-  for (std::size_t i = 0; i < ids.size(); ++i) {
+  for (size_t i = 0; i < ids.size(); ++i) {
     if (i) out += ',';
     const int n = std::snprintf(buf, sizeof buf, "%d", ids[i]);
-    out.append(buf, static_cast<std::size_t>(n));
+    out.append(buf, size_t(n));
   }
   out += "]\n";
 }
@@ -51,7 +51,7 @@ void write_ids(std::string& out, const std::vector<std::int32_t>& ids) {
 int encode_lines(const zest::Tokenizer& tok, bool add_special) {
   const std::string all = read_stdin();
   std::string out;
-  std::size_t number = 0;
+  size_t number = 0;
   for (const auto line : split_lines(all)) {
     ++number;
     try {
@@ -71,17 +71,17 @@ int encode_lines(const zest::Tokenizer& tok, bool add_special) {
 
 int decode_lines(const zest::Tokenizer& tok, bool skip_special) {
   const std::string all = read_stdin();
-  std::size_t number = 0;
+  size_t number = 0;
   for (const auto line : split_lines(all)) {
     ++number;
     const auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_array())
       throw zest::Error(zest::Error::Kind::input, "line " + std::to_string(number) + ": expected a JSON array of ids");
-    std::vector<std::int32_t> ids;
+    std::vector<int32_t> ids;
     for (const auto& v : j) {
-      if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > INT32_MAX)
+      if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > INT32_MAX)
         throw zest::Error(zest::Error::Kind::input, "line " + std::to_string(number) + ": " + v.dump() + " is not a token id");
-      ids.push_back(v.get<std::int32_t>());
+      ids.push_back(v.get<int32_t>());
     }
     std::cout << nlohmann::json(tok.decode(ids, skip_special)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
               << '\n';
@@ -94,7 +94,7 @@ int decode_lines(const zest::Tokenizer& tok, bool skip_special) {
 double thread_cpu_seconds() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
 }
 
 // Encodes every line of the file on `threads` threads sharing tok (and its word cache), or each
@@ -109,28 +109,28 @@ int bench(const std::string& path, const zest::Tokenizer& tok, double load_ms, d
       own.push_back(zest::Tokenizer::from_file(tokenizer_path));
       own.back().set_cache_capacity(tok.cache_capacity());
     }
-  std::vector<std::size_t> tokens(static_cast<std::size_t>(threads), 0);
-  std::vector<double> cpu(static_cast<std::size_t>(threads), 0.0);
+  std::vector<size_t> tokens(size_t(threads), 0);
+  std::vector<double> cpu(size_t(threads), 0.0);
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       const double cpu_start = thread_cpu_seconds();
-      const zest::Tokenizer& mine = own.empty() ? tok : own[static_cast<std::size_t>(t)];
-      std::size_t n = 0;
-      for (std::size_t i = static_cast<std::size_t>(t); i < lines.size(); i += static_cast<std::size_t>(threads))
+      const zest::Tokenizer& mine = own.empty() ? tok : own[size_t(t)];
+      size_t n = 0;
+      for (size_t i = size_t(t); i < lines.size(); i += size_t(threads))
         n += mine.encode(lines[i], add_special, zest::InvalidUtf8::replace).size();
-      tokens[static_cast<std::size_t>(t)] = n;
-      cpu[static_cast<std::size_t>(t)] = thread_cpu_seconds() - cpu_start;
+      tokens[size_t(t)] = n;
+      cpu[size_t(t)] = thread_cpu_seconds() - cpu_start;
     });
   }
   for (auto& th : pool) th.join();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::size_t total = 0;
+  size_t total = 0;
   for (auto n : tokens) total += n;
   double cpu_seconds = 0;
   for (double c : cpu) cpu_seconds += c;
-  nlohmann::json summary = {{"mb_s", static_cast<double>(all.size()) / 1e6 / seconds},
+  nlohmann::json summary = {{"mb_s", double(all.size()) / 1e6 / seconds},
                             {"bytes", all.size()},
                             {"lines", lines.size()},
                             {"tokens", total},

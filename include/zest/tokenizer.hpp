@@ -36,8 +36,8 @@ enum class InvalidUtf8 {
 };
 
 struct Encoding {
-  std::vector<std::int32_t> ids;
-  std::vector<std::pair<std::size_t, std::size_t>> offsets;  // byte [begin, end) in the text per id
+  std::vector<int32_t> ids;
+  std::vector<std::pair<size_t, size_t>> offsets;  // byte [begin, end) in the text per id
 };
 
 // Immutable after loading apart from its word cache and the settings below; one Tokenizer may
@@ -83,7 +83,7 @@ class Tokenizer {
   }
 
   // The ids of `text`, truncated and padded as truncation() and padding() say.
-  std::vector<std::int32_t> encode(std::string_view text, bool add_special_tokens = false,
+  std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = false,
                                    InvalidUtf8 invalid = InvalidUtf8::error) const {
     detail::Encoded e;
     run_encode(text, add_special_tokens, invalid, e);
@@ -101,25 +101,25 @@ class Tokenizer {
     return out;
   }
 
-  std::string decode(const std::vector<std::int32_t>& ids, bool skip_special_tokens = false) const {
+  std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const {
     return backend_->decode(ids, skip_special_tokens);
   }
 
   // The token's string, or nullopt for an id outside the vocabulary.
-  std::optional<std::string> id_to_token(std::int32_t id) const { return backend_->id_to_token(id); }
-  std::optional<std::int32_t> token_to_id(std::string_view token) const { return backend_->token_to_id(token); }
+  std::optional<std::string> id_to_token(int32_t id) const { return backend_->id_to_token(id); }
+  std::optional<int32_t> token_to_id(std::string_view token) const { return backend_->token_to_id(token); }
 
   // One more than the largest id: the size an embedding table needs.
-  std::size_t vocab_size() const { return backend_->vocab_size(); }
+  size_t vocab_size() const { return backend_->vocab_size(); }
 
   const SpecialTokens& special_tokens() const { return specials_; }
 
   // The word cache: capacity in words (0 turns it off; default 131072, 5 MiB). Copies of a
   // Tokenizer share the pipeline and its cache. Not thread-safe: set it before sharing.
-  void set_cache_capacity(std::size_t words) {
+  void set_cache_capacity(size_t words) {
     if (auto* cache = backend_->cache()) cache->set_capacity(words);
   }
-  std::size_t cache_capacity() const { return backend_->cache() ? backend_->cache()->capacity() : 0; }
+  size_t cache_capacity() const { return backend_->cache() ? backend_->cache()->capacity() : 0; }
 
   // Truncation and padding, as tokenizer.json sets them (none when it does not), applied by
   // encode() as Hugging Face's encode() applies them. Not thread-safe: set them before sharing.
@@ -140,14 +140,14 @@ class Tokenizer {
     // The new text that id completes (often empty). As HF's DecodeStream: decode the ids since
     // the previous piece's start, and emit what goes past that piece once it does not end in
     // U+FFFD (an incomplete character).
-    std::string step(std::int32_t id) {
+    std::string step(int32_t id) {
       ids_.push_back(id);
       const std::string text = t_->decode(ids_, skip_);
       if (text.size() <= prefix_.size() || ends_with_replacement(text) || text.compare(0, prefix_.size(), prefix_) != 0)
         return {};
       std::string fresh = text.substr(prefix_.size());
-      const std::size_t next_start = ids_.size() - start_;
-      ids_.erase(ids_.begin(), ids_.begin() + static_cast<std::ptrdiff_t>(start_));
+      const size_t next_start = ids_.size() - start_;
+      ids_.erase(ids_.begin(), ids_.begin() + ptrdiff_t(start_));
       prefix_ = t_->decode(ids_, skip_);
       start_ = next_start;
       return fresh;
@@ -171,9 +171,9 @@ class Tokenizer {
     }
     const Tokenizer* t_;
     bool skip_;
-    std::vector<std::int32_t> ids_;  // the ids since the start of the last emitted piece
+    std::vector<int32_t> ids_;  // the ids since the start of the last emitted piece
     std::string prefix_;             // what ids_ decoded to when that piece was emitted
-    std::size_t start_ = 0;          // where in ids_ the newest piece starts
+    size_t start_ = 0;          // where in ids_ the newest piece starts
   };
 
   StreamDecoder stream_decoder(bool skip_special_tokens = false) const { return StreamDecoder(*this, skip_special_tokens); }
@@ -224,7 +224,7 @@ class Tokenizer {
   // The backend's own, overridden by tokenizer_config.json's bos/eos/pad/unk_token.
   static SpecialTokens special_tokens_of(const detail::TokenizerBackend& backend, const nlohmann::json& config) {
     SpecialTokens s = backend.special_tokens();
-    const auto from_config = [&](const char* key, std::optional<std::int32_t>& id) {
+    const auto from_config = [&](const char* key, std::optional<int32_t>& id) {
       if (!config.contains(key)) return;
       const auto& v = config[key];
       const std::string name = v.is_string() ? v.get<std::string>()

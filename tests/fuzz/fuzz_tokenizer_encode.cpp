@@ -29,10 +29,10 @@ const std::vector<zest::Tokenizer>& tokenizers() {
 // replaced by U+FFFD, that is quadratic in the input (52 inputs a second, 4 KiB inputs taking
 // seconds). It streams the ids of the first stream_bytes bytes: its held runs stay short, and
 // every input still checks it. Encode and decode take the whole input.
-constexpr std::size_t stream_bytes = 16;
+constexpr size_t stream_bytes = 16;
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   for (const auto& tok : tokenizers()) {
     try {

@@ -7,7 +7,7 @@
 
 #include "zest/tokenizer.hpp"
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view json(reinterpret_cast<const char*>(data), size);
   try {
     auto tok = zest::Tokenizer::from_json(json, "fuzz.json");

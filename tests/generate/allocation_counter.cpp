@@ -10,10 +10,10 @@ std::atomic<long> allocations{0};
 
 long allocation_count() { return allocations.load(); }
 
-void* operator new(std::size_t n) {
+void* operator new(size_t n) {
   ++allocations;
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
 void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }

@@ -60,13 +60,13 @@ inline void validate(const GenerateParams& p) {
 inline GenerateParams default_params(const GenerationConfig& g) {
   GenerateParams p;
   if (g.max_new_tokens)
-    p.max_new_tokens = static_cast<int>(std::min<int64_t>(*g.max_new_tokens, std::numeric_limits<int>::max()));
+    p.max_new_tokens = int(std::min<int64_t>(*g.max_new_tokens, std::numeric_limits<int>::max()));
   p.do_sample = g.do_sample;
-  p.temperature = static_cast<float>(g.temperature);
-  p.top_k = static_cast<int>(std::min<int64_t>(g.top_k, std::numeric_limits<int>::max()));
-  p.top_p = static_cast<float>(g.top_p);
-  p.min_p = static_cast<float>(g.min_p);
-  p.repetition_penalty = static_cast<float>(g.repetition_penalty);
+  p.temperature = float(g.temperature);
+  p.top_k = int(std::min<int64_t>(g.top_k, std::numeric_limits<int>::max()));
+  p.top_p = float(g.top_p);
+  p.min_p = float(g.min_p);
+  p.repetition_penalty = float(g.repetition_penalty);
   return p;
 }
 

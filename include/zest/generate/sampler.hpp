@@ -34,7 +34,7 @@ inline void apply_repetition_penalty(std::span<float> logits, std::span<const in
 
 // The first index of the largest value, as torch.argmax.
 inline int32_t argmax(std::span<const float> values) {
-  return static_cast<int32_t>(std::max_element(values.begin(), values.end()) - values.begin());
+  return int32_t(std::max_element(values.begin(), values.end()) - values.begin());
 }
 
 
@@ -119,7 +119,7 @@ class Sampler {
       for (float& x : logits) x /= params_.temperature;
     size_t n = 0;
     for (size_t i = 0; i < logits.size(); ++i)
-      if (logits[i] != -std::numeric_limits<float>::infinity()) order_[n++] = static_cast<int32_t>(i);
+      if (logits[i] != -std::numeric_limits<float>::infinity()) order_[n++] = int32_t(i);
     // Ranked order: larger logit first; among equal logits the larger id first, the reverse of
     // the stable ascending sort HF's top-p walks (which drops the smaller id first).
     auto ranked = [&](int32_t a, int32_t b) { return logits[a] != logits[b] ? logits[a] > logits[b] : a > b; };
@@ -179,7 +179,7 @@ class Sampler {
     for (size_t j = 0; j < n; ++j) top = std::max(top, logits[order_[j]]);
     double sum = 0.0;
     for (size_t j = 0; j < n; ++j) sum += probs_[j] = std::exp(logits[order_[j]] - top);
-    const float scale = static_cast<float>(1.0 / sum);
+    const float scale = float(1.0 / sum);
     for (size_t j = 0; j < n; ++j) probs_[j] *= scale;
   }
 

@@ -66,11 +66,11 @@ class JsonRef {
     if (it == value_->end()) fail(Error::Kind::format, file_, ": ", path_, ": missing \"", key, "\"");
     return JsonRef(*it, path_ + "." + std::string(key), file_);
   }
-  JsonRef operator[](std::size_t i) const {
+  JsonRef operator[](size_t i) const {
     if (!value_->is_array() || i >= value_->size()) error("expected an array with element " + std::to_string(i));
     return JsonRef((*value_)[i], path_ + "[" + std::to_string(i) + "]", file_);
   }
-  std::size_t size() const {
+  size_t size() const {
     if (!value_->is_array() && !value_->is_object()) error("expected an array or object");
     return value_->size();
   }
@@ -89,25 +89,25 @@ class JsonRef {
     if (!value_->is_number()) error("expected a number");
     return value_->get<double>();
   }
-  std::int64_t integer() const {
+  int64_t integer() const {
     if (!value_->is_number_integer()) error("expected an integer");
-    return value_->get<std::int64_t>();
+    return value_->get<int64_t>();
   }
   // A token id: an integer in [0, 2^31).
-  std::int32_t id() const {
+  int32_t id() const {
     const auto v = integer();
     if (v < 0 || v > INT32_MAX) error("token id out of range: " + std::to_string(v));
-    return static_cast<std::int32_t>(v);
+    return int32_t(v);
   }
 
   // The "type" of a component object.
   std::string type() const { return (*this)["type"].str(); }
 
   // Optional fields, absent or null: nullopt or the fallback. A fault names the field.
-  std::optional<std::int64_t> get_int(std::string_view key) const {
-    return get_checked<std::int64_t>(key, &nlohmann::json::is_number_integer, "an integer");
+  std::optional<int64_t> get_int(std::string_view key) const {
+    return get_checked<int64_t>(key, &nlohmann::json::is_number_integer, "an integer");
   }
-  std::int64_t get_int(std::string_view key, std::int64_t fallback) const { return get_int(key).value_or(fallback); }
+  int64_t get_int(std::string_view key, int64_t fallback) const { return get_int(key).value_or(fallback); }
 
   std::optional<double> get_number(std::string_view key) const {
     return get_checked<double>(key, &nlohmann::json::is_number, "a number");
@@ -127,14 +127,14 @@ class JsonRef {
   }
 
   // A token id field that may hold one id or a list of them (eos_token_id does).
-  std::vector<std::int32_t> get_ids(std::string_view key) const {
+  std::vector<int32_t> get_ids(std::string_view key) const {
     const nlohmann::json* value = find(key);
     if (!value) return {};
-    std::vector<std::int32_t> ids;
+    std::vector<int32_t> ids;
     auto add = [&](const nlohmann::json& id) {
-      if (!id.is_number_integer() || id.get<std::int64_t>() < 0 || id.get<std::int64_t>() > INT32_MAX)
+      if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX)
         wrong_type(key, "a token id or a list of token ids", *value);
-      ids.push_back(static_cast<std::int32_t>(id.get<std::int64_t>()));
+      ids.push_back(int32_t(id.get<int64_t>()));
     };
     if (value->is_array()) {
       for (const auto& id : *value) add(id);
@@ -143,10 +143,10 @@ class JsonRef {
     }
     return ids;
   }
-  std::optional<std::int32_t> get_id(std::string_view key) const {
+  std::optional<int32_t> get_id(std::string_view key) const {
     const auto ids = get_ids(key);
     if (ids.size() > 1) wrong_type(key, "a single token id", *find(key));
-    return ids.empty() ? std::nullopt : std::optional<std::int32_t>(ids.front());
+    return ids.empty() ? std::nullopt : std::optional<int32_t>(ids.front());
   }
 
   std::optional<JsonRef> get_object(std::string_view key) const {

@@ -17,9 +17,9 @@ inline std::string read_file(const std::filesystem::path& path) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
   if (!ec && std::filesystem::is_regular_file(path, ec)) {
-    std::string text(static_cast<std::size_t>(size), '\0');
-    in.read(text.data(), static_cast<std::streamsize>(size));
-    if (in.gcount() != static_cast<std::streamsize>(size)) fail(Error::Kind::io, path.string(), ": read error");
+    std::string text(size_t(size), '\0');
+    in.read(text.data(), std::streamsize(size));
+    if (in.gcount() != std::streamsize(size)) fail(Error::Kind::io, path.string(), ": read error");
     return text;
   }
   std::ostringstream s;

@@ -40,10 +40,6 @@
 namespace zest::detail {
 
 
-struct Norm {
-  std::vector<float> weight, bias;  // bias empty for RMSNorm
-};
-
 struct DecoderLayer {
   Norm attn_norm, mlp_norm;
   PackedMatrix qkv, out, up, down;  // up holds [gate; up] rows for gated MLPs

@@ -58,18 +58,14 @@ struct EncoderOutput {
 };
 
 
-struct LayerNormWeights {
-  std::vector<float> weight, bias;
-};
-
 struct EncoderLayer {
   PackedMatrix qkv, attn_out, up, down;
   std::vector<float> qkv_bias, attn_out_bias, up_bias, down_bias;
-  LayerNormWeights attn_norm, mlp_norm;
+  Norm attn_norm, mlp_norm;
 };
 
 // LayerNorm `base` (e.g. "embeddings.LayerNorm"): weight / bias, or the old gamma / beta names.
-inline LayerNormWeights read_layer_norm(const WeightReader& w, const std::string& base, int64_t n) {
+inline Norm read_layer_norm(const WeightReader& w, const std::string& base, int64_t n) {
   const bool old = !w.has(base + ".weight") && w.has(base + ".gamma");
   return {w.vector(base + (old ? ".gamma" : ".weight"), n), w.vector(base + (old ? ".beta" : ".bias"), n)};
 }
@@ -317,11 +313,11 @@ class EncoderModel {
   ModelConfig config_;
   WeightFormat format_ = WeightFormat::f32;
   Tensor word_, position_, token_type_;  // f32 copies of the embedding tables
-  detail::LayerNormWeights embed_norm_;
+  detail::Norm embed_norm_;
   std::vector<detail::EncoderLayer> layers_;
   PackedMatrix pooler_, classifier_, mlm_transform_, mlm_decoder_;
   std::vector<float> pooler_bias_, classifier_bias_, mlm_transform_bias_, mlm_bias_;
-  detail::LayerNormWeights mlm_norm_;
+  detail::Norm mlm_norm_;
   double load_seconds_ = 0;
 };
 

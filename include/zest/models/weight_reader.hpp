@@ -16,6 +16,11 @@
 
 namespace zest::detail {
 
+// A LayerNorm's or RMSNorm's weights, as the decoders and encoders keep them.
+struct Norm {
+  std::vector<float> weight, bias;  // bias empty for RMSNorm
+};
+
 class WeightReader {
  public:
   // `prefixes`: what checkpoints may put before the names (e.g. "transformer.", "model.", "");

@@ -18,7 +18,7 @@ namespace zest::detail {
 
 struct AddedToken {
   std::string content;
-  std::int32_t id = 0;
+  int32_t id = 0;
   bool special = false, lstrip = false, rstrip = false, normalized = true, single_word = false;
   std::string decoded;  // what decode shows: the content, normalized if the token is
 };
@@ -26,9 +26,9 @@ struct AddedToken {
 // A found added token or the text between: bytes [begin, end), token index or -1, and for a
 // token the bytes of its content alone (its offsets leave out the spaces lstrip/rstrip took).
 struct AddedSplit {
-  std::size_t begin, end;
-  std::int32_t token;
-  std::size_t content_begin = 0, content_end = 0;
+  size_t begin, end;
+  int32_t token;
+  size_t content_begin = 0, content_end = 0;
 };
 
 class AddedTokens {
@@ -40,9 +40,9 @@ class AddedTokens {
   // the file is not used.
   AddedTokens(const JsonRef& list, const Normalizer* normalizer, const Vocab& vocab) {
     if (list.is_null()) return;
-    std::int32_t next_id = static_cast<std::int32_t>(vocab.size());
+    int32_t next_id = int32_t(vocab.size());
     if (!list.is_array()) list.error("expected an array of added tokens");
-    for (std::size_t i = 0; i < list.size(); ++i) {
+    for (size_t i = 0; i < list.size(); ++i) {
       const JsonRef j = list[i];
       AddedToken t;
       t.content = j["content"].str();
@@ -55,7 +55,7 @@ class AddedTokens {
       if (t.content.empty()) continue;
       utf8::check(t.content, j.file());
       if (const AddedToken* same = find(t.content)) t.id = same->id;
-      else if (const std::int32_t id = vocab.find(t.content); id >= 0) t.id = id;
+      else if (const int32_t id = vocab.find(t.content); id >= 0) t.id = id;
       else t.id = next_id++;
       t.decoded = t.content;
       if (t.normalized && normalizer) {
@@ -68,7 +68,7 @@ class AddedTokens {
   }
 
   void add(AddedToken t) {
-    const auto index = static_cast<std::int32_t>(tokens_.size());
+    const auto index = int32_t(tokens_.size());
     Matcher& m = t.normalized ? normalized_ : raw_;
     const std::string& key = t.normalized ? t.decoded : t.content;
     m.trie.insert(key, index);
@@ -82,10 +82,10 @@ class AddedTokens {
   const std::vector<AddedToken>& tokens() const { return tokens_; }
   bool empty() const { return tokens_.empty(); }
   const AddedToken* find(std::string_view content) const {
-    const std::int32_t i = by_content_.find(content);
-    return i < 0 ? nullptr : &tokens_[static_cast<std::size_t>(i)];
+    const int32_t i = by_content_.find(content);
+    return i < 0 ? nullptr : &tokens_[size_t(i)];
   }
-  const AddedToken* by_id(std::int32_t id) const {
+  const AddedToken* by_id(int32_t id) const {
     for (const auto& t : tokens_)
       if (t.id == id) return &t;
     return nullptr;
@@ -96,28 +96,28 @@ class AddedTokens {
   // Splits s into added tokens and the text between them (HF's find_matches).
   void split(std::string_view s, bool normalized, std::vector<AddedSplit>& out) const {
     const Matcher& m = normalized ? normalized_ : raw_;
-    std::size_t start = 0;
+    size_t start = 0;
     if (m.any) {
-      std::size_t i = 0;
+      size_t i = 0;
       while (i < s.size()) {
         if (m.first_bytes.count() == 1) {  // one first byte (often '<' or '['): memchr to it
           const void* at = std::memchr(s.data() + i, m.first, s.size() - i);
           if (!at) break;
-          i = static_cast<std::size_t>(static_cast<const char*>(at) - s.data());
+          i = size_t(static_cast<const char*>(at) - s.data());
         } else if (!m.first_bytes.test(static_cast<unsigned char>(s[i]))) {
           ++i;
           continue;
         }
-        std::size_t len = 0;
-        std::int32_t index = -1;
-        m.trie.prefixes(s.substr(i), [&](std::size_t n, std::int32_t v) { len = n, index = v; });
+        size_t len = 0;
+        int32_t index = -1;
+        m.trie.prefixes(s.substr(i), [&](size_t n, int32_t v) { len = n, index = v; });
         if (index < 0) {
           ++i;
           continue;
         }
-        const AddedToken& t = tokens_[static_cast<std::size_t>(index)];
-        std::size_t b = i, e = i + len;
-        const std::size_t match_begin = b, match_end = e;
+        const AddedToken& t = tokens_[size_t(index)];
+        size_t b = i, e = i + len;
+        const size_t match_begin = b, match_end = e;
         i = e;
         if (t.single_word) {
           const bool space_before = b == 0 || !word_char_before(s, b);
@@ -125,9 +125,9 @@ class AddedTokens {
           if (!space_before || !space_after) continue;
         }
         if (t.lstrip) {
-          std::size_t nb = b;
+          size_t nb = b;
           while (nb > 0) {
-            std::size_t k = nb - 1;
+            size_t k = nb - 1;
             while (k > 0 && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80) --k;
             if (!unicode::is_whitespace(utf8::at(s, k))) break;
             nb = k;
@@ -136,7 +136,7 @@ class AddedTokens {
         }
         if (t.rstrip) {
           while (e < s.size()) {
-            std::size_t k = e;
+            size_t k = e;
             if (!unicode::is_whitespace(utf8::next(s, k))) break;
             e = k;
           }
@@ -159,12 +159,12 @@ class AddedTokens {
     bool any = false;
   };
 
-  static bool word_char_before(std::string_view s, std::size_t at) {
-    std::size_t k = at - 1;
+  static bool word_char_before(std::string_view s, size_t at) {
+    size_t k = at - 1;
     while (k > 0 && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80) --k;
     return unicode::is_word_char(utf8::at(s, k));
   }
-  static bool word_char_after(std::string_view s, std::size_t at) { return unicode::is_word_char(utf8::at(s, at)); }
+  static bool word_char_after(std::string_view s, size_t at) { return unicode::is_word_char(utf8::at(s, at)); }
 
   std::vector<AddedToken> tokens_;
   StringMap by_content_;

@@ -13,18 +13,18 @@
 namespace zest::detail {
 
 struct AsciiMasks {
-  std::uint64_t letter = 0;  // A-Z a-z
-  std::uint64_t digit = 0;   // 0-9
-  std::uint64_t space = 0;   // ' ' \t \n \v \f \r (Unicode White_Space below 0x80)
-  std::uint64_t blank = 0;   // ' ' alone
-  std::uint64_t quote = 0;   // '\''
-  std::uint64_t high = 0;    // bytes of 0x80 and above: not ASCII
+  uint64_t letter = 0;  // A-Z a-z
+  uint64_t digit = 0;   // 0-9
+  uint64_t space = 0;   // ' ' \t \n \v \f \r (Unicode White_Space below 0x80)
+  uint64_t blank = 0;   // ' ' alone
+  uint64_t quote = 0;   // '\''
+  uint64_t high = 0;    // bytes of 0x80 and above: not ASCII
 };
 
 namespace ascii_masks_detail {
-inline std::uint64_t bits(__m256i lo, __m256i hi) {
-  return static_cast<std::uint32_t>(_mm256_movemask_epi8(lo)) |
-         static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm256_movemask_epi8(hi))) << 32;
+inline uint64_t bits(__m256i lo, __m256i hi) {
+  return uint32_t(_mm256_movemask_epi8(lo)) |
+         uint64_t(uint32_t(_mm256_movemask_epi8(hi))) << 32;
 }
 // Bytes of v - lo that are at most span (unsigned): v in [lo, lo + span].
 inline __m256i in_range(__m256i v, char lo, char span) {

@@ -26,7 +26,7 @@ class Decoder {
 
 inline std::vector<char32_t> chars_of(std::string_view s) {
   std::vector<char32_t> out;
-  for (std::size_t i = 0; i < s.size();) out.push_back(utf8::next(s, i));
+  for (size_t i = 0; i < s.size();) out.push_back(utf8::next(s, i));
   return out;
 }
 
@@ -35,14 +35,14 @@ class ByteLevelDecoder final : public Decoder {
   void apply(Strings& tokens) const override {
     static const std::unordered_map<char32_t, char> bytes = [] {
       std::unordered_map<char32_t, char> m;
-      for (int b = 0; b < 256; ++b) m[utf8::at(byte_chars()[b], 0)] = static_cast<char>(b);
+      for (int b = 0; b < 256; ++b) m[utf8::at(byte_chars()[b], 0)] = char(b);
       return m;
     }();
     std::string all;
     for (const auto& t : tokens) {
       std::string mapped;
       bool ok = true;
-      for (std::size_t i = 0; i < t.size() && ok;) {
+      for (size_t i = 0; i < t.size() && ok;) {
         auto it = bytes.find(utf8::next(t, i));
         if (it == bytes.end()) ok = false;
         else mapped += it->second;
@@ -57,7 +57,7 @@ class WordPieceDecoder final : public Decoder {
  public:
   WordPieceDecoder(std::string prefix, bool cleanup) : prefix_(std::move(prefix)), cleanup_(cleanup) {}
   void apply(Strings& tokens) const override {
-    for (std::size_t i = 0; i < tokens.size(); ++i) {
+    for (size_t i = 0; i < tokens.size(); ++i) {
       std::string& t = tokens[i];
       if (i != 0) {
         if (t.compare(0, prefix_.size(), prefix_) == 0) t.erase(0, prefix_.size());
@@ -75,8 +75,8 @@ class WordPieceDecoder final : public Decoder {
   }
   static std::string replace_all(const std::string& s, std::string_view from, std::string_view to) {
     std::string out;
-    std::size_t prev = 0;
-    for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, prev)) {
+    size_t prev = 0;
+    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, prev)) {
       out.append(s, prev, at - prev);
       out += to;
       prev = at + from.size();
@@ -94,7 +94,7 @@ class MetaspaceDecoder final : public Decoder {
  public:
   MetaspaceDecoder(std::string replacement, bool prepend) : r_(utf8::at(replacement, 0)), prepend_(prepend) {}
   void apply(Strings& tokens) const override {
-    for (std::size_t i = 0; i < tokens.size(); ++i) {
+    for (size_t i = 0; i < tokens.size(); ++i) {
       std::string out;
       for (char32_t c : chars_of(tokens[i])) {
         if (c != r_) utf8::append(out, c);
@@ -118,14 +118,14 @@ class ByteFallbackDecoder final : public Decoder {
       if (bytes.empty()) return;
       if (utf8::find_invalid(bytes) == std::string::npos) out.push_back(bytes);
       else
-        for (std::size_t k = 0; k < bytes.size(); ++k) out.push_back("\xEF\xBF\xBD");
+        for (size_t k = 0; k < bytes.size(); ++k) out.push_back("\xEF\xBF\xBD");
       bytes.clear();
     };
     for (auto& t : tokens) {
       int value = -1;
       if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>') value = hex_byte(t[3], t[4]);
       if (value >= 0) {
-        bytes += static_cast<char>(value);
+        bytes += char(value);
       } else {
         flush();
         out.push_back(std::move(t));
@@ -159,23 +159,23 @@ class FuseDecoder final : public Decoder {
 
 class StripDecoder final : public Decoder {
  public:
-  StripDecoder(char32_t content, std::size_t start, std::size_t stop) : c_(content), start_(start), stop_(stop) {}
+  StripDecoder(char32_t content, size_t start, size_t stop) : c_(content), start_(start), stop_(stop) {}
   void apply(Strings& tokens) const override {
     for (auto& t : tokens) {
       const auto chars = chars_of(t);
-      std::size_t begin = 0, end = chars.size();
-      for (std::size_t i = 0; i < start_ && i < chars.size() && chars[i] == c_; ++i) begin = i + 1;
-      for (std::size_t i = 0; i < stop_ && i < chars.size() && chars[chars.size() - 1 - i] == c_; ++i)
+      size_t begin = 0, end = chars.size();
+      for (size_t i = 0; i < start_ && i < chars.size() && chars[i] == c_; ++i) begin = i + 1;
+      for (size_t i = 0; i < stop_ && i < chars.size() && chars[chars.size() - 1 - i] == c_; ++i)
         end = chars.size() - 1 - i;
       std::string out;
-      for (std::size_t i = begin; i < end; ++i) utf8::append(out, chars[i]);
+      for (size_t i = begin; i < end; ++i) utf8::append(out, chars[i]);
       t = std::move(out);
     }
   }
 
  private:
   char32_t c_;
-  std::size_t start_, stop_;
+  size_t start_, stop_;
 };
 
 class ReplaceDecoder final : public Decoder {
@@ -199,7 +199,7 @@ class BpeDecoder final : public Decoder {
  public:
   explicit BpeDecoder(std::string suffix) : suffix_(std::move(suffix)) {}
   void apply(Strings& tokens) const override {
-    for (std::size_t i = 0; i < tokens.size(); ++i)
+    for (size_t i = 0; i < tokens.size(); ++i)
       tokens[i] = WordPieceDecoder::replace_all(tokens[i], suffix_, i + 1 == tokens.size() ? "" : " ");
   }
 
@@ -227,7 +227,7 @@ inline std::unique_ptr<Decoder> make_decoder(const JsonRef& j) {
     if (c.empty()) j["content"].error("empty content");
     const auto start = j["start"].integer(), stop = j["stop"].integer();
     if (start < 0 || stop < 0) j.error("negative start or stop");
-    return std::make_unique<StripDecoder>(utf8::at(c, 0), static_cast<std::size_t>(start), static_cast<std::size_t>(stop));
+    return std::make_unique<StripDecoder>(utf8::at(c, 0), size_t(start), size_t(stop));
   }
   if (type == "Replace") return std::make_unique<ReplaceDecoder>(read_pattern(j["pattern"]), j["content"].str());
   if (type == "BPEDecoder") return std::make_unique<BpeDecoder>(j.get_string("suffix", "</w>"));

@@ -22,18 +22,18 @@ namespace zest::detail {
 // large allocations at load, not one string object each.
 struct ModelTables {
   struct Str {
-    std::uint32_t offset, size;
-    Str slice(std::size_t from, std::size_t n) const { return {offset + static_cast<std::uint32_t>(from), static_cast<std::uint32_t>(n)}; }
+    uint32_t offset, size;
+    Str slice(size_t from, size_t n) const { return {offset + uint32_t(from), uint32_t(n)}; }
   };
   bool vocab_ids_given = false, vocab_scores_given = false, merges_given = false;
-  std::vector<std::pair<Str, std::int64_t>> vocab_ids;  // BPE/WordPiece {"token": id}
+  std::vector<std::pair<Str, int64_t>> vocab_ids;  // BPE/WordPiece {"token": id}
   std::vector<std::pair<Str, double>> vocab_scores;     // Unigram [["piece", score]]
   std::vector<std::pair<Str, Str>> merges;              // "a b" or ["a", "b"]
   std::string strings;
 
   std::string_view str(Str s) const { return std::string_view(strings).substr(s.offset, s.size); }
   Str add(std::string_view s) {
-    const Str at{static_cast<std::uint32_t>(strings.size()), static_cast<std::uint32_t>(s.size())};
+    const Str at{uint32_t(strings.size()), uint32_t(s.size())};
     strings += s;
     return at;
   }
@@ -52,9 +52,9 @@ class TokenizerJsonSax {
 
   bool null() { return capture_ ? capture_scalar() : put(nullptr); }
   bool boolean(bool v) { return capture_ ? capture_scalar() : put(v); }
-  bool number_integer(number_integer_t v) { return capture_ ? capture_number(static_cast<double>(v), v, true) : put(v); }
+  bool number_integer(number_integer_t v) { return capture_ ? capture_number(double(v), v, true) : put(v); }
   bool number_unsigned(number_unsigned_t v) {
-    return capture_ ? capture_number(static_cast<double>(v), static_cast<std::int64_t>(v), v <= INT64_MAX) : put(v);
+    return capture_ ? capture_number(double(v), int64_t(v), v <= INT64_MAX) : put(v);
   }
   bool number_float(number_float_t v, const string_t&) { return capture_ ? capture_number(v, 0, false) : put(v); }
   bool binary(binary_t&) { return false; }  // not in JSON text
@@ -75,7 +75,7 @@ class TokenizerJsonSax {
     return false;
   }
 
-  bool start_object(std::size_t) {
+  bool start_object(size_t) {
     if (capture_) return false;  // no objects inside the tables
     if (is_table("vocab")) {
       begin(Capture::vocab_object);
@@ -99,7 +99,7 @@ class TokenizerJsonSax {
     return close();
   }
 
-  bool start_array(std::size_t) {
+  bool start_array(size_t) {
     if (capture_) {
       if (depth_ != 1) return false;
       depth_ = 2;
@@ -134,7 +134,7 @@ class TokenizerJsonSax {
     return close();
   }
 
-  bool parse_error(std::size_t, const std::string&, const json::exception&) { return false; }
+  bool parse_error(size_t, const std::string&, const json::exception&) { return false; }
 
  private:
   enum Capture { none = 0, vocab_object, vocab_array, merges };  // plain enum: tested as a bool
@@ -155,7 +155,7 @@ class TokenizerJsonSax {
     return put(nullptr);  // the table's place in the tree
   }
   bool capture_scalar() { return false; }
-  bool capture_number(double d, std::int64_t i, bool integral) {
+  bool capture_number(double d, int64_t i, bool integral) {
     if (capture_ == Capture::vocab_object && depth_ == 1) {
       if (!integral) return false;
       tables_.vocab_ids.emplace_back(pending_key_, i);

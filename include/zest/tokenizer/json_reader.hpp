@@ -48,7 +48,7 @@ class JsonReader {
 
   bool object(int depth) {
     ++p_;
-    if (depth > max_depth || !sax_.start_object(static_cast<std::size_t>(-1))) return false;
+    if (depth > max_depth || !sax_.start_object(size_t(-1))) return false;
     skip_space();
     if (p_ < end_ && *p_ == '}') return ++p_, sax_.end_object();
     while (true) {
@@ -68,7 +68,7 @@ class JsonReader {
 
   bool array(int depth) {
     ++p_;
-    if (depth > max_depth || !sax_.start_array(static_cast<std::size_t>(-1))) return false;
+    if (depth > max_depth || !sax_.start_array(size_t(-1))) return false;
     skip_space();
     if (p_ < end_ && *p_ == ']') return ++p_, sax_.end_array();
     while (true) {
@@ -89,7 +89,7 @@ class JsonReader {
     while (true) {
       const char* run = p_;
       while (p_ < end_ && static_cast<unsigned char>(*p_) >= 0x20 && *p_ != '"' && *p_ != '\\') ++p_;
-      const std::string_view plain(run, static_cast<std::size_t>(p_ - run));
+      const std::string_view plain(run, size_t(p_ - run));
       if (utf8::find_invalid(plain) != std::string_view::npos) return false;
       out.append(plain);
       if (p_ == end_) return false;
@@ -129,7 +129,7 @@ class JsonReader {
       const char h = *p_++;
       const int v = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
       if (v < 0) return false;
-      c = c << 4 | static_cast<char32_t>(v);
+      c = c << 4 | char32_t(v);
     }
     return true;
   }
@@ -161,10 +161,10 @@ class JsonReader {
     }
     if (integral) {
       if (negative) {
-        std::int64_t v;
+        int64_t v;
         if (std::from_chars(start, p_, v).ec == std::errc()) return sax_.number_integer(v);
       } else {
-        std::uint64_t v;
+        uint64_t v;
         if (std::from_chars(start, p_, v).ec == std::errc()) return sax_.number_unsigned(v);
       }
     }
@@ -176,7 +176,7 @@ class JsonReader {
   }
 
   bool word(std::string_view w) {
-    if (static_cast<std::size_t>(end_ - p_) < w.size() || std::string_view(p_, w.size()) != w) return false;
+    if (size_t(end_ - p_) < w.size() || std::string_view(p_, w.size()) != w) return false;
     p_ += w.size();
     return true;
   }

@@ -33,55 +33,55 @@ namespace zest::detail {
 
 // A word as the cache compares it: its bytes zero-padded to 24, and their hash.
 struct CacheKey {
-  std::uint64_t words[3] = {};
-  std::uint64_t hash = 0;
-  std::uint8_t size = 0;
+  uint64_t words[3] = {};
+  uint64_t hash = 0;
+  uint8_t size = 0;
 
-  static constexpr std::size_t max_size = 24;
+  static constexpr size_t max_size = 24;
   static bool fits(std::string_view word) { return !word.empty() && word.size() <= max_size; }
 
   CacheKey() = default;  // size 0: a word that is not cached
   // word: at most max_size bytes.
-  explicit CacheKey(std::string_view word) : size(static_cast<std::uint8_t>(word.size())) {
+  explicit CacheKey(std::string_view word) : size(uint8_t(word.size())) {
     const char* p = word.data();
-    const std::size_t n = word.size();
+    const size_t n = word.size();
 #if defined(__AVX512BW__) && defined(__AVX512VL__)
     // One masked load, no branch on the length (bytes past the word are neither read nor faulted).
-    const __m256i bytes = _mm256_maskz_loadu_epi8(static_cast<__mmask32>((1u << n) - 1), p);
-    words[0] = static_cast<std::uint64_t>(_mm256_extract_epi64(bytes, 0));
-    words[1] = static_cast<std::uint64_t>(_mm256_extract_epi64(bytes, 1));
-    words[2] = static_cast<std::uint64_t>(_mm256_extract_epi64(bytes, 2));
+    const __m256i bytes = _mm256_maskz_loadu_epi8(__mmask32((1u << n) - 1), p);
+    words[0] = uint64_t(_mm256_extract_epi64(bytes, 0));
+    words[1] = uint64_t(_mm256_extract_epi64(bytes, 1));
+    words[2] = uint64_t(_mm256_extract_epi64(bytes, 2));
 #else
-    for (std::size_t k = 0; k * 8 < n; ++k) words[k] = load_padded(p + k * 8, std::min<std::size_t>(8, n - k * 8));
+    for (size_t k = 0; k * 8 < n; ++k) words[k] = load_padded(p + k * 8, std::min<size_t>(8, n - k * 8));
 #endif
-    std::uint64_t h = 0x9E3779B97F4A7C15ull * (size + 1);
-    for (std::uint64_t w : words) h = (h ^ w) * 0xff51afd7ed558ccdull, h ^= h >> 32;
+    uint64_t h = 0x9E3779B97F4A7C15ull * (size + 1);
+    for (uint64_t w : words) h = (h ^ w) * 0xff51afd7ed558ccdull, h ^= h >> 32;
     hash = h;
   }
 };
 
 // One table of the cache: sets of 4 slots of a head word, KeyWords words of key and IdWords
 // words of ids (3 of 21 bits each).
-template <std::size_t KeyWords, std::size_t IdWords>
+template <size_t KeyWords, size_t IdWords>
 class CacheTable {
  public:
-  static constexpr std::size_t ways = 4, key_bytes = 8 * KeyWords, max_ids = 3 * IdWords;
-  static constexpr std::int32_t id_bound = 1 << 21;
+  static constexpr size_t ways = 4, key_bytes = 8 * KeyWords, max_ids = 3 * IdWords;
+  static constexpr int32_t id_bound = 1 << 21;
 
   // Room for capacity words (rounded up to a power of two; 0: none).
-  void allocate(std::size_t capacity) {
+  void allocate(size_t capacity) {
     sets_ = 0;
     memory_.reset();
     if (capacity == 0) return;
-    std::size_t sets = 1;
+    size_t sets = 1;
     while (sets * ways < capacity) sets *= 2;
     // Slots of a huge page or more start on one and ask for transparent huge pages: words land
     // all over the slots, and with 4 KiB pages each look-up would also miss the TLB. The memory
     // is zeroed here, so its pages take their first faults at load: faults while encoding cost
     // more, as threads that share the cache take them together (2 threads over brown.txt from
     // an empty cache: +18% with the pages touched here, for 2 ms more of gpt2's load).
-    const std::size_t slot_bytes = sets * ways * sizeof(Slot);
-    const std::size_t align = slot_bytes >= huge_page ? huge_page : sizeof(Slot) * ways;
+    const size_t slot_bytes = sets * ways * sizeof(Slot);
+    const size_t align = slot_bytes >= huge_page ? huge_page : sizeof(Slot) * ways;
     memory_.reset(std::malloc(slot_bytes + sets + align));
     if (!memory_) throw std::bad_alloc();
     const auto at = (reinterpret_cast<std::uintptr_t>(memory_.get()) + align - 1) & ~(align - 1);
@@ -90,10 +90,10 @@ class CacheTable {
 #endif
     std::memset(reinterpret_cast<void*>(at), 0, slot_bytes + sets);
     slots_ = reinterpret_cast<Slot*>(at);
-    used_ = reinterpret_cast<std::uint8_t*>(at + slot_bytes);
+    used_ = reinterpret_cast<uint8_t*>(at + slot_bytes);
     sets_ = sets;
   }
-  std::size_t capacity() const { return sets_ * ways; }
+  size_t capacity() const { return sets_ * ways; }
 
   // Starts loading the set of key into the CPU cache: look-ups of a line's words overlap.
   void prefetch(const CacheKey& key) const {
@@ -104,15 +104,15 @@ class CacheTable {
   template <typename Out>
   int get(const CacheKey& key, Out& out) const {
     Slot* set = set_of(key);
-    const std::uint64_t tag = tag_of(key);
-    for (std::size_t w = 0; w < ways; ++w) {
-      std::uint64_t ids[IdWords];
+    const uint64_t tag = tag_of(key);
+    for (size_t w = 0; w < ways; ++w) {
+      uint64_t ids[IdWords];
       const int count = set[w].read(tag, key, ids);
       if (count < 0) continue;
-      std::atomic_ref<std::uint8_t> used(used_[key.hash & (sets_ - 1)]);
+      std::atomic_ref<uint8_t> used(used_[key.hash & (sets_ - 1)]);
       const auto bits = used.load(std::memory_order_relaxed);
-      if (!(bits >> w & 1)) used.store(static_cast<std::uint8_t>(bits | 1u << w), std::memory_order_relaxed);
-      for (int k = 0; k < count; ++k) out.push_back(static_cast<std::int32_t>(ids[k / 3] >> (21 * (k % 3)) & (id_bound - 1)));
+      if (!(bits >> w & 1)) used.store(uint8_t(bits | 1u << w), std::memory_order_relaxed);
+      for (int k = 0; k < count; ++k) out.push_back(int32_t(ids[k / 3] >> (21 * (k % 3)) & (id_bound - 1)));
       return count;
     }
     return -1;
@@ -120,94 +120,94 @@ class CacheTable {
 
   // Stores the ids of the tokens (count 0: a marker) if they fit, in place of an empty slot of
   // the set, else one not used since the last eviction.
-  void put(const CacheKey& key, const Token* tokens, std::size_t count) const {
+  void put(const CacheKey& key, const Token* tokens, size_t count) const {
     if (count > max_ids || key.size == 0 || key.size > key_bytes) return;
-    std::uint64_t c[Slot::size] = {tag_of(key) | static_cast<std::uint64_t>(count) << 40};
+    uint64_t c[Slot::size] = {tag_of(key) | uint64_t(count) << 40};
     std::memcpy(c + 1, key.words, key_bytes);
-    for (std::size_t k = 0; k < count; ++k) {
+    for (size_t k = 0; k < count; ++k) {
       if (tokens[k].id < 0 || tokens[k].id >= id_bound) return;
-      c[1 + KeyWords + k / 3] |= static_cast<std::uint64_t>(tokens[k].id) << (21 * (k % 3));
+      c[1 + KeyWords + k / 3] |= uint64_t(tokens[k].id) << (21 * (k % 3));
     }
     Slot* set = set_of(key);
-    std::atomic_ref<std::uint8_t> used(used_[key.hash & (sets_ - 1)]);
+    std::atomic_ref<uint8_t> used(used_[key.hash & (sets_ - 1)]);
     unsigned bits = used.load(std::memory_order_relaxed);
     if (bits == (1u << ways) - 1) bits = 0;  // all used lately: start a new round
-    std::size_t victim = 0;
+    size_t victim = 0;
     while (victim < ways && (bits >> victim & 1)) ++victim;
-    for (std::size_t w = 0; w < ways; ++w)
+    for (size_t w = 0; w < ways; ++w)
       if (set[w].empty()) {
         victim = w;
         break;
       }
-    if (set[victim].write(c)) used.store(static_cast<std::uint8_t>(bits | 1u << victim), std::memory_order_relaxed);
+    if (set[victim].write(c)) used.store(uint8_t(bits | 1u << victim), std::memory_order_relaxed);
   }
 
  private:
   // Words read and written atomically: head (seqlock counter << 48 | count << 40 | key size
   // << 32 | hash check), the key, the ids.
   struct alignas(8 * (1 + KeyWords + IdWords)) Slot {
-    static constexpr std::size_t size = 1 + KeyWords + IdWords;
+    static constexpr size_t size = 1 + KeyWords + IdWords;
 
     // The id count of key when the slot holds it (its ids copied out), else -1, also when it is
     // being written. The tag is checked first: most ways of a set hold other words.
-    int read(std::uint64_t tag, const CacheKey& key, std::uint64_t* ids) {
-      const std::uint64_t seq = word(0).load(std::memory_order_acquire);
+    int read(uint64_t tag, const CacheKey& key, uint64_t* ids) {
+      const uint64_t seq = word(0).load(std::memory_order_acquire);
       if ((seq & (odd | tag_bits)) != tag) return -1;
       // Acquire loads, not a fence (which TSan does not model): the check of seq below cannot
       // move before them, and one that reads a writer's release store sees that writer's seq.
       bool same = true;
-      for (std::size_t k = 0; k < KeyWords; ++k) same &= word(1 + k).load(std::memory_order_acquire) == key.words[k];
-      for (std::size_t k = 0; k < IdWords; ++k) ids[k] = word(1 + KeyWords + k).load(std::memory_order_acquire);
+      for (size_t k = 0; k < KeyWords; ++k) same &= word(1 + k).load(std::memory_order_acquire) == key.words[k];
+      for (size_t k = 0; k < IdWords; ++k) ids[k] = word(1 + KeyWords + k).load(std::memory_order_acquire);
       if (!same || word(0).load(std::memory_order_relaxed) != seq) return -1;
-      return static_cast<int>(seq >> 40 & 0xFF);
+      return int(seq >> 40 & 0xFF);
     }
 
     bool empty() { return (word(0).load(std::memory_order_relaxed) & content) == 0; }
 
     // Replaces the content, or returns false when another writer has the slot.
-    bool write(const std::uint64_t* c) {
-      std::uint64_t seq = word(0).load(std::memory_order_relaxed);
+    bool write(const uint64_t* c) {
+      uint64_t seq = word(0).load(std::memory_order_relaxed);
       if ((seq & odd) || !word(0).compare_exchange_strong(seq, seq | odd, std::memory_order_acquire)) return false;
-      for (std::size_t k = 1; k < size; ++k) word(k).store(c[k], std::memory_order_release);  // see read()
+      for (size_t k = 1; k < size; ++k) word(k).store(c[k], std::memory_order_release);  // see read()
       word(0).store(((seq & ~content) + 2 * odd) | c[0], std::memory_order_release);          // counter + 1, even
       return true;
     }
 
-    std::atomic_ref<std::uint64_t> word(std::size_t k) { return std::atomic_ref<std::uint64_t>(words[k]); }
+    std::atomic_ref<uint64_t> word(size_t k) { return std::atomic_ref<uint64_t>(words[k]); }
 
-    static constexpr std::uint64_t odd = 1ull << 48, content = odd - 1;  // the counter is the top 16 bits
-    static constexpr std::uint64_t tag_bits = (1ull << 40) - 1;          // key size and hash check
-    std::uint64_t words[size];  // only through atomic_ref
+    static constexpr uint64_t odd = 1ull << 48, content = odd - 1;  // the counter is the top 16 bits
+    static constexpr uint64_t tag_bits = (1ull << 40) - 1;          // key size and hash check
+    uint64_t words[size];  // only through atomic_ref
   };
 
   // The head's key size and hash check (never 0: size >= 1): what read() compares.
-  static std::uint64_t tag_of(const CacheKey& key) {
-    return static_cast<std::uint64_t>(key.size) << 32 | (key.hash >> 32);
+  static uint64_t tag_of(const CacheKey& key) {
+    return uint64_t(key.size) << 32 | (key.hash >> 32);
   }
 
   Slot* set_of(const CacheKey& key) const { return slots_ + (key.hash & (sets_ - 1)) * ways; }
 
-  static constexpr std::size_t huge_page = std::size_t{2} << 20;
+  static constexpr size_t huge_page = size_t{2} << 20;
   struct Free {
     void operator()(void* p) const { std::free(p); }
   };
-  std::size_t sets_ = 0;
+  size_t sets_ = 0;
   std::unique_ptr<void, Free> memory_;  // the slots, then used_
   Slot* slots_ = nullptr;
-  std::uint8_t* used_ = nullptr;  // per set: bit w set when way w was used since the last eviction (through atomic_ref)
+  uint8_t* used_ = nullptr;  // per set: bit w set when way w was used since the last eviction (through atomic_ref)
 };
 
 class WordCache {
  public:
-  explicit WordCache(std::size_t capacity) { set_capacity(capacity); }
+  explicit WordCache(size_t capacity) { set_capacity(capacity); }
 
   // Capacity in words of the short table (rounded up to a power of two; 0 turns the cache
   // off); the long one has an eighth. Not thread-safe: call before sharing the tokenizer.
-  void set_capacity(std::size_t capacity) {
+  void set_capacity(size_t capacity) {
     short_.allocate(capacity);
-    long_.allocate(capacity == 0 ? 0 : std::max<std::size_t>(capacity / 8, Long::ways));
+    long_.allocate(capacity == 0 ? 0 : std::max<size_t>(capacity / 8, Long::ways));
   }
-  std::size_t capacity() const { return short_.capacity(); }
+  size_t capacity() const { return short_.capacity(); }
   bool enabled() const { return short_.capacity() > 0; }
 
   static bool cacheable(std::string_view word) { return CacheKey::fits(word); }
@@ -226,7 +226,7 @@ class WordCache {
   }
 
   // Stores the ids of the word's tokens when they fit.
-  void put(const CacheKey& key, const Token* tokens, std::size_t count) const {
+  void put(const CacheKey& key, const Token* tokens, size_t count) const {
     if (count == 0 || count > Long::max_ids || key.size == 0) return;
     if (key.size <= Short::key_bytes) {
       if (count <= Short::max_ids) return short_.put(key, tokens, count);

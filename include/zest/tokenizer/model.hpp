@@ -15,46 +15,46 @@ namespace zest::detail {
 
 // A token of a word: its id and its bytes [begin, end) in the word.
 struct Token {
-  std::int32_t id;
-  std::uint32_t begin, end;
+  int32_t id;
+  uint32_t begin, end;
 };
 
 // Token strings by id and ids by string.
 class Vocab {
  public:
-  void add(std::string_view token, std::int32_t id) {
+  void add(std::string_view token, int32_t id) {
     ids_.insert(token, id);
-    if (static_cast<std::size_t>(id) >= tokens_.size()) {
-      tokens_.resize(static_cast<std::size_t>(id) + 1);
-      present_.resize(static_cast<std::size_t>(id) + 1, false);
+    if (size_t(id) >= tokens_.size()) {
+      tokens_.resize(size_t(id) + 1);
+      present_.resize(size_t(id) + 1, false);
     }
-    tokens_[static_cast<std::size_t>(id)] = std::string(token);
-    present_[static_cast<std::size_t>(id)] = true;
+    tokens_[size_t(id)] = std::string(token);
+    present_[size_t(id)] = true;
   }
-  void reserve(std::size_t n) {
+  void reserve(size_t n) {
     ids_.reserve(n);
     tokens_.reserve(n);
     present_.reserve(n);
   }
-  std::int32_t find(std::string_view token) const { return ids_.find(token); }
-  const std::string* token(std::int32_t id) const {
-    if (id < 0 || static_cast<std::size_t>(id) >= tokens_.size() || !present_[static_cast<std::size_t>(id)]) return nullptr;
-    return &tokens_[static_cast<std::size_t>(id)];
+  int32_t find(std::string_view token) const { return ids_.find(token); }
+  const std::string* token(int32_t id) const {
+    if (id < 0 || size_t(id) >= tokens_.size() || !present_[size_t(id)]) return nullptr;
+    return &tokens_[size_t(id)];
   }
-  std::size_t size() const { return ids_.size(); }
-  std::size_t id_bound() const { return tokens_.size(); }
+  size_t size() const { return ids_.size(); }
+  size_t id_bound() const { return tokens_.size(); }
 
   // A table by id costs memory for every id below the largest, listed or not (32 bytes an id
   // here), and Hugging Face takes any id. Real vocabularies are dense: a file listing n tokens
   // may use ids below n + max_unused_ids (65,536 unused ids: 2 MiB), so that a vocabulary is
   // bounded by its file, not by the largest number in it (712,080,682 in 159 bytes took 21 GB).
-  static constexpr std::size_t max_unused_ids = std::size_t{1} << 16;
+  static constexpr size_t max_unused_ids = size_t{1} << 16;
 
   // The ids a vocabulary listing `count` tokens may use: 0 to id_limit(count) - 1.
-  static std::int64_t id_limit(std::size_t count) {
-    return std::min<std::int64_t>(static_cast<std::int64_t>(count + max_unused_ids), std::int64_t{INT32_MAX} + 1);
+  static int64_t id_limit(size_t count) {
+    return std::min<int64_t>(int64_t(count + max_unused_ids), int64_t{INT32_MAX} + 1);
   }
-  static std::string id_out_of_range(std::int64_t id, std::size_t count) {
+  static std::string id_out_of_range(int64_t id, size_t count) {
     return "token id " + std::to_string(id) + " is out of range: a vocabulary of " + std::to_string(count) +
            " tokens takes ids 0 to " + std::to_string(id_limit(count) - 1) + " (its size plus " +
            std::to_string(max_unused_ids) + " unused ids)";
@@ -68,7 +68,7 @@ class Vocab {
       const std::string_view token = t.str(str);
       if (id < 0 || id >= id_limit(t.vocab_ids.size()))
         where.child_error("vocab[\"" + std::string(token) + "\"]", id_out_of_range(id, t.vocab_ids.size()));
-      v.add(token, static_cast<std::int32_t>(id));
+      v.add(token, int32_t(id));
     }
     return v;
   }
@@ -80,9 +80,9 @@ class Vocab {
     v.reserve(j.raw().size());
     for (auto it = j.raw().begin(); it != j.raw().end(); ++it) {
       const JsonRef value(it.value(), j.path() + "[\"" + it.key() + "\"]", j.file());
-      const std::int64_t id = value.integer();
+      const int64_t id = value.integer();
       if (id < 0 || id >= id_limit(j.raw().size())) value.error(id_out_of_range(id, j.raw().size()));
-      v.add(it.key(), static_cast<std::int32_t>(id));
+      v.add(it.key(), int32_t(id));
     }
     return v;
   }

@@ -12,7 +12,7 @@
 namespace zest::detail {
 
 struct Span {
-  std::uint32_t begin = 0, end = 0;
+  uint32_t begin = 0, end = 0;
 };
 
 struct Normalized {
@@ -21,15 +21,15 @@ struct Normalized {
   bool tracked = false;
   bool at_start = true;  // the piece starts at the beginning of the original text
 
-  static Normalized original(std::string_view text, std::uint32_t base, bool track) {
+  static Normalized original(std::string_view text, uint32_t base, bool track) {
     Normalized n{std::string(text), {}, track, base == 0};
     if (track) {
       n.align.reserve(text.size());
-      std::size_t i = 0;
+      size_t i = 0;
       while (i < text.size()) {
-        const std::size_t len = utf8::char_length(static_cast<unsigned char>(text[i]));
-        for (std::size_t k = 0; k < len; ++k)
-          n.align.push_back({static_cast<std::uint32_t>(base + i), static_cast<std::uint32_t>(base + i + len)});
+        const size_t len = utf8::char_length(static_cast<unsigned char>(text[i]));
+        for (size_t k = 0; k < len; ++k)
+          n.align.push_back({uint32_t(base + i), uint32_t(base + i + len)});
         i += len;
       }
     }
@@ -37,12 +37,12 @@ struct Normalized {
   }
 
   // The original span of bytes [begin, end) of text.
-  Span span(std::size_t begin, std::size_t end) const {
+  Span span(size_t begin, size_t end) const {
     if (!tracked || begin >= end) return {};
     return {align[begin].begin, align[end - 1].end};
   }
 
-  Normalized slice(std::size_t begin, std::size_t end) const {
+  Normalized slice(size_t begin, size_t end) const {
     Normalized n{text.substr(begin, end - begin), {}, tracked, at_start};
     if (tracked) n.align.assign(align.begin() + begin, align.begin() + end);
     if (begin > 0) n.at_start = at_start && tracked && align[begin].begin == 0;
@@ -66,7 +66,7 @@ class Rebuilder {
     if (tracked_) out_.align.insert(out_.align.end(), s.size(), from);
   }
   void push(char32_t c, Span from) {
-    const std::size_t before = out_.text.size();
+    const size_t before = out_.text.size();
     utf8::append(out_.text, c);
     if (tracked_) out_.align.insert(out_.align.end(), out_.text.size() - before, from);
   }
@@ -79,7 +79,7 @@ class Rebuilder {
 };
 
 // The original span of the character at bytes [i, i+len) of n.
-inline Span char_span(const Normalized& n, std::size_t i, std::size_t len) {
+inline Span char_span(const Normalized& n, size_t i, size_t len) {
   return n.tracked ? n.span(i, i + len) : Span{};
 }
 

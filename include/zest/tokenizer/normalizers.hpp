@@ -28,9 +28,9 @@ class Normalizer {
 template <typename F>
 void map_chars(Normalized& n, F&& f) {
   Rebuilder out(n);
-  std::size_t i = 0;
+  size_t i = 0;
   while (i < n.text.size()) {
-    const std::size_t begin = i;
+    const size_t begin = i;
     const char32_t c = utf8::next(n.text, i);
     f(c, char_span(n, begin, i - begin), out);
   }
@@ -56,19 +56,19 @@ void decompose(Normalized& n, bool compat, Keep&& keep) {
     run.clear();
   };
   const int options = UTF8PROC_DECOMPOSE | (compat ? UTF8PROC_COMPAT : 0);
-  std::size_t i = 0;
+  size_t i = 0;
   while (i < n.text.size()) {
-    const std::size_t begin = i;
+    const size_t begin = i;
     const char32_t c = utf8::next(n.text, i);
     const Span span = char_span(n, begin, i - begin);
     utf8proc_int32_t buf[32];
-    const auto count = c < 0x80 ? (buf[0] = static_cast<utf8proc_int32_t>(c), 1)
-                                : utf8proc_decompose_char(static_cast<utf8proc_int32_t>(c), buf, 32,
-                                                          static_cast<utf8proc_option_t>(options), nullptr);
+    const auto count = c < 0x80 ? (buf[0] = utf8proc_int32_t(c), 1)
+                                : utf8proc_decompose_char(utf8proc_int32_t(c), buf, 32,
+                                                          utf8proc_option_t(options), nullptr);
     for (utf8proc_ssize_t k = 0; k < count && k < 32; ++k) {
       const int ccc = utf8proc_get_property(buf[k])->combining_class;
       if (ccc == 0) flush();
-      run.push_back({static_cast<char32_t>(buf[k]), ccc, span});
+      run.push_back({char32_t(buf[k]), ccc, span});
     }
   }
   flush();
@@ -119,17 +119,17 @@ class Strip final : public Normalizer {
  public:
   Strip(bool left, bool right) : left_(left), right_(right) {}
   void apply(Normalized& n) const override {
-    std::size_t begin = 0, end = n.text.size();
+    size_t begin = 0, end = n.text.size();
     if (left_) {
       while (begin < end) {
-        std::size_t i = begin;
+        size_t i = begin;
         if (!unicode::is_whitespace(utf8::next(n.text, i))) break;
         begin = i;
       }
     }
     if (right_) {
       while (end > begin) {
-        std::size_t j = end - 1;
+        size_t j = end - 1;
         while (j > begin && (static_cast<unsigned char>(n.text[j]) & 0xC0) == 0x80) --j;
         if (!unicode::is_whitespace(utf8::at(n.text, j))) break;
         end = j;
@@ -167,18 +167,18 @@ class Replace final : public Normalizer {
       : literal_(std::move(literal)), regex_(std::move(regex)), content_(std::move(content)) {}
 
   void apply(Normalized& n) const override {
-    std::vector<std::pair<std::size_t, std::size_t>> matches;
+    std::vector<std::pair<size_t, size_t>> matches;
     if (regex_) {
-      regex_->for_each_match(n.text, [&](std::size_t b, std::size_t e) {
+      regex_->for_each_match(n.text, [&](size_t b, size_t e) {
         if (e > b) matches.emplace_back(b, e);
       });
     } else if (!literal_.empty()) {
-      for (std::size_t at = n.text.find(literal_); at != std::string::npos; at = n.text.find(literal_, at + literal_.size()))
+      for (size_t at = n.text.find(literal_); at != std::string::npos; at = n.text.find(literal_, at + literal_.size()))
         matches.emplace_back(at, at + literal_.size());
     }
     if (matches.empty()) return;
     Rebuilder out(n);
-    std::size_t prev = 0;
+    size_t prev = 0;
     for (auto [b, e] : matches) {
       push_range(n, prev, b, out);
       out.push(content_, n.tracked ? n.span(b, e) : Span{});
@@ -191,9 +191,9 @@ class Replace final : public Normalizer {
   bool replaces(std::string_view from, std::string_view to) const { return !regex_ && literal_ == from && content_ == to; }
 
  private:
-  static void push_range(const Normalized& n, std::size_t b, std::size_t e, Rebuilder& out) {
-    for (std::size_t i = b; i < e;) {
-      const std::size_t len = utf8::char_length(static_cast<unsigned char>(n.text[i]));
+  static void push_range(const Normalized& n, size_t b, size_t e, Rebuilder& out) {
+    for (size_t i = b; i < e;) {
+      const size_t len = utf8::char_length(static_cast<unsigned char>(n.text[i]));
       out.push(std::string_view(n.text).substr(i, len), char_span(n, i, len));
       i += len;
     }

@@ -44,7 +44,7 @@ inline std::unique_ptr<Model> make_model(const JsonRef& j, const ModelTables& t)
 class JsonTokenizer final : public TokenizerBackend {
  public:
   static constexpr std::string_view meta_space = "\xE2\x96\x81";  // '▁', SentencePiece's space
-  static constexpr std::size_t default_cache_words = 1 << 17;  // 4 MiB of short slots, 1 MiB of long
+  static constexpr size_t default_cache_words = 1 << 17;  // 4 MiB of short slots, 1 MiB of long
 
   // root: the parsed tokenizer.json; tables: the model tables the fast loader took out of it.
   JsonTokenizer(const nlohmann::json& root, const ModelTables& tables, std::string_view file) {
@@ -69,10 +69,10 @@ class JsonTokenizer final : public TokenizerBackend {
     id_bound_ = model_->vocab().id_bound();
     if (!pre_tokenizer_) split_before_ = metaspace_split(*model_);
     metaspace_ = !split_before_.empty() && !added_.has_normalized() && is_metaspace_normalizer(normalizer_.get());
-    for (const auto& t : added_.tokens()) id_bound_ = std::max(id_bound_, static_cast<std::size_t>(t.id) + 1);
+    for (const auto& t : added_.tokens()) id_bound_ = std::max(id_bound_, size_t(t.id) + 1);
     if (post_processor_) {
       Encoded none;
-      post_processor_->apply(none, true, [](std::int32_t) { return std::string_view(); });
+      post_processor_->apply(none, true, [](int32_t) { return std::string_view(); });
       special_token_count_ = none.ids.size();
     }
   }
@@ -88,7 +88,7 @@ class JsonTokenizer final : public TokenizerBackend {
     added_.split(text, false, raw);
     for (const auto& r : raw) {
       if (r.token >= 0) {
-        push(e, added_.tokens()[static_cast<std::size_t>(r.token)].id, {u32(r.content_begin), u32(r.content_end)});
+        push(e, added_.tokens()[size_t(r.token)].id, {u32(r.content_begin), u32(r.content_end)});
       } else if (r.end > r.begin) {
         encode_piece(text.substr(r.begin, r.end - r.begin), u32(r.begin), e);
       }
@@ -96,23 +96,23 @@ class JsonTokenizer final : public TokenizerBackend {
   }
 
   void add_special_tokens(Encoded& e, bool add_special_tokens) const override {
-    if (post_processor_) post_processor_->apply(e, add_special_tokens, [this](std::int32_t id) { return token_text(id); });
+    if (post_processor_) post_processor_->apply(e, add_special_tokens, [this](int32_t id) { return token_text(id); });
   }
   size_t special_token_count() const override { return special_token_count_; }
 
-  std::optional<std::string> id_to_token(std::int32_t id) const override {
+  std::optional<std::string> id_to_token(int32_t id) const override {
     if (const auto* t = added_.by_id(id)) return t->content;
     if (const auto* s = model_->vocab().token(id)) return *s;
     return std::nullopt;
   }
-  std::optional<std::int32_t> token_to_id(std::string_view token) const override {
+  std::optional<int32_t> token_to_id(std::string_view token) const override {
     if (const auto* t = added_.find(token)) return t->id;
-    const std::int32_t id = model_->vocab().find(token);
-    return id < 0 ? std::nullopt : std::optional<std::int32_t>(id);
+    const int32_t id = model_->vocab().find(token);
+    return id < 0 ? std::nullopt : std::optional<int32_t>(id);
   }
   // By the usual names; tokenizer.json itself does not say which token is which.
   SpecialTokens special_tokens() const override {
-    const auto first_of = [&](std::initializer_list<std::string_view> names) -> std::optional<std::int32_t> {
+    const auto first_of = [&](std::initializer_list<std::string_view> names) -> std::optional<int32_t> {
       for (std::string_view n : names)
         if (auto id = token_to_id(n)) return id;
       return std::nullopt;
@@ -125,7 +125,7 @@ class JsonTokenizer final : public TokenizerBackend {
  private:
   // One piece of text between added tokens: normalize, split off normalized added tokens,
   // pre-tokenize, tokenize each word. Offsets need the general path; ids have fast ones.
-  void encode_piece(std::string_view piece, std::uint32_t base, Encoded& e) const {
+  void encode_piece(std::string_view piece, uint32_t base, Encoded& e) const {
     if (!e.with_offsets) {
       if (byte_level_) return encode_byte_level(piece, e);
       if (bert_ && is_ascii(piece)) return encode_bert_ascii(piece, e);
@@ -140,7 +140,7 @@ class JsonTokenizer final : public TokenizerBackend {
       added_.split(n.text, true, normalized);
       for (const auto& s : normalized) {
         if (s.token >= 0) {
-          push(e, added_.tokens()[static_cast<std::size_t>(s.token)].id, n.span(s.content_begin, s.content_end));
+          push(e, added_.tokens()[size_t(s.token)].id, n.span(s.content_begin, s.content_end));
           continue;
         }
         if (s.end == s.begin) continue;
@@ -170,12 +170,12 @@ class JsonTokenizer final : public TokenizerBackend {
   // No pre-tokenizer, and no token has split_before_ (SentencePiece's '▁') past its start: BPE
   // (or Unigram) of the whole text equals that of its pieces cut before each '▁', and those
   // pieces can be cached like words.
-  void encode_split_before(const Normalized& n, std::size_t begin, std::size_t end, Encoded& e) const {
+  void encode_split_before(const Normalized& n, size_t begin, size_t end, Encoded& e) const {
     thread_local std::vector<Token> tokens;
     const std::string_view text(n.text);
-    std::size_t start = begin;
+    size_t start = begin;
     while (start < end) {
-      std::size_t cut = text.find(split_before_, start + 1);
+      size_t cut = text.find(split_before_, start + 1);
       if (cut == std::string_view::npos || cut > end) cut = end;
       const std::string_view word = text.substr(start, cut - start);
       if (e.with_offsets) {
@@ -196,8 +196,8 @@ class JsonTokenizer final : public TokenizerBackend {
     const bool unigram = dynamic_cast<const Unigram*>(&model) != nullptr;
     if (!(unigram || (bpe && bpe->plain_words())) || model.vocab().find(meta_space) < 0) return {};
     const Vocab& v = model.vocab();
-    for (std::size_t id = 0; id < v.id_bound(); ++id) {
-      const std::string* t = v.token(static_cast<std::int32_t>(id));
+    for (size_t id = 0; id < v.id_bound(); ++id) {
+      const std::string* t = v.token(int32_t(id));
       if (t && t->find(meta_space, 1) != std::string::npos) return {};
     }
     return std::string(meta_space);
@@ -217,10 +217,10 @@ class JsonTokenizer final : public TokenizerBackend {
   void encode_metaspace(std::string_view piece, Encoded& e) const {
     thread_local std::string text;
     thread_local std::vector<std::string_view> words;
-    const std::size_t most = 3 * piece.size() + 3;
+    const size_t most = 3 * piece.size() + 3;
     if (text.size() < most) text.resize(most);  // never outgrown: views stay valid
     char* const out = text.data();
-    std::size_t n = 0, start = 0;
+    size_t n = 0, start = 0;
     words.clear();
     auto cut = [&] {
       if (n > start) words.emplace_back(out + start, n - start);
@@ -229,7 +229,7 @@ class JsonTokenizer final : public TokenizerBackend {
       n += meta_space.size();
     };
     cut();
-    for (std::size_t i = 0; i < piece.size(); ++i) {
+    for (size_t i = 0; i < piece.size(); ++i) {
       if (piece[i] == ' ') {
         cut();
       } else if (piece[i] == meta_space[0] && piece.compare(i, meta_space.size(), meta_space) == 0) {
@@ -260,7 +260,7 @@ class JsonTokenizer final : public TokenizerBackend {
     const auto& codes = byte_char_codes();
     for (const auto& s : normalized) {
       if (s.token >= 0) {
-        e.ids.push_back(added_.tokens()[static_cast<std::size_t>(s.token)].id);
+        e.ids.push_back(added_.tokens()[size_t(s.token)].id);
         continue;
       }
       if (s.end == s.begin) continue;
@@ -271,7 +271,7 @@ class JsonTokenizer final : public TokenizerBackend {
         part = prefixed;
       }
       words.clear();
-      scan_gpt2(part, [&](std::size_t b, std::size_t end) { words.push_back(part.substr(b, end - b)); });
+      scan_gpt2(part, [&](size_t b, size_t end) { words.push_back(part.substr(b, end - b)); });
       encode_words(words, e.ids, [&](std::string_view word, std::vector<Token>& tokens) {
         if (mapped.size() < 2 * word.size()) mapped.resize(2 * word.size());  // a ByteLevel character is 1 or 2 bytes
         char* to = mapped.data();
@@ -280,9 +280,9 @@ class JsonTokenizer final : public TokenizerBackend {
           std::memcpy(to, code.bytes, 2);  // a fixed-size copy
           to += code.size;
         }
-        const std::string_view text(mapped.data(), static_cast<std::size_t>(to - mapped.data()));
+        const std::string_view text(mapped.data(), size_t(to - mapped.data()));
         if (!byte_bpe_) return model_->tokenize(text, tokens);
-        if (const std::int32_t id = byte_bpe_->whole_token(text); id >= 0) return tokens.push_back({id, 0, u32(word.size())});
+        if (const int32_t id = byte_bpe_->whole_token(text); id >= 0) return tokens.push_back({id, 0, u32(word.size())});
         byte_bpe_->tokenize_bytes(word, byte_ids_, tokens);
       });
     }
@@ -298,7 +298,7 @@ class JsonTokenizer final : public TokenizerBackend {
       for (int c = 0; c < 128; ++c)
         k[c] = (c == ' ' || c == '\t' || c == '\n' || c == '\r') ? split
                : (c < 0x20 || c == 0x7F)                         ? drop  // controls, \v and \f too
-               : unicode::is_bert_punctuation(static_cast<char32_t>(c)) ? alone
+               : unicode::is_bert_punctuation(char32_t(c)) ? alone
                                                                  : keep;
       return k;
     }();
@@ -307,22 +307,22 @@ class JsonTokenizer final : public TokenizerBackend {
     const bool lower = bert_->lowercase();
     if (text.size() < piece.size()) text.resize(piece.size());  // never outgrown: views stay valid
     char* const out = text.data();
-    std::size_t n = 0, word_start = 0;
+    size_t n = 0, word_start = 0;
     words.clear();
     auto close = [&] {
       if (n > word_start) words.emplace_back(out + word_start, n - word_start);
       word_start = n;
     };
-    const std::size_t size = piece.size();
-    for (std::size_t i = 0; i < size; ++i) {
+    const size_t size = piece.size();
+    for (size_t i = 0; i < size; ++i) {
       const auto c = static_cast<unsigned char>(piece[i]);
       switch (kinds[c]) {
         case keep:  // the whole run of kept characters (ASCII letters and digits) at once, 8 at a time
           while (i + 8 <= size) {
-            std::uint64_t w;
+            uint64_t w;
             std::memcpy(&w, piece.data() + i, 8);
-            const std::uint64_t letters = swar::letters(w);
-            const std::size_t run = swar::leading_bytes(swar::alnum(w));
+            const uint64_t letters = swar::letters(w);
+            const size_t run = swar::leading_bytes(swar::alnum(w));
             w |= lower ? letters >> 2 : 0;  // a letter's 0x20 bit: lowercase
             std::memcpy(out + n, &w, 8);   // past the run: overwritten later, as n <= i
             i += run, n += run;
@@ -330,7 +330,7 @@ class JsonTokenizer final : public TokenizerBackend {
           }
           for (; i < size && kinds[static_cast<unsigned char>(piece[i])] == keep; ++i) {
             const char k = piece[i];
-            out[n++] = lower && k >= 'A' && k <= 'Z' ? static_cast<char>(k + 32) : k;
+            out[n++] = lower && k >= 'A' && k <= 'Z' ? char(k + 32) : k;
           }
           --i;
           break;
@@ -338,7 +338,7 @@ class JsonTokenizer final : public TokenizerBackend {
         case drop: break;
         case alone:
           close();
-          out[n++] = static_cast<char>(c);
+          out[n++] = char(c);
           close();
           break;
       }
@@ -350,7 +350,7 @@ class JsonTokenizer final : public TokenizerBackend {
   // Appends the ids of words, through the cache: their keys are made and their cache sets
   // prefetched first, so that the lookups of a line overlap. miss(word, tokens) tokenizes one.
   template <typename Miss>
-  void encode_words(const std::vector<std::string_view>& words, std::vector<std::int32_t>& ids, Miss&& miss) const {
+  void encode_words(const std::vector<std::string_view>& words, std::vector<int32_t>& ids, Miss&& miss) const {
     thread_local std::vector<CacheKey> keys;
     thread_local std::vector<Token> tokens;
     keys.clear();
@@ -358,11 +358,11 @@ class JsonTokenizer final : public TokenizerBackend {
       keys.emplace_back(key_of(w));  // in place: a copy would stall on its fresh stores
       if (keys.back().size > 0) cache_.prefetch(keys.back());
     }
-    for (std::size_t k = 0; k < words.size(); ++k) cached_ids(keys[k], words[k], ids, tokens, miss);
+    for (size_t k = 0; k < words.size(); ++k) cached_ids(keys[k], words[k], ids, tokens, miss);
   }
 
   // Appends the ids of the model's tokens of one word, through the cache.
-  void word_ids(std::string_view word, std::vector<std::int32_t>& ids) const {
+  void word_ids(std::string_view word, std::vector<int32_t>& ids) const {
     thread_local std::vector<Token> tokens;
     cached_ids(key_of(word), word, ids, tokens, [this](std::string_view w, std::vector<Token>& t) { model_->tokenize(w, t); });
   }
@@ -375,7 +375,7 @@ class JsonTokenizer final : public TokenizerBackend {
   // Appends the ids of one word: from the cache, else miss(word, tokens) and into the cache.
   // tokens: scratch, the caller's (a thread_local here would be looked up once a word).
   template <typename Miss>
-  void cached_ids(const CacheKey& key, std::string_view word, std::vector<std::int32_t>& ids, std::vector<Token>& tokens,
+  void cached_ids(const CacheKey& key, std::string_view word, std::vector<int32_t>& ids, std::vector<Token>& tokens,
                   Miss&& miss) const {
     if (key.size > 0 && cache_.get(key, ids)) return;
     tokens.clear();
@@ -386,16 +386,16 @@ class JsonTokenizer final : public TokenizerBackend {
 
  public:
   // The string of a token id (added tokens as decode shows them), empty if unknown.
-  std::string_view token_text(std::int32_t id) const {
+  std::string_view token_text(int32_t id) const {
     if (const auto* t = added_.by_id(id)) return t->decoded;
     if (const auto* s = model_->vocab().token(id)) return *s;
     return {};
   }
 
-  std::string decode(std::span<const std::int32_t> ids, bool skip_special_tokens) const override {
+  std::string decode(std::span<const int32_t> ids, bool skip_special_tokens) const override {
     Strings tokens;
     tokens.reserve(ids.size());
-    for (std::int32_t id : ids) {
+    for (int32_t id : ids) {
       const AddedToken* added = added_.by_id(id);
       const std::string* s = added ? &added->decoded : model_->vocab().token(id);
       if (!s) fail(Error::Kind::input, "decode: token id ", id, " is not in the vocabulary");
@@ -407,7 +407,7 @@ class JsonTokenizer final : public TokenizerBackend {
     }
     if (!decoder_) {
       std::string out;
-      for (std::size_t i = 0; i < tokens.size(); ++i) out += (i ? " " : "") + tokens[i];
+      for (size_t i = 0; i < tokens.size(); ++i) out += (i ? " " : "") + tokens[i];
       return out;
     }
     decoder_->apply(tokens);
@@ -417,8 +417,8 @@ class JsonTokenizer final : public TokenizerBackend {
   }
 
  private:
-  static std::uint32_t u32(std::size_t v) { return static_cast<std::uint32_t>(v); }
-  static void push(Encoded& e, std::int32_t id, Span span) {
+  static uint32_t u32(size_t v) { return uint32_t(v); }
+  static void push(Encoded& e, int32_t id, Span span) {
     e.ids.push_back(id);
     if (e.with_offsets) e.offsets.push_back(span);
   }
@@ -429,11 +429,11 @@ class JsonTokenizer final : public TokenizerBackend {
   std::unique_ptr<PostProcessor> post_processor_;
   std::unique_ptr<Decoder> decoder_;
   AddedTokens added_;
-  std::size_t id_bound_ = 0;
-  std::size_t special_token_count_ = 0;
+  size_t id_bound_ = 0;
+  size_t special_token_count_ = 0;
   const ByteLevelPre* byte_level_ = nullptr;  // set when the ByteLevel fast path applies
   const Bpe* byte_bpe_ = nullptr;              // set when ByteLevel words go to BPE as raw bytes
-  std::array<std::int32_t, 256> byte_ids_{};  // then: the token of each byte's ByteLevel character
+  std::array<int32_t, 256> byte_ids_{};  // then: the token of each byte's ByteLevel character
   const BertNormalizer* bert_ = nullptr;      // set when the BERT ASCII fast path applies
   std::string split_before_;                  // '▁' when BPE may be cut before it
   bool metaspace_ = false;                    // set when the metaspace fast path applies

@@ -17,12 +17,12 @@
 namespace zest::detail {
 
 struct Encoded {
-  std::vector<std::int32_t> ids;
+  std::vector<int32_t> ids;
   std::vector<Span> offsets;  // filled only when asked for
   bool with_offsets = false;
 };
 
-using TokenText = std::function<std::string_view(std::int32_t)>;
+using TokenText = std::function<std::string_view(int32_t)>;
 
 class PostProcessor {
  public:
@@ -35,27 +35,27 @@ inline void trim_offsets(Encoded& e, bool add_prefix_space, const TokenText& tex
   if (!e.with_offsets) return;
   const std::string_view space = byte_chars()[' '];
   auto is_space = [&](char32_t c) { return c == utf8::at(space, 0) || unicode::is_whitespace(c); };
-  for (std::size_t i = 0; i < e.ids.size(); ++i) {
+  for (size_t i = 0; i < e.ids.size(); ++i) {
     const std::string_view t = text(e.ids[i]);
     std::vector<char32_t> chars;
-    for (std::size_t k = 0; k < t.size();) chars.push_back(utf8::next(t, k));
-    std::size_t lead = 0, trail = 0;
+    for (size_t k = 0; k < t.size();) chars.push_back(utf8::next(t, k));
+    size_t lead = 0, trail = 0;
     while (lead < chars.size() && is_space(chars[lead])) ++lead;
     while (trail < chars.size() && is_space(chars[chars.size() - 1 - trail])) ++trail;
     Span& o = e.offsets[i];
     if (lead > 0) {
       const bool first = i == 0 || o.begin == 0;
       if (first && add_prefix_space && lead == 1) lead = 0;
-      o.begin = std::min<std::uint32_t>(o.begin + static_cast<std::uint32_t>(lead), o.end);
+      o.begin = std::min<uint32_t>(o.begin + uint32_t(lead), o.end);
     }
-    if (trail > 0 && o.end >= trail) o.end = std::max<std::uint32_t>(o.end - static_cast<std::uint32_t>(trail), o.begin);
+    if (trail > 0 && o.end >= trail) o.end = std::max<uint32_t>(o.end - uint32_t(trail), o.begin);
   }
 }
 
 // Special tokens before and after the sequence (all cases here are one of these).
 class Template final : public PostProcessor {
  public:
-  Template(std::vector<std::int32_t> before, std::vector<std::int32_t> after, bool trim, bool prefix_space)
+  Template(std::vector<int32_t> before, std::vector<int32_t> after, bool trim, bool prefix_space)
       : before_(std::move(before)), after_(std::move(after)), trim_(trim), prefix_space_(prefix_space) {}
 
   void apply(Encoded& e, bool add_special_tokens, const TokenText& text) const override {
@@ -70,12 +70,12 @@ class Template final : public PostProcessor {
   }
 
  private:
-  std::vector<std::int32_t> before_, after_;
+  std::vector<int32_t> before_, after_;
   bool trim_, prefix_space_;
 };
 
 // [token, id] of BertProcessing and RobertaProcessing.
-inline std::int32_t pair_id(const JsonRef& j) {
+inline int32_t pair_id(const JsonRef& j) {
   if (!j.is_array() || j.size() != 2) j.error("expected [token, id]");
   return j[1].id();
 }
@@ -84,20 +84,20 @@ inline std::unique_ptr<PostProcessor> make_post_processor(const JsonRef& j) {
   if (j.is_null()) return nullptr;
   const std::string type = j.type();
   if (type == "Sequence") return make_sequence<PostProcessor>(j, "processors", make_post_processor);
-  if (type == "ByteLevel") return std::make_unique<Template>(std::vector<std::int32_t>{}, std::vector<std::int32_t>{},
+  if (type == "ByteLevel") return std::make_unique<Template>(std::vector<int32_t>{}, std::vector<int32_t>{},
                                                             j.get_bool("trim_offsets", true), j.get_bool("add_prefix_space", true));
   if (type == "BertProcessing")
-    return std::make_unique<Template>(std::vector<std::int32_t>{pair_id(j["cls"])}, std::vector<std::int32_t>{pair_id(j["sep"])},
+    return std::make_unique<Template>(std::vector<int32_t>{pair_id(j["cls"])}, std::vector<int32_t>{pair_id(j["sep"])},
                                       false, false);
   if (type == "RobertaProcessing")
-    return std::make_unique<Template>(std::vector<std::int32_t>{pair_id(j["cls"])}, std::vector<std::int32_t>{pair_id(j["sep"])},
+    return std::make_unique<Template>(std::vector<int32_t>{pair_id(j["cls"])}, std::vector<int32_t>{pair_id(j["sep"])},
                                       j.get_bool("trim_offsets", true), j.get_bool("add_prefix_space", true));
   if (type == "TemplateProcessing") {
     const JsonRef single = j["single"];
     const JsonRef specials = j["special_tokens"];
-    std::vector<std::int32_t> before, after;
+    std::vector<int32_t> before, after;
     bool seen_sequence = false;
-    for (std::size_t i = 0; i < single.size(); ++i) {
+    for (size_t i = 0; i < single.size(); ++i) {
       const JsonRef piece = single[i];
       if (piece.has("Sequence")) {
         if (seen_sequence) piece.unsupported("a single template with two sequences");
@@ -107,7 +107,7 @@ inline std::unique_ptr<PostProcessor> make_post_processor(const JsonRef& j) {
       const std::string name = piece["SpecialToken"]["id"].str();
       if (!specials.has(name)) piece.error("special token \"" + name + "\" is not in special_tokens");
       const JsonRef ids = specials[name]["ids"];
-      for (std::size_t k = 0; k < ids.size(); ++k) (seen_sequence ? after : before).push_back(ids[k].id());
+      for (size_t k = 0; k < ids.size(); ++k) (seen_sequence ? after : before).push_back(ids[k].id());
     }
     if (!seen_sequence) single.error("the single template has no sequence");
     return std::make_unique<Template>(std::move(before), std::move(after), false, false);

@@ -23,7 +23,7 @@ namespace zest::detail {
 enum class Behavior { removed, isolated, merged_with_previous, merged_with_next, contiguous };
 
 struct Match {
-  std::size_t begin, end;
+  size_t begin, end;
   bool is_match;
 };
 
@@ -77,9 +77,9 @@ inline void split_by(const Normalized& piece, const std::vector<Match>& matches,
 template <typename Pred>
 std::vector<Match> char_matches(std::string_view s, Pred&& pred) {
   std::vector<Match> m;
-  std::size_t last = 0, i = 0;
+  size_t last = 0, i = 0;
   while (i < s.size()) {
-    const std::size_t b = i;
+    const size_t b = i;
     const char32_t c = utf8::next(s, i);
     if (pred(c)) {
       if (last < b) m.push_back({last, b, false});
@@ -95,8 +95,8 @@ std::vector<Match> char_matches(std::string_view s, Pred&& pred) {
 template <typename Scan>
 std::vector<Match> scan_matches(std::string_view s, Scan&& scan) {
   std::vector<Match> m;
-  std::size_t prev = 0;
-  scan(s, [&](std::size_t b, std::size_t e) {
+  size_t prev = 0;
+  scan(s, [&](size_t b, size_t e) {
     if (prev != b) m.push_back({prev, b, false});
     m.push_back({b, e, true});
     prev = e;
@@ -142,14 +142,14 @@ inline const std::array<std::string, 256>& byte_chars() {
 // one 2-byte copy per byte, without a string's size and data to load.
 struct ByteChar {
   char bytes[2];  // a 1-byte character's second is 0
-  std::uint8_t size;
+  uint8_t size;
 };
 inline const std::array<ByteChar, 256>& byte_char_codes() {
   static const std::array<ByteChar, 256> table = [] {
     std::array<ByteChar, 256> t{};
     for (int b = 0; b < 256; ++b) {
       const std::string& c = byte_chars()[b];
-      t[b] = {{c[0], c.size() > 1 ? c[1] : '\0'}, static_cast<std::uint8_t>(c.size())};
+      t[b] = {{c[0], c.size() > 1 ? c[1] : '\0'}, uint8_t(c.size())};
     }
     return t;
   }();
@@ -160,7 +160,7 @@ inline const std::array<ByteChar, 256>& byte_char_codes() {
 inline Normalized byte_level_map(const Normalized& piece) {
   const auto& chars = byte_chars();
   Rebuilder out(piece);
-  for (std::size_t i = 0; i < piece.text.size(); ++i)
+  for (size_t i = 0; i < piece.text.size(); ++i)
     out.push(chars[static_cast<unsigned char>(piece.text[i])], piece.tracked ? piece.align[i] : Span{});
   return out.take();
 }
@@ -198,17 +198,17 @@ class Whitespace final : public PieceSplitter {
  public:
   void split(Normalized& piece, std::vector<Normalized>& out) const override {
     auto matches = scan_matches(piece.text, [](std::string_view s, auto&& emit) {
-      std::size_t i = 0;
+      size_t i = 0;
       while (i < s.size()) {
-        std::size_t j = i;
+        size_t j = i;
         const int k = kind(utf8::next(s, j));
         if (k == 0) {
           i = j;
           continue;
         }
-        std::size_t e = j;
+        size_t e = j;
         while (e < s.size()) {
-          std::size_t t = e;
+          size_t t = e;
           if (kind(utf8::next(s, t)) != k) break;
           e = t;
         }
@@ -337,7 +337,7 @@ class Split final : public PieceSplitter {
   Behavior behavior_;
   bool invert_;
   bool gpt2_;
-  std::size_t digits_;  // 3: the cl100k scanner, 1: Qwen2's, 0: neither
+  size_t digits_;  // 3: the cl100k scanner, 1: Qwen2's, 0: neither
 };
 
 inline Behavior read_behavior(const JsonRef& j) {

@@ -47,7 +47,7 @@ class Regex {
       if (rc == PCRE2_ERROR_NOMATCH) break;
       if (rc < 0) fail(Error::Kind::input, "regular expression \"", pattern_, "\" failed with PCRE2 error ", rc);
       const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(data.get());
-      on_match(static_cast<std::size_t>(ov[0]), static_cast<std::size_t>(ov[1]));
+      on_match(size_t(ov[0]), size_t(ov[1]));
       if (ov[1] > ov[0]) {
         start = ov[1];
       } else {  // an empty match: step over one character
@@ -68,7 +68,7 @@ class Regex {
     static constexpr std::string_view ws = R"(\t\n\x{0B}\f\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000})";
     std::string out;
     bool in_class = false;
-    for (std::size_t i = 0; i < p.size(); ++i) {
+    for (size_t i = 0; i < p.size(); ++i) {
       const char c = p[i];
       if (c == '\\' && i + 1 < p.size()) {
         const char e = p[i + 1];

@@ -36,7 +36,7 @@ template <class Step, class Make>
 std::unique_ptr<Step> make_sequence(const JsonRef& j, std::string_view list, Make make) {
   typename Sequence<Step>::Steps steps;
   const JsonRef items = j[list];
-  for (std::size_t i = 0; i < items.size(); ++i)
+  for (size_t i = 0; i < items.size(); ++i)
     if (auto s = make(items[i])) steps.push_back(std::move(s));
   return std::make_unique<Sequence<Step>>(std::move(steps));
 }

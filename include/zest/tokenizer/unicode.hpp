@@ -17,7 +17,7 @@
 
 namespace zest::detail::unicode {
 
-template <std::size_t N>
+template <size_t N>
 bool in_ranges(const unicode_tables::CodeRange (&table)[N], char32_t cp) {
   const auto* it = std::upper_bound(std::begin(table), std::end(table), cp,
                                     [](char32_t c, const unicode_tables::CodeRange& r) { return c < r.first; });
@@ -36,7 +36,7 @@ inline bool is_whitespace(char32_t c) {
 }
 
 inline utf8proc_category_t category(char32_t c) {
-  return utf8proc_category(static_cast<utf8proc_int32_t>(c));
+  return utf8proc_category(utf8proc_int32_t(c));
 }
 
 inline bool is_letter(char32_t c) {
@@ -87,7 +87,7 @@ inline bool is_chinese(char32_t c) {
 // Appends Rust's c.to_lowercase() (which may be more than one character).
 inline void append_lowercase(std::string& out, char32_t c) {
   if (c < 0x80) {
-    out += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    out += char(c >= 'A' && c <= 'Z' ? c + 32 : c);
     return;
   }
   const auto& table = unicode_tables::lowercase;
@@ -113,10 +113,10 @@ inline std::string normalize(std::string_view text, Form form) {
   }
   utf8proc_uint8_t* result = nullptr;
   const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
-                              static_cast<utf8proc_ssize_t>(text.size()), &result,
-                              static_cast<utf8proc_option_t>(options));
+                              utf8proc_ssize_t(text.size()), &result,
+                              utf8proc_option_t(options));
   if (n < 0) fail(Error::Kind::input, "Unicode normalization failed: ", utf8proc_errmsg(n));
-  std::string out(reinterpret_cast<const char*>(result), static_cast<std::size_t>(n));
+  std::string out(reinterpret_cast<const char*>(result), size_t(n));
   std::free(result);
   return out;
 }

@@ -11,7 +11,7 @@
 namespace zest::detail::utf8 {
 
 // Length of the character that starts with byte `lead` (1 for stray continuation bytes).
-inline std::size_t char_length(unsigned char lead) {
+inline size_t char_length(unsigned char lead) {
   if (lead < 0x80) return 1;
   if (lead >= 0xF0) return 4;
   if (lead >= 0xE0) return 3;
@@ -20,8 +20,8 @@ inline std::size_t char_length(unsigned char lead) {
 }
 
 // Decodes the (valid) character at s[i], advancing i past it.
-inline char32_t next(std::string_view s, std::size_t& i) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+inline char32_t next(std::string_view s, size_t& i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
   const unsigned char lead = b(0);
   char32_t cp;
   if (lead < 0x80) {
@@ -42,17 +42,17 @@ inline char32_t next(std::string_view s, std::size_t& i) {
 }
 
 // The code point starting at byte i (valid UTF-8).
-inline char32_t at(std::string_view s, std::size_t i) { return next(s, i); }
+inline char32_t at(std::string_view s, size_t i) { return next(s, i); }
 
 // Byte offset of the first invalid sequence, or npos when `s` is valid UTF-8.
-inline std::size_t find_invalid(std::string_view s) {
+inline size_t find_invalid(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const std::size_t n = s.size();
-  std::size_t i = 0;
+  const size_t n = s.size();
+  size_t i = 0;
   while (i < n) {
     // Eight ASCII bytes at a time: the common case.
     while (i + 8 <= n) {
-      std::uint64_t w;
+      uint64_t w;
       __builtin_memcpy(&w, p + i, 8);
       if (w & 0x8080808080808080ull) break;
       i += 8;
@@ -63,7 +63,7 @@ inline std::size_t find_invalid(std::string_view s) {
       ++i;
       continue;
     }
-    std::size_t len;
+    size_t len;
     char32_t min;
     if (c >= 0xC2 && c <= 0xDF) {
       len = 2, min = 0x80;
@@ -76,7 +76,7 @@ inline std::size_t find_invalid(std::string_view s) {
     }
     if (i + len > n) return i;
     char32_t cp = c & (0xFF >> (len + 1));
-    for (std::size_t k = 1; k < len; ++k) {
+    for (size_t k = 1; k < len; ++k) {
       if ((p[i + k] & 0xC0) != 0x80) return i;
       cp = (cp << 6) | (p[i + k] & 0x3F);
     }
@@ -89,19 +89,19 @@ inline std::size_t find_invalid(std::string_view s) {
 // Appends the UTF-8 encoding of cp.
 inline void append(std::string& out, char32_t cp) {
   if (cp < 0x80) {
-    out += static_cast<char>(cp);
+    out += char(cp);
   } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
+    out += char(0xC0 | (cp >> 6));
+    out += char(0x80 | (cp & 0x3F));
   } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
+    out += char(0xE0 | (cp >> 12));
+    out += char(0x80 | ((cp >> 6) & 0x3F));
+    out += char(0x80 | (cp & 0x3F));
   } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
+    out += char(0xF0 | (cp >> 18));
+    out += char(0x80 | ((cp >> 12) & 0x3F));
+    out += char(0x80 | ((cp >> 6) & 0x3F));
+    out += char(0x80 | (cp & 0x3F));
   }
 }
 
@@ -117,7 +117,7 @@ inline std::string replace_invalid(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   while (!s.empty()) {
-    const std::size_t bad = find_invalid(s);
+    const size_t bad = find_invalid(s);
     if (bad == std::string_view::npos) {
       out += s;
       break;
@@ -126,10 +126,10 @@ inline std::string replace_invalid(std::string_view s) {
     out += "\xEF\xBF\xBD";
     // Skip the maximal prefix of a valid sequence (at least one byte), as WHATWG/Rust do.
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    std::size_t k = bad + 1;
+    size_t k = bad + 1;
     const unsigned char c = p[bad];
-    const std::size_t len = (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 1;
-    for (std::size_t j = 1; j < len && k < s.size(); ++j, ++k) {
+    const size_t len = (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 1;
+    for (size_t j = 1; j < len && k < s.size(); ++j, ++k) {
       const unsigned char d = p[k];
       unsigned char lo = 0x80, hi = 0xBF;
       if (j == 1) {
@@ -147,10 +147,10 @@ inline std::string replace_invalid(std::string_view s) {
 
 // Throws a zest::Error naming the byte offset of the first invalid sequence in `s`.
 inline void check(std::string_view s, std::string_view what) {
-  const std::size_t bad = find_invalid(s);
+  const size_t bad = find_invalid(s);
   if (bad != std::string_view::npos) {
     fail(Error::Kind::input, what, ": invalid UTF-8 at byte offset ", bad, " (byte 0x", std::hex,
-         static_cast<int>(static_cast<unsigned char>(s[bad])), ")");
+         int(static_cast<unsigned char>(s[bad])), ")");
   }
 }
 

@@ -13,7 +13,7 @@ namespace zest::detail {
 
 class WordPiece final : public Model {
  public:
-  WordPiece(Vocab vocab, std::string unk, std::string prefix, std::size_t max_chars)
+  WordPiece(Vocab vocab, std::string unk, std::string prefix, size_t max_chars)
       : unk_token_(std::move(unk)), prefix_(std::move(prefix)), max_chars_(max_chars) {
     vocab_ = std::move(vocab);
     unk_ = vocab_.find(unk_token_);
@@ -25,25 +25,25 @@ class WordPiece final : public Model {
     return std::make_unique<WordPiece>(t.vocab_ids_given ? Vocab::from_pairs(t, j) : Vocab::from_json_object(j["vocab"]),
                                        j.get_string("unk_token", "[UNK]"),
                                        j.get_string("continuing_subword_prefix", "##"),
-                                       static_cast<std::size_t>(j.get_int("max_input_chars_per_word", 100)));
+                                       size_t(j.get_int("max_input_chars_per_word", 100)));
   }
 
   void tokenize(std::string_view word, std::vector<Token>& out) const override {
     if (word.empty()) return;
-    std::size_t chars = 0;
-    for (std::size_t i = 0; i < word.size(); i += utf8::char_length(static_cast<unsigned char>(word[i]))) ++chars;
+    size_t chars = 0;
+    for (size_t i = 0; i < word.size(); i += utf8::char_length(static_cast<unsigned char>(word[i]))) ++chars;
     if (chars > max_chars_) return unknown(word, out);
-    const std::size_t mark = out.size();
+    const size_t mark = out.size();
     std::string buf = prefix_;
-    std::size_t start = 0;
+    size_t start = 0;
     while (start < word.size()) {
-      std::size_t end = word.size();
-      const std::size_t extra = start > 0 ? prefix_.size() : 0;
+      size_t end = word.size();
+      const size_t extra = start > 0 ? prefix_.size() : 0;
       if (end - start + extra > max_len_) {
         end = start + (max_len_ > extra ? max_len_ - extra : 0);
         while (end > start && (static_cast<unsigned char>(word[end]) & 0xC0) == 0x80) --end;
       }
-      std::int32_t id = -1;
+      int32_t id = -1;
       while (end > start) {
         if (start == 0) {
           id = vocab_.find(word.substr(0, end));
@@ -60,7 +60,7 @@ class WordPiece final : public Model {
         out.resize(mark);
         return unknown(word, out);
       }
-      out.push_back({id, static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(end)});
+      out.push_back({id, uint32_t(start), uint32_t(end)});
       start = end;
     }
   }
@@ -68,19 +68,19 @@ class WordPiece final : public Model {
  private:
   template <typename F>
   void vocab_ids_for_each(F&& f) const {
-    for (std::size_t id = 0; id < vocab_.id_bound(); ++id)
-      if (const auto* t = vocab_.token(static_cast<std::int32_t>(id))) f(*t);
+    for (size_t id = 0; id < vocab_.id_bound(); ++id)
+      if (const auto* t = vocab_.token(int32_t(id))) f(*t);
   }
 
   void unknown(std::string_view word, std::vector<Token>& out) const {
     if (unk_ < 0) fail(Error::Kind::config, "WordPiece: unk_token \"", unk_token_, "\" is not in the vocabulary");
-    out.push_back({unk_, 0, static_cast<std::uint32_t>(word.size())});
+    out.push_back({unk_, 0, uint32_t(word.size())});
   }
 
   std::string unk_token_, prefix_;
-  std::size_t max_chars_;
-  std::int32_t unk_ = -1;
-  std::size_t max_len_ = 0;
+  size_t max_chars_;
+  int32_t unk_ = -1;
+  size_t max_len_ = 0;
 };
 
 }  // namespace zest::detail

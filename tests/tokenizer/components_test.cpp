@@ -46,18 +46,18 @@ TEST_CASE("component variants equal the reference") {
     }
     const auto tok = zest::Tokenizer::from_json(json.dump(), name);
     int same = 0;
-    for (std::size_t i = 0; i < names.size(); ++i) {
+    for (size_t i = 0; i < names.size(); ++i) {
       const std::string& text = texts.at(names[i]);
       const auto ids = tok.encode(text, false);
       const auto ids_special = tok.encode(text, true);
-      const auto expect_special = v["ids_special"][i].get<std::vector<std::int32_t>>();
-      CHECK_MESSAGE(ids == v["ids"][i].get<std::vector<std::int32_t>>(), name, " ", names[i]);
+      const auto expect_special = v["ids_special"][i].get<std::vector<int32_t>>();
+      CHECK_MESSAGE(ids == v["ids"][i].get<std::vector<int32_t>>(), name, " ", names[i]);
       CHECK_MESSAGE(ids_special == expect_special, name, " ", names[i]);
       CHECK_MESSAGE(tok.decode(expect_special, false) == v["decoded"][i][0].get<std::string>(), name, " ", names[i]);
       CHECK_MESSAGE(tok.decode(expect_special, true) == v["decoded"][i][1].get<std::string>(), name, " ", names[i]);
-      same += ids == v["ids"][i].get<std::vector<std::int32_t>>();
+      same += ids == v["ids"][i].get<std::vector<int32_t>>();
     }
-    if (same != static_cast<int>(names.size())) MESSAGE(name << ": " << same << "/" << names.size());
+    if (same != int(names.size())) MESSAGE(name << ": " << same << "/" << names.size());
   }
   CHECK(variants >= 30);
 }

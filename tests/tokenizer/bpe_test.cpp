@@ -19,13 +19,13 @@ TEST_CASE("BPE whole tokens are what the merge loop makes of their strings") {
     const auto& vocab = bpe.vocab();
     int whole = 0, self = 0, wrong = 0;
     std::vector<zest::detail::Token> tokens;
-    for (std::size_t id = 0; id < vocab.id_bound(); ++id) {
-      const std::string* t = vocab.token(static_cast<std::int32_t>(id));
-      if (!t || t->empty() || vocab.find(*t) != static_cast<std::int32_t>(id)) continue;
+    for (size_t id = 0; id < vocab.id_bound(); ++id) {
+      const std::string* t = vocab.token(int32_t(id));
+      if (!t || t->empty() || vocab.find(*t) != int32_t(id)) continue;
       tokens.clear();
       bpe.merge_word(*t, tokens);
-      const bool makes_itself = tokens.size() == 1 && tokens[0].id == static_cast<std::int32_t>(id);
-      const bool shortcut = bpe.whole_token(*t) == static_cast<std::int32_t>(id);
+      const bool makes_itself = tokens.size() == 1 && tokens[0].id == int32_t(id);
+      const bool shortcut = bpe.whole_token(*t) == int32_t(id);
       self += makes_itself;
       whole += shortcut;
       if (shortcut && !makes_itself) {

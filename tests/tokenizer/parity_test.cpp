@@ -26,14 +26,14 @@ const std::vector<nlohmann::json>& texts() {
 }
 
 // The reference gives offsets in characters; zest gives them in bytes.
-std::vector<std::pair<std::size_t, std::size_t>> to_bytes(const std::string& text, const nlohmann::json& offsets) {
-  std::vector<std::size_t> byte_of_char;
-  for (std::size_t i = 0; i < text.size(); ++i)
+std::vector<std::pair<size_t, size_t>> to_bytes(const std::string& text, const nlohmann::json& offsets) {
+  std::vector<size_t> byte_of_char;
+  for (size_t i = 0; i < text.size(); ++i)
     if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) byte_of_char.push_back(i);
   byte_of_char.push_back(text.size());
-  std::vector<std::pair<std::size_t, std::size_t>> out;
+  std::vector<std::pair<size_t, size_t>> out;
   for (const auto& o : offsets) {
-    const auto b = o[0].get<std::size_t>(), e = o[1].get<std::size_t>();
+    const auto b = o[0].get<size_t>(), e = o[1].get<size_t>();
     out.emplace_back(byte_of_char.at(std::min(b, byte_of_char.size() - 1)), byte_of_char.at(std::min(e, byte_of_char.size() - 1)));
   }
   return out;
@@ -44,14 +44,14 @@ void check_tokenizer(const std::string& name) {
   const auto tok = zest::Tokenizer::from_file(test_data("tokenizer") + "/models/" + name + "/tokenizer.json");
   REQUIRE(golden.size() == texts().size());
   int same = 0, same_special = 0, same_offsets = 0, with_offsets = 0, same_decode = 0, same_skip = 0;
-  for (std::size_t i = 0; i < golden.size(); ++i) {
+  for (size_t i = 0; i < golden.size(); ++i) {
     const std::string text = texts()[i]["text"];
     const std::string what = name + " " + texts()[i]["name"].get<std::string>();
     const auto& g = golden[i];
     const auto ids = tok.encode(text, false);
     const auto ids_special = tok.encode(text, true);
-    const auto expect = g["ids"].get<std::vector<std::int32_t>>();
-    const auto expect_special = g["ids_special"].get<std::vector<std::int32_t>>();
+    const auto expect = g["ids"].get<std::vector<int32_t>>();
+    const auto expect_special = g["ids_special"].get<std::vector<int32_t>>();
     same += ids == expect;
     same_special += ids_special == expect_special;
     CHECK_MESSAGE(ids == expect, what);

@@ -32,10 +32,10 @@ std::vector<std::string> all_texts() {
   return out;
 }
 
-std::vector<std::int32_t> parse_ids(const std::string& line) {
+std::vector<int32_t> parse_ids(const std::string& line) {
   std::istringstream in(line);
-  std::vector<std::int32_t> ids;
-  for (std::int32_t id; in >> id;) ids.push_back(id);
+  std::vector<int32_t> ids;
+  for (int32_t id; in >> id;) ids.push_back(id);
   return ids;
 }
 
@@ -60,7 +60,7 @@ TEST_CASE("SentencePiece .model equals spm_encode") {
     const auto tok = zest::Tokenizer::from_file(test_data("tokenizer") + "/models/" + name + "/tokenizer.model");
     const auto golden = lines_of(test_data("tokenizer") + "/golden/" + name + ".ids");
     REQUIRE(golden.size() == texts.size());
-    for (std::size_t i = 0; i < texts.size(); ++i) {
+    for (size_t i = 0; i < texts.size(); ++i) {
       const auto expect = parse_ids(golden[i]);
       CHECK_MESSAGE(tok.encode(texts[i]) == expect, name, " ", texts[i]);
       auto special = expect;
@@ -112,7 +112,7 @@ TEST_CASE("model directories") {
 
   // A directory with tokenizer.json.
   const auto gpt2 = zest::Tokenizer::from_file(test_data("tokenizer") + "/models/gpt2");
-  CHECK(gpt2.encode("Hello world") == std::vector<std::int32_t>{15496, 995});
+  CHECK(gpt2.encode("Hello world") == std::vector<int32_t>{15496, 995});
   CHECK(gpt2.vocab_size() == 50257);
   CHECK(gpt2.special_tokens().eos == 50256);
   CHECK(gpt2.token_to_id("<|endoftext|>") == 50256);
@@ -193,10 +193,10 @@ TEST_CASE("a token id is checked before it sizes anything") {
                       "fuzz.json: $.model.vocab[\"ab\"]: token id 712080682 is out of range: a vocabulary of 3 tokens takes ids 0 to 65538"));
 
   // The limit: the vocabulary's size plus 65,536 unused ids.
-  auto bpe = [](std::int64_t id) {
+  auto bpe = [](int64_t id) {
     return R"({"model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":)" + std::to_string(id) + R"(},"merges":["a b"]}})";
   };
-  CHECK(zest::Tokenizer::from_json(bpe(65538)).encode("ab") == std::vector<std::int32_t>{65538});
+  CHECK(zest::Tokenizer::from_json(bpe(65538)).encode("ab") == std::vector<int32_t>{65538});
   CHECK(throws_naming([&] { zest::Tokenizer::from_json(bpe(65539)); }, "token id 65539 is out of range"));
   CHECK(throws_naming([&] { zest::Tokenizer::from_json(bpe(-1)); }, "token id -1 is out of range"));
 
@@ -252,7 +252,7 @@ TEST_CASE("threads share one tokenizer; the cache changes nothing") {
   for (const std::string name : {"gpt2", "bert-base-uncased"}) {
     auto tok = zest::Tokenizer::from_file(test_data("tokenizer") + "/models/" + name + "/tokenizer.json");
     tok.set_cache_capacity(256);  // small: eviction happens all the time
-    std::vector<std::vector<std::int32_t>> expect;
+    std::vector<std::vector<int32_t>> expect;
     auto plain = zest::Tokenizer::from_file(test_data("tokenizer") + "/models/" + name + "/tokenizer.json");
     plain.set_cache_capacity(0);
     CHECK(plain.cache_capacity() == 0);
@@ -262,7 +262,7 @@ TEST_CASE("threads share one tokenizer; the cache changes nothing") {
     for (int k = 0; k < 4; ++k)
       pool.emplace_back([&, k] {
         for (int round = 0; round < 3; ++round)
-          for (std::size_t i = 0; i < texts.size(); ++i) mismatches[static_cast<std::size_t>(k)] += tok.encode(texts[i]) != expect[i];
+          for (size_t i = 0; i < texts.size(); ++i) mismatches[size_t(k)] += tok.encode(texts[i]) != expect[i];
       });
     for (auto& t : pool) t.join();
     for (int m : mismatches) CHECK(m == 0);
@@ -280,7 +280,7 @@ TEST_CASE("the ids-only fast paths equal the general path (taken with offsets) o
     int mismatches = 0;
     for (int i = 0; i < 2000; ++i) {
       std::string text;
-      for (int n = static_cast<int>(rng() % 24); n > 0; --n) text += alphabet[rng() % alphabet.size()];
+      for (int n = int(rng() % 24); n > 0; --n) text += alphabet[rng() % alphabet.size()];
       const bool same = tok.encode(text) == tok.encode_with_offsets(text).ids;
       mismatches += !same;
       CHECK_MESSAGE(same, name << ": \"" << text << "\"");

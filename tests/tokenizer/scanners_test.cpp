@@ -14,23 +14,23 @@
 
 namespace {
 
-using Pieces = std::vector<std::pair<std::size_t, std::size_t>>;
+using Pieces = std::vector<std::pair<size_t, size_t>>;
 
 Pieces by_scanner(std::string_view s) {
   Pieces p;
-  zest::detail::scan_gpt2(s, [&](std::size_t b, std::size_t e) { p.emplace_back(b, e); });
+  zest::detail::scan_gpt2(s, [&](size_t b, size_t e) { p.emplace_back(b, e); });
   return p;
 }
 
-Pieces by_cl100k(std::string_view s, std::size_t digits) {
+Pieces by_cl100k(std::string_view s, size_t digits) {
   Pieces p;
-  zest::detail::scan_cl100k(s, digits, [&](std::size_t b, std::size_t e) { p.emplace_back(b, e); });
+  zest::detail::scan_cl100k(s, digits, [&](size_t b, size_t e) { p.emplace_back(b, e); });
   return p;
 }
 
 Pieces by_regex(const zest::detail::Regex& re, std::string_view s) {
   Pieces p;
-  re.for_each_match(s, [&](std::size_t b, std::size_t e) { p.emplace_back(b, e); });
+  re.for_each_match(s, [&](size_t b, size_t e) { p.emplace_back(b, e); });
   return p;
 }
 
@@ -59,7 +59,7 @@ TEST_CASE("GPT-2, cl100k and Qwen2 scanners equal their regexes") {
   std::mt19937 rng(7);
   for (int i = 0; i < 3000; ++i) {
     std::string s;
-    const int n = static_cast<int>(rng() % 12);
+    const int n = int(rng() % 12);
     for (int k = 0; k < n; ++k) s += alphabet[rng() % alphabet.size()];
     CHECK_MESSAGE(by_scanner(s) == by_regex(re, s), nlohmann::json(s).dump());
     CHECK_MESSAGE(by_cl100k(s, 3) == by_regex(cl100k, s), nlohmann::json(s).dump());

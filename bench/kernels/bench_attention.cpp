@@ -5,7 +5,7 @@
 #include <string>
 
 #include "bench_common.hpp"
-#include "zest/detail/half.hpp"
+#include "zest/kernels/half.hpp"
 #include "zest/kernels/attention.hpp"
 
 namespace bench {

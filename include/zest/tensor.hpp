@@ -17,7 +17,7 @@
 #include <string_view>
 #include <type_traits>
 
-#include "zest/detail/half.hpp"
+#include "zest/kernels/half.hpp"
 #include "zest/error.hpp"
 
 namespace zest {

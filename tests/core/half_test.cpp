@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "zest/detail/half.hpp"
+#include "zest/kernels/half.hpp"
 #include "zest/io/read_file.hpp"
 
 using namespace zest::detail;

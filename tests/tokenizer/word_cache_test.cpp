@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "zest/tokenizer/lru_cache.hpp"
+#include "zest/tokenizer/word_cache.hpp"
 
 namespace {
 

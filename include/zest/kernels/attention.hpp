@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "zest/detail/half.hpp"
+#include "zest/kernels/half.hpp"
 #include "zest/error.hpp"
 #include "zest/kernels/simd.hpp"
 #include "zest/runtime/thread_pool.hpp"

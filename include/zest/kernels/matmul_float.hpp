@@ -11,7 +11,7 @@
 #include <cstring>
 #include <type_traits>
 
-#include "zest/detail/half.hpp"
+#include "zest/kernels/half.hpp"
 #include "zest/kernels/packed_matrix.hpp"
 #include "zest/kernels/simd.hpp"
 #include "zest/kernels/tile.hpp"

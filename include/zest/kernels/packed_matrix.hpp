@@ -1,6 +1,6 @@
 // PackedMatrix: a Linear layer's weight, repacked once at load into the layout the matmul
 // kernels stream. The source is HF's nn.Linear.weight: `rows` output features by `cols` input
-// features, row-major f32 (convert f16/bf16 checkpoints with zest/detail/half.hpp first; the
+// features, row-major f32 (convert f16/bf16 checkpoints with zest/kernels/half.hpp first; the
 // round trip is exact).
 //
 // Every format cuts the output rows into panels of kPanel = 32 (the last one zero-padded), and
@@ -34,7 +34,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "zest/detail/half.hpp"
+#include "zest/kernels/half.hpp"
 #include "zest/error.hpp"
 #include "zest/kernels/simd.hpp"
 

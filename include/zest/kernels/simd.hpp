@@ -16,7 +16,7 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "zest/detail/half.hpp"
+#include "zest/kernels/half.hpp"
 
 #if defined(__AVX512F__) || defined(__AVX2__) || defined(__F16C__)
 #include <immintrin.h>

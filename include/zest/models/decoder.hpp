@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "zest/detail/half.hpp"
+#include "zest/kernels/half.hpp"
 #include "zest/error.hpp"
 #include "zest/io/config.hpp"
 #include "zest/io/safetensors.hpp"

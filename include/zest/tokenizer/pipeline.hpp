@@ -18,7 +18,7 @@
 #include "zest/tokenizer/bpe.hpp"
 #include "zest/tokenizer/decoders.hpp"
 #include "zest/io/json.hpp"
-#include "zest/tokenizer/lru_cache.hpp"
+#include "zest/tokenizer/word_cache.hpp"
 #include "zest/tokenizer/normalizers.hpp"
 #include "zest/tokenizer/post_processors.hpp"
 #include "zest/tokenizer/pre_tokenizers.hpp"

@@ -1,5 +1,5 @@
 // GenerateParams: how one generate() call picks its tokens, with defaults from a model's
-// generation_config.json (zest::GenerationConfig, parsed in zest/io/config.hpp).
+// generation_config.json (detail::GenerationConfig, parsed in zest/io/config.hpp).
 #pragma once
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// zest::ThreadPool: persistent workers for the kernels' fork/join parallelism.
+// zest::detail::ThreadPool: persistent workers for the kernels' fork/join parallelism.
 //
 // A decode step of a small model is a few hundred microseconds split into dozens of kernel
 // calls, so fork/join must cost about a microsecond: workers spin on a generation counter for

@@ -56,8 +56,8 @@ TEST_CASE("fixture configs") {
   CHECK(llama.norm_eps == 1e-5);
   CHECK_FALSE(llama.tie_word_embeddings);
   CHECK_FALSE(llama.qkv_bias);
-  CHECK(llama.rope_theta == 10000.0);
-  CHECK(llama.rope_linear_factor == 1.0);
+  CHECK(llama.ropes.at(0).theta == 10000.0);
+  CHECK(llama.ropes.at(0).type == zest::detail::RopeType::standard);
   CHECK_FALSE(llama.sliding_window);
   CHECK(llama.bos_token_id == 1);
   CHECK(llama.uses_rms_norm());
@@ -68,7 +68,7 @@ TEST_CASE("fixture configs") {
   CHECK_FALSE(qwen2.attention_output_bias);
   CHECK_FALSE(qwen2.mlp_bias);
   CHECK(qwen2.tie_word_embeddings);
-  CHECK(qwen2.rope_theta == 1e6);
+  CHECK(qwen2.ropes.at(0).theta == 1e6);
   CHECK(qwen2.norm_eps == 1e-6);
   CHECK_FALSE(qwen2.sliding_window);  // use_sliding_window: false
   CHECK(qwen2.torch_dtype == "bfloat16");
@@ -100,7 +100,7 @@ TEST_CASE("defaults of each family when fields are absent") {
   CHECK(mistral.num_key_value_heads == 8);
   CHECK(mistral.max_position_embeddings == 131072);
   CHECK(mistral.sliding_window == 4096);
-  CHECK(mistral.sliding_window_of_layer(0) == 4096);
+  CHECK(mistral.layers.at(0).window == 4096);
   CHECK_FALSE(parse_model_config(R"({"model_type": "mistral", "sliding_window": null})").sliding_window);
 
   const auto qwen2 = parse_model_config(R"({"model_type": "qwen2"})");
@@ -110,8 +110,8 @@ TEST_CASE("defaults of each family when fields are absent") {
   CHECK_FALSE(qwen2.bos_token_id);
   const auto windowed = parse_model_config(R"({"model_type": "qwen2", "use_sliding_window": true, "sliding_window": 64,
                                               "max_window_layers": 3, "num_hidden_layers": 4})");
-  CHECK_FALSE(windowed.sliding_window_of_layer(2));
-  CHECK(windowed.sliding_window_of_layer(3) == 64);
+  CHECK_FALSE(windowed.layers.at(2).window);
+  CHECK(windowed.layers.at(3).window == 64);
 
   const auto gpt2 = parse_model_config(R"({"model_type": "gpt2"})");
   CHECK(gpt2.vocab_size == 50257);
@@ -136,10 +136,12 @@ TEST_CASE("optional features") {
   CHECK(c.qkv_bias);
   CHECK(c.attention_output_bias);
   CHECK(c.mlp_bias);
-  CHECK(c.rope_linear_factor == 2.0);
+  CHECK(c.ropes.at(0).type == zest::detail::RopeType::linear);
+  CHECK(c.ropes.at(0).factor == 2.0);
   CHECK(c.eos_token_ids == std::vector<int32_t>{2, 7});
   CHECK_FALSE(c.bos_token_id);
-  CHECK(parse_model_config(R"({"model_type": "llama", "rope_scaling": {"rope_type": "default"}})").rope_linear_factor == 1.0);
+  CHECK(parse_model_config(R"({"model_type": "llama", "rope_scaling": {"rope_type": "default"}})").ropes.at(0).type ==
+        zest::detail::RopeType::standard);
   CHECK(parse_model_config(R"({"model_type": "gpt2", "activation_function": "relu"})").hidden_act == Activation::relu);
 }
 
@@ -160,15 +162,15 @@ TEST_CASE("bad configs name the file and the field") {
       {R"({"model_type": "llama", "hidden_size": 100, "num_attention_heads": 3})", "is not a multiple of num_attention_heads"},
       {R"({"model_type": "llama", "num_key_value_heads": 5})", "must divide num_attention_heads"},
       {R"({"model_type": "llama", "hidden_act": "mish"})", "hidden_act 'mish' is not supported"},
-      {R"({"model_type": "llama", "rope_scaling": {"type": "yarn", "factor": 4}})", "rope_scaling type 'yarn' is not supported"},
-      {R"({"model_type": "llama", "rope_scaling": {"type": "linear"}})", "needs a positive 'factor'"},
+      {R"({"model_type": "llama", "rope_scaling": {"type": "mrope", "factor": 4}})", "'mrope' is not supported"},
+      {R"({"model_type": "llama", "rope_scaling": {"type": "linear"}})", "field 'factor' is required by rope type linear"},
       {R"({"model_type": "llama", "rope_scaling": 3})", "field 'rope_scaling' must be an object"},
       {R"({"model_type": "llama", "tie_word_embeddings": "yes"})", "must be true or false"},
       {R"({"model_type": "llama", "eos_token_id": [2, "x"]})", "must be a token id or a list of token ids"},
       {R"({"model_type": "llama", "eos_token_id": 40000})", "outside the vocabulary"},
       {R"({"model_type": "llama", "bos_token_id": [1, 2]})", "must be a single token id"},
       {R"({"model_type": "llama", "architectures": "Llama"})", "field 'architectures' must be a list of strings"},
-      {R"({"model_type": "llama", "head_dim": 15, "hidden_size": 60, "num_attention_heads": 4})", "must be even"},
+      {R"({"model_type": "llama", "head_dim": 15, "hidden_size": 60, "num_attention_heads": 4})", "even, non-zero number of rotary dimensions"},
       {R"({"model_type": "bert", "id2label": {"x": "A"}})", "id2label"},
       {R"({"model_type": "bert", "id2label": {"0": "A", "999999999": "B"}})", "indices \"0\" to \"1\" to label strings, got \"999999999\""},
       {R"({"model_type": "bert", "id2label": {"0": "A", "01": "B"}})", "got \"01\""},
@@ -176,8 +178,9 @@ TEST_CASE("bad configs name the file and the field") {
       {R"({"model_type": "bert", "position_embedding_type": "relative_key"})", "position_embedding_type 'relative_key'"},
   };
   for (const auto& c : cases) {
-    CAPTURE(c.json);
+    CAPTURE(std::string(c.json));
     const std::string message = error_of([&] { parse_model_config(c.json, "dir/config.json"); });
+    CAPTURE(message);
     CHECK(message.find("dir/config.json") == 0);
     CHECK(message.find(c.expected) != std::string::npos);
   }

@@ -1,11 +1,13 @@
 // config.json and generation_config.json -> typed structs.
 //
-// One ModelConfig serves every family: each family's config.json names are read (GPT-2's n_embd,
-// BERT's layer_norm_eps, ...) with the defaults of its Hugging Face configuration class when a field
-// is absent, and normalised to one vocabulary, so the model code reads the same fields everywhere
-// and Mistral or Qwen2 are differences of configuration, not of code.
+// One ModelConfig serves every family (io/model_config.hpp): each family's reader (io/families/)
+// reads its configuration class's names with that class's defaults when a field is absent, so
+// the model code reads the same fields everywhere. A key that no reader understood stops the load
+// (ConfigFields::finish): zest refuses what might change the maths rather than ignore it.
 #pragma once
 
+#include <algorithm>
+#include <iterator>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -14,83 +16,23 @@
 #include <vector>
 
 #include "zest/error.hpp"
+#include "zest/io/config_fields.hpp"
+#include "zest/io/families/bert.hpp"
+#include "zest/io/families/gemma.hpp"
+#include "zest/io/families/gpt2.hpp"
+#include "zest/io/families/granite.hpp"
+#include "zest/io/families/llama.hpp"
+#include "zest/io/families/mistral.hpp"
+#include "zest/io/families/olmo2.hpp"
+#include "zest/io/families/phi3.hpp"
+#include "zest/io/families/qwen2.hpp"
+#include "zest/io/families/qwen3.hpp"
+#include "zest/io/families/smollm3.hpp"
 #include "zest/io/json.hpp"
+#include "zest/io/model_config.hpp"
 #include "zest/io/read_file.hpp"
 
 namespace zest::detail {
-
-enum class ModelType { gpt2, llama, mistral, qwen2, bert };
-
-// The feed-forward activation, by hidden_act / activation_function.
-enum class Activation {
-  gelu_erf,   // "gelu": exact, with erf
-  gelu_tanh,  // "gelu_new", "gelu_pytorch_tanh", "gelu_fast": the tanh approximation
-  silu,       // "silu", "swish"
-  relu,
-};
-
-inline std::string_view to_string(ModelType type) {
-  switch (type) {
-    case ModelType::gpt2: return "gpt2";
-    case ModelType::llama: return "llama";
-    case ModelType::mistral: return "mistral";
-    case ModelType::qwen2: return "qwen2";
-    case ModelType::bert: return "bert";
-  }
-  return "?";
-}
-
-struct ModelConfig {
-  ModelType model_type = ModelType::llama;
-  std::vector<std::string> architectures;
-  std::string torch_dtype;  // as saved ("float32", "bfloat16", ...), empty when absent
-
-  int64_t vocab_size = 0;
-  int64_t hidden_size = 0;               // gpt2: n_embd
-  int64_t num_hidden_layers = 0;         // gpt2: n_layer
-  int64_t num_attention_heads = 0;       // gpt2: n_head
-  int64_t num_key_value_heads = 0;       // = num_attention_heads unless GQA/MQA
-  int64_t head_dim = 0;                  // hidden_size / num_attention_heads unless given
-  int64_t intermediate_size = 0;         // gpt2: n_inner, else 4 * n_embd
-  int64_t max_position_embeddings = 0;   // gpt2: n_positions
-  Activation hidden_act = Activation::silu;
-  double norm_eps = 1e-6;                // layer_norm_epsilon / rms_norm_eps / layer_norm_eps
-  bool tie_word_embeddings = false;
-
-  // Which projections carry a bias.
-  bool qkv_bias = false;                 // llama: attention_bias; qwen2: always; gpt2, bert: always
-  bool attention_output_bias = false;    // llama: attention_bias; qwen2: never; gpt2, bert: always
-  bool mlp_bias = false;                 // llama: mlp_bias; gpt2, bert: always
-
-  // Rotary position embeddings (llama family).
-  double rope_theta = 10000.0;
-  double rope_linear_factor = 1.0;       // rope_scaling {"type": "linear", "factor": f}: positions / f
-
-  // Sliding-window attention: layers from `sliding_window_first_layer` on see at most
-  // `sliding_window` keys (mistral: all layers; qwen2: use_sliding_window and max_window_layers).
-  std::optional<int64_t> sliding_window;
-  int64_t sliding_window_first_layer = 0;
-
-  // GPT-2's attention scaling switches.
-  bool scale_attn_weights = true;
-  bool scale_attn_by_inverse_layer_idx = false;
-  bool reorder_and_upcast_attn = false;
-
-  // BERT.
-  int64_t type_vocab_size = 0;
-  std::vector<std::string> id2label;     // classification labels by index
-  std::string problem_type;              // "", "single_label_classification", "multi_label_classification", "regression"
-
-  std::optional<int32_t> bos_token_id;
-  std::vector<int32_t> eos_token_ids;
-  std::optional<int32_t> pad_token_id;
-
-  bool uses_rope() const { return model_type != ModelType::gpt2 && model_type != ModelType::bert; }
-  bool uses_rms_norm() const { return uses_rope(); }
-  std::optional<int64_t> sliding_window_of_layer(int64_t layer) const {
-    return layer >= sliding_window_first_layer ? sliding_window : std::nullopt;
-  }
-};
 
 // Sampling defaults, as in transformers' GenerationConfig.
 struct GenerationConfig {
@@ -107,129 +49,35 @@ struct GenerationConfig {
   std::optional<int32_t> pad_token_id;
 };
 
+// Every family zest reads: config.json's model_type and its reader.
+struct Family {
+  std::string_view model_type;
+  ModelType type;
+  void (*read)(const ConfigFields&, ModelConfig&);
+};
+inline constexpr Family kFamilies[] = {
+    {"gpt2", ModelType::gpt2, read_gpt2},
+    {"llama", ModelType::llama, read_llama},
+    {"mistral", ModelType::mistral, read_mistral},
+    {"qwen2", ModelType::qwen2, read_qwen2},
+    {"qwen3", ModelType::qwen3, read_qwen3},
+    {"gemma2", ModelType::gemma2, read_gemma2},
+    {"gemma3_text", ModelType::gemma3_text, read_gemma3_text},
+    {"gemma3", ModelType::gemma3, read_gemma3},
+    {"phi3", ModelType::phi3, read_phi3},
+    {"smollm3", ModelType::smollm3, read_smollm3},
+    {"olmo2", ModelType::olmo2, read_olmo2},
+    {"granite", ModelType::granite, read_granite},
+    {"bert", ModelType::bert, read_bert},
+};
 
-inline Activation parse_activation(const JsonRef& fields, std::string_view key, std::string_view fallback) {
-  const std::string name = fields.get_string(key, fallback);
-  if (name == "gelu") return Activation::gelu_erf;
-  if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast") return Activation::gelu_tanh;
-  if (name == "silu" || name == "swish") return Activation::silu;
-  if (name == "relu") return Activation::relu;
-  fail(Error::Kind::unsupported, fields.file(), ": ", key, " '", name,
-       "' is not supported (supported: gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, silu, swish, relu)");
+inline std::string supported_model_types() {
+  std::string names;
+  for (const auto& family : kFamilies) names += (names.empty() ? "" : ", ") + std::string(family.model_type);
+  return names;
 }
 
-inline void read_special_ids(const JsonRef& fields, std::optional<int32_t> bos, std::vector<int32_t> eos,
-                             std::optional<int32_t>& bos_out, std::vector<int32_t>& eos_out,
-                             std::optional<int32_t>& pad_out) {
-  // Present but null means "none", as in Python; absent means the class default.
-  bos_out = fields.raw().contains("bos_token_id") ? fields.get_id("bos_token_id") : bos;
-  eos_out = fields.raw().contains("eos_token_id") ? fields.get_ids("eos_token_id") : eos;
-  pad_out = fields.get_id("pad_token_id");
-}
-
-// The llama family: llama, mistral, qwen2, with each configuration class's defaults.
-inline void read_llama_family(const JsonRef& f, ModelConfig& c) {
-  const bool mistral = c.model_type == ModelType::mistral, qwen2 = c.model_type == ModelType::qwen2;
-  c.vocab_size = f.get_int("vocab_size", qwen2 ? 151936 : 32000);
-  c.hidden_size = f.get_int("hidden_size", 4096);
-  c.intermediate_size = f.get_int("intermediate_size", mistral ? 14336 : qwen2 ? 22016 : 11008);
-  c.num_hidden_layers = f.get_int("num_hidden_layers", 32);
-  c.num_attention_heads = f.get_int("num_attention_heads", 32);
-  c.num_key_value_heads = f.get_int("num_key_value_heads", mistral ? 8 : c.num_attention_heads);
-  c.head_dim = f.get_int("head_dim", 0);
-  c.hidden_act = parse_activation(f, "hidden_act", "silu");
-  c.max_position_embeddings = f.get_int("max_position_embeddings", mistral ? 131072 : qwen2 ? 32768 : 2048);
-  c.norm_eps = f.get_number("rms_norm_eps", 1e-6);
-  c.tie_word_embeddings = f.get_bool("tie_word_embeddings", false);
-  c.rope_theta = f.get_number("rope_theta", 10000.0);
-  if (const auto scaling = f.get_object("rope_scaling")) {
-    const std::string type = scaling->get_string("rope_type").value_or(scaling->get_string("type", "default"));
-    if (type == "linear") {
-      c.rope_linear_factor = scaling->get_number("factor").value_or(0.0);
-      if (!(c.rope_linear_factor > 0)) f.invalid("rope_scaling", "of type linear needs a positive 'factor'");
-    } else if (type != "default") {
-      fail(Error::Kind::unsupported, f.file(), ": rope_scaling type '", type, "' is not supported (supported: linear)");
-    }
-  }
-  if (qwen2) {
-    c.qkv_bias = true;
-    if (f.get_bool("use_sliding_window", false)) {
-      c.sliding_window = f.get_int("sliding_window", 4096);
-      c.sliding_window_first_layer = f.get_int("max_window_layers", 28);
-    }
-  } else {
-    c.qkv_bias = c.attention_output_bias = f.get_bool("attention_bias", false);
-    c.mlp_bias = f.get_bool("mlp_bias", false);
-    if (mistral)
-      c.sliding_window = f.raw().contains("sliding_window") ? f.get_int("sliding_window") : std::optional<int64_t>(4096);
-  }
-  read_special_ids(f, qwen2 ? std::nullopt : std::optional<int32_t>(1), qwen2 ? std::vector<int32_t>{} : std::vector<int32_t>{2},
-                   c.bos_token_id, c.eos_token_ids, c.pad_token_id);
-}
-
-inline void read_gpt2(const JsonRef& f, ModelConfig& c) {
-  c.vocab_size = f.get_int("vocab_size", 50257);
-  c.max_position_embeddings = f.get_int("n_positions", 1024);
-  c.hidden_size = f.get_int("n_embd", 768);
-  c.num_hidden_layers = f.get_int("n_layer", 12);
-  c.num_attention_heads = c.num_key_value_heads = f.get_int("n_head", 12);
-  c.intermediate_size = f.get_int("n_inner", 4 * c.hidden_size);
-  c.hidden_act = parse_activation(f, "activation_function", "gelu_new");
-  c.norm_eps = f.get_number("layer_norm_epsilon", 1e-5);
-  c.tie_word_embeddings = f.get_bool("tie_word_embeddings", true);
-  c.qkv_bias = c.attention_output_bias = c.mlp_bias = true;
-  c.scale_attn_weights = f.get_bool("scale_attn_weights", true);
-  c.scale_attn_by_inverse_layer_idx = f.get_bool("scale_attn_by_inverse_layer_idx", false);
-  c.reorder_and_upcast_attn = f.get_bool("reorder_and_upcast_attn", false);
-  read_special_ids(f, 50256, {50256}, c.bos_token_id, c.eos_token_ids, c.pad_token_id);
-}
-
-// The most labels num_labels may ask for without an id2label (each is a "LABEL_i" string).
-inline constexpr int64_t kMaxLabels = 100'000;
-
-inline void read_bert(const JsonRef& f, ModelConfig& c) {
-  c.vocab_size = f.get_int("vocab_size", 30522);
-  c.hidden_size = f.get_int("hidden_size", 768);
-  c.num_hidden_layers = f.get_int("num_hidden_layers", 12);
-  c.num_attention_heads = c.num_key_value_heads = f.get_int("num_attention_heads", 12);
-  c.intermediate_size = f.get_int("intermediate_size", 3072);
-  c.hidden_act = parse_activation(f, "hidden_act", "gelu");
-  c.max_position_embeddings = f.get_int("max_position_embeddings", 512);
-  c.type_vocab_size = f.get_int("type_vocab_size", 2);
-  c.norm_eps = f.get_number("layer_norm_eps", 1e-12);
-  c.tie_word_embeddings = f.get_bool("tie_word_embeddings", true);
-  c.qkv_bias = c.attention_output_bias = c.mlp_bias = true;
-  if (const std::string position = f.get_string("position_embedding_type", "absolute"); position != "absolute")
-    fail(Error::Kind::unsupported, f.file(), ": position_embedding_type '", position, "' is not supported (supported: absolute)");
-  c.problem_type = f.get_string("problem_type", "");
-  if (const auto labels = f.get_object("id2label")) {
-    // Indices "0" to "n-1", each once, as Hugging Face's num_labels = len(id2label) implies: the
-    // table is sized by the entries the file holds, never by an index in it.
-    const size_t n = labels->raw().size();
-    c.id2label.resize(n);
-    for (const auto& [key, label] : labels->raw().items()) {
-      size_t index = n;
-      try {
-        index = std::stoul(key);
-      } catch (const std::exception&) {
-      }
-      if (index >= n || std::to_string(index) != key || !label.is_string())
-        f.invalid("id2label", "must map the label indices \"0\" to \"" + std::to_string(n - 1) +
-                                  "\" to label strings, got \"" + key + "\"");
-      c.id2label[index] = label.get<std::string>();
-    }
-  } else {
-    // PretrainedConfig's default: two labels.
-    const int64_t n = f.get_int("num_labels", 2);
-    if (n < 0 || n > kMaxLabels)
-      f.invalid("num_labels", "must be 0 to " + std::to_string(kMaxLabels) + ", got " + std::to_string(n));
-    for (int64_t i = 0; i < n; ++i) c.id2label.push_back("LABEL_" + std::to_string(i));
-  }
-  read_special_ids(f, std::nullopt, {}, c.bos_token_id, c.eos_token_ids, c.pad_token_id);
-  if (!f.raw().contains("pad_token_id")) c.pad_token_id = 0;
-}
-
-inline void validate(const JsonRef& f, ModelConfig& c) {
+inline void validate(const ConfigFields& f, ModelConfig& c) {
   auto positive = [&](std::string_view key, int64_t value) {
     if (value <= 0) f.invalid(key, "must be positive, got " + std::to_string(value));
   };
@@ -250,29 +98,34 @@ inline void validate(const JsonRef& f, ModelConfig& c) {
   if (c.num_attention_heads % c.num_key_value_heads != 0)
     f.invalid("num_key_value_heads", "(" + std::to_string(c.num_key_value_heads) +
                                          ") must divide num_attention_heads (" + std::to_string(c.num_attention_heads) + ")");
-  if (c.uses_rope() && c.head_dim % 2 != 0) f.invalid("head_dim", "must be even for rotary embeddings");
-  if (c.uses_rope() && !(c.rope_theta > 0)) f.invalid("rope_theta", "must be positive");
+  if (c.uses_rope()) {
+    const size_t rotary = size_t(double(c.head_dim) * c.partial_rotary_factor);
+    if (rotary == 0 || rotary % 2 != 0)
+      f.invalid(c.partial_rotary_factor == 1 ? "head_dim" : "partial_rotary_factor",
+                "must give an even, non-zero number of rotary dimensions (head_dim " + std::to_string(c.head_dim) + ")");
+    for (const auto& rope : c.ropes)
+      if (rope.type == RopeType::longrope && rope.short_factor.size() != rotary / 2)
+        f.invalid("rope_scaling", "longrope short_factor and long_factor need " + std::to_string(rotary / 2) +
+                                      " values (rotary dims / 2), got " + std::to_string(rope.short_factor.size()));
+  }
   if (c.sliding_window && *c.sliding_window <= 0) f.invalid("sliding_window", "must be positive");
   if (!(c.norm_eps > 0)) f.invalid("norm eps", "must be positive");
   for (int32_t id : c.eos_token_ids)
     if (id >= c.vocab_size) f.invalid("eos_token_id", "(" + std::to_string(id) + ") is outside the vocabulary");
 }
 
-
 // Parses the text of a config.json; `source` names it in error messages.
 inline ModelConfig parse_model_config(std::string_view text, const std::string& source = "config.json") {
   const nlohmann::json json = detail::parse_json_object(text, source);
-  const detail::JsonRef fields(json, source);
+  const ConfigFields fields(JsonRef(json, source));
   const auto type = fields.get_string("model_type");
   if (!type) detail::fail(Error::Kind::config, source, ": missing 'model_type'");
+  const auto family = std::find_if(std::begin(kFamilies), std::end(kFamilies), [&](const Family& f) { return f.model_type == *type; });
+  if (family == std::end(kFamilies))
+    detail::fail(Error::Kind::unsupported, source, ": model_type '", *type, "' is not supported (supported: ",
+                 supported_model_types(), ")");
   ModelConfig config;
-  if (*type == "gpt2") config.model_type = ModelType::gpt2;
-  else if (*type == "llama") config.model_type = ModelType::llama;
-  else if (*type == "mistral") config.model_type = ModelType::mistral;
-  else if (*type == "qwen2") config.model_type = ModelType::qwen2;
-  else if (*type == "bert") config.model_type = ModelType::bert;
-  else detail::fail(Error::Kind::unsupported, source, ": model_type '", *type, "' is not supported (supported: gpt2, llama, mistral, qwen2, bert)");
-
+  config.model_type = family->type;
   if (const nlohmann::json* architectures = fields.find("architectures")) {
     if (!architectures->is_array()) fields.wrong_type("architectures", "a list of strings", *architectures);
     for (const auto& name : *architectures) {
@@ -280,12 +133,11 @@ inline ModelConfig parse_model_config(std::string_view text, const std::string& 
       config.architectures.push_back(name.get<std::string>());
     }
   }
-  config.torch_dtype = fields.get_string("torch_dtype", "");
-  switch (config.model_type) {
-    case ModelType::gpt2: detail::read_gpt2(fields, config); break;
-    case ModelType::bert: detail::read_bert(fields, config); break;
-    default: detail::read_llama_family(fields, config); break;
-  }
+  config.torch_dtype = fields.get_string("dtype").value_or(fields.get_string("torch_dtype", ""));
+  if (fields.has("quantization_config"))
+    fields.unsupported("quantization_config", "is present: zest loads unquantized weights and quantizes them itself");
+  family->read(fields, config);
+  fields.finish("model_type " + std::string(*type));
   detail::validate(fields, config);
   return config;
 }
@@ -312,8 +164,10 @@ inline GenerationConfig parse_generation_config(std::string_view text, const Mod
   g.repetition_penalty = f.get_number("repetition_penalty", 1.0);
   g.max_new_tokens = f.get_int("max_new_tokens");
   g.max_length = f.get_int("max_length", 20);
-  detail::read_special_ids(f, model.bos_token_id, model.eos_token_ids, g.bos_token_id, g.eos_token_ids, g.pad_token_id);
-  if (!f.raw().contains("pad_token_id")) g.pad_token_id = model.pad_token_id;
+  // Present but null means "none"; absent means the model's.
+  g.bos_token_id = f.raw().contains("bos_token_id") ? f.get_id("bos_token_id") : model.bos_token_id;
+  g.eos_token_ids = f.raw().contains("eos_token_id") ? f.get_ids("eos_token_id") : model.eos_token_ids;
+  g.pad_token_id = f.raw().contains("pad_token_id") ? f.get_id("pad_token_id") : model.pad_token_id;
   if (g.temperature < 0) f.invalid("temperature", "must not be negative");
   if (g.top_k < 0) f.invalid("top_k", "must not be negative");
   if (!(g.top_p > 0 && g.top_p <= 1)) f.invalid("top_p", "must be in (0, 1]");

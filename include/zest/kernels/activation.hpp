@@ -82,13 +82,33 @@ inline void bias_gelu(float* x, size_t rows, size_t n, const float* bias, bool e
   }
 }
 
-// out[i] = silu(gate[i]) * up[i] over n floats; out may alias gate or up.
-inline void silu_mul(const float* gate, const float* up, float* out, size_t n) {
+// out[i] = act(gate[i]) * up[i] over n floats: a gated MLP's activation; out may alias gate or up.
+template <typename Act>
+inline void gate_mul(const float* gate, const float* up, float* out, size_t n, Act act) {
   using detail::vfloat;
   size_t i = 0;
   for (; i + detail::kLanes <= n; i += detail::kLanes)
-    (detail::silu_of(vfloat::load_unaligned(gate + i)) * vfloat::load_unaligned(up + i)).store_unaligned(out + i);
-  for (; i < n; ++i) out[i] = detail::silu_of(gate[i]) * up[i];
+    (act(vfloat::load_unaligned(gate + i)) * vfloat::load_unaligned(up + i)).store_unaligned(out + i);
+  for (; i < n; ++i) out[i] = act(gate[i]) * up[i];
+}
+
+// SwiGLU (LLaMA, Qwen): silu(gate) * up.
+inline void silu_mul(const float* gate, const float* up, float* out, size_t n) {
+  detail::gate_mul(gate, up, out, n, [](auto v) { return detail::silu_of(v); });
+}
+
+// GeGLU with the tanh GELU (Gemma): gelu_tanh(gate) * up.
+inline void gelu_tanh_mul(const float* gate, const float* up, float* out, size_t n) {
+  detail::gate_mul(gate, up, out, n, [](auto v) { return detail::gelu_tanh_of(v); });
+}
+
+// x = cap * tanh(x / cap) over n floats: Gemma 2's soft-capping of attention scores and logits.
+inline void soft_cap(float* x, size_t n, float cap) {
+  detail::map_rows(x, n, [cap](auto v) {
+    using T = decltype(v);
+    if constexpr (std::is_same_v<T, float>) return cap * std::tanh(v / cap);
+    else return T(cap) * xsimd::tanh(v / T(cap));
+  });
 }
 
 // y[i] += x[i] over n floats: the residual connection.

@@ -21,6 +21,7 @@
 #include "zest/kernels/half.hpp"
 #include "zest/error.hpp"
 #include "zest/kernels/simd.hpp"
+#include "zest/kernels/activation.hpp"
 #include "zest/runtime/thread_pool.hpp"
 
 namespace zest::detail {
@@ -43,6 +44,7 @@ struct AttentionShape {
   float scale = 0.f;      // usually 1 / sqrt(head_dim)
   size_t window = 0;      // query at position i sees keys (i - window, i]; 0 means unlimited
   bool causal = true;     // false (BERT's encoder): every query sees every key; window unused
+  float softcap = 0.f;    // > 0 (Gemma 2): scaled scores become softcap * tanh(score / softcap)
 };
 
 
@@ -164,6 +166,7 @@ inline void attend_keys(const AttendTask& a, const KvView& k, const KvView& v, c
       const float* qr = a.q + (r / a.group) * a.q_stride + (a.head0 + r % a.group) * d;
       float* sr = s[r];
       score_keys<type>(qr, kt, k.pos_stride, tn, d, shape.scale, sr);
+      if (shape.softcap > 0.f) soft_cap(sr + j0, j1 - j0, shape.softcap);
       std::fill(sr, sr + j0, minus_inf);
       std::fill(sr + j1, sr + kKeyTile, minus_inf);
       // Online softmax: rescale what this row accumulated to the new maximum.
@@ -317,6 +320,7 @@ inline void attend_rows(const AttendTask& a, const KvView& k, const KvView& v, c
           });
         });
     }
+    if (shape.softcap > 0.f) soft_cap(st, tn * lanes, shape.softcap);
     // Online softmax down each lane: mask, rescale to the new maximum, exponentiate.
     const bool masked = shape.causal && (t0 + tn > a.pos0 + 1 || window);
     for (size_t b = 0; b < lanes; b += kLanes) {

@@ -1,13 +1,14 @@
-// Decoder-only language models: GPT-2 (GPT2LMHeadModel) and the LLaMA family (LlamaForCausalLM,
-// MistralForCausalLM, Qwen2ForCausalLM). One forward function over shared blocks; the families
-// differ only in what load() reads from config.json:
+// Decoder-only language models: GPT-2 and the LLaMA-like families (LLaMA, Mistral, Qwen2/3,
+// Gemma 2/3, Phi-3, SmolLM3, OLMo 2, Granite). One forward pass; what differs between the
+// families is data read from config.json (ModelConfig, DecoderLayout) and the tensors it names:
 //
-//   x = embed(ids) [+ position embedding]                  GPT-2 adds learned positions
-//   per layer:  h = norm(x);  q,k,v = h Wqkv [+ b]          LayerNorm (GPT-2) or RMSNorm
-//               rotate q, k (RoPE);  append k, v to the cache   LLaMA family
-//               x += attend(q, cache) Wo [+ b]              causal, GQA, optional sliding window
-//               h = norm(x);  x += act(h Wup [+ b]) Wdown [+ b]   GELU, or SiLU(gate) * up
-//   logits = norm(x) Wlm                                    only for the positions asked for
+//   x = embed(ids) * embedding_scale [+ position embedding]          GPT-2 adds learned positions
+//   per layer:  h = attn_in(x);  q,k,v = h Wqkv [+ b]                  LayerNorm (GPT-2) or RMSNorm
+//               q, k = qk_norm(q, k);  rotate q, k (RoPE);  cache k, v  per head or whole; the layer's table
+//               a = attend(q, cache) Wo [+ b]                          causal, GQA, window, soft-cap
+//               x += residual_scale * attn_out(a)                     attn_out: Gemma's and OLMo 2's post-norm
+//               h = mlp_in(x);  x += residual_scale * mlp_out(act(h Wup [+ b]) Wdown [+ b])
+//   logits = softcap(final_norm(x) Wlm / logits_divisor)                only for the positions asked for
 //
 // The model is immutable after load() and shared by threads; each sequence has a DecoderState
 // (its KV cache and scratch), so nothing is allocated per token.
@@ -33,20 +34,13 @@
 #include "zest/kernels/matmul.hpp"
 #include "zest/kernels/norm.hpp"
 #include "zest/kernels/rope.hpp"
+#include "zest/models/decoder_weights.hpp"
 #include "zest/models/options.hpp"
+#include "zest/models/rope_tables.hpp"
 #include "zest/models/weight_reader.hpp"
 #include "zest/runtime/thread_pool.hpp"
 
 namespace zest::detail {
-
-
-struct DecoderLayer {
-  Norm attn_norm, mlp_norm;
-  PackedMatrix qkv, out, up, down;  // up holds [gate; up] rows for gated MLPs
-  std::vector<float> qkv_bias, out_bias, up_bias, down_bias;  // empty when absent
-  float attn_scale = 0;
-  size_t window = 0;  // 0: full attention
-};
 
 
 class DecoderModel;
@@ -67,7 +61,8 @@ class DecoderState {
   size_t capacity_ = 0, length_ = 0, kv_dim_ = 0;
   KvType kv_type_ = KvType::f32;
   detail::AlignedVector<std::byte> k_, v_;  // [layer][kv head][position][head_dim]: each head's keys one stream
-  std::vector<float> x_, h_, qkv_, attn_, mlp_, rope_;
+  std::vector<float> x_, h_, y_, qkv_, attn_, mlp_, rope_;
+  std::vector<float> freq_scratch_;  // a dynamic-NTK table for the current length
 };
 
 class DecoderModel {
@@ -91,12 +86,12 @@ class DecoderModel {
   DecoderModel(ModelConfig config, Weights weights, const LoadOptions& options)
       : config_(std::move(config)), weights_(std::move(weights)) {
     detail::check_device(options.device);
-    if (config_.model_type == ModelType::bert)
-      detail::fail(Error::Kind::unsupported, "model_type bert is an encoder, not a decoder model");
+    if (config_.is_encoder())
+      detail::fail(Error::Kind::unsupported, "model_type ", to_string(config_.model_type), " is an encoder, not a decoder model");
     format_ = detail::weight_format(options.dtype);
     const auto begin = std::chrono::steady_clock::now();
-    if (config_.model_type == ModelType::gpt2) load_gpt2();
-    else load_llama_family();
+    w_ = config_.model_type == ModelType::gpt2 ? load_gpt2_weights(weights_, config_, format_, kInt8)
+                                               : load_llama_like_weights(weights_, config_, format_, kInt8);
     load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
   }
 
@@ -114,14 +109,14 @@ class DecoderModel {
   size_t kv_dim() const { return size_t(config_.num_key_value_heads * config_.head_dim); }
   // Bytes of weights a decode step streams (the Linear layers and the LM head).
   size_t weight_bytes() const {
-    size_t bytes = lm_head_.bytes();
-    for (const auto& l : layers_) bytes += l.qkv.bytes() + l.out.bytes() + l.up.bytes() + l.down.bytes();
+    size_t bytes = w_.lm_head.bytes();
+    for (const auto& l : w_.layers) bytes += l.qkv.bytes() + l.out.bytes() + l.up.bytes() + l.down.bytes();
     return bytes;
   }
 
   // Bytes of KV cache a decode step reads per cached position (keys and values of every layer).
   size_t kv_bytes_per_position() const {
-    return layers_.size() * 2 * kv_dim() * kv_element_size(kv_type());
+    return w_.layers.size() * 2 * kv_dim() * kv_element_size(kv_type());
   }
 
   // Runs `ids` at positions [state.length(), state.length() + ids.size()) and appends them to the
@@ -139,89 +134,19 @@ class DecoderModel {
     for (int32_t id : ids)
       if (id < 0 || id >= config_.vocab_size)
         detail::fail(Error::Kind::input, "token id ", id, " is outside the vocabulary of ", config_.vocab_size);
+    // Rotary tables that depend on the length (dynamic NTK, LongRoPE) follow the call's last
+    // position, as transformers' per-call update does, for every chunk of the call.
+    const size_t seq_len = state.length_ + ids.size();
     for (size_t done = 0; done < ids.size(); done += kChunk) {
       const size_t m = std::min(kChunk, ids.size() - done);
       const bool last_chunk = done + m == ids.size();
-      if (all_positions) run_chunk(state, ids.subspan(done, m), logits.data() + done * vocab_size(), m, pool);
-      else run_chunk(state, ids.subspan(done, m), last_chunk ? logits.data() : nullptr, last_chunk ? 1 : 0, pool);
+      if (all_positions) run_chunk(state, ids.subspan(done, m), seq_len, logits.data() + done * vocab_size(), m, pool);
+      else run_chunk(state, ids.subspan(done, m), seq_len, last_chunk ? logits.data() : nullptr, last_chunk ? 1 : 0, pool);
     }
   }
 
  private:
   friend class DecoderState;
-
-  void load_gpt2() {
-    const auto& c = config_;
-    const int64_t d = c.hidden_size, inter = c.intermediate_size;
-    const detail::WeightReader w(weights_, weights_source(), {"transformer.", ""});
-    embed_ = w.tensor("wte.weight", Shape{c.vocab_size, d});
-    positions_ = w.tensor("wpe.weight", Shape{c.max_position_embeddings, d});
-    for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
-      const std::string p = "h." + std::to_string(i) + ".";
-      detail::DecoderLayer l;
-      l.attn_norm = {w.vector(p + "ln_1.weight", d), w.vector(p + "ln_1.bias", d)};
-      l.mlp_norm = {w.vector(p + "ln_2.weight", d), w.vector(p + "ln_2.bias", d)};
-      l.qkv = w.packed(format_, kInt8, w.matrix(p + "attn.c_attn.weight", 3 * d, d, /*transposed=*/true));
-      l.qkv_bias = w.vector(p + "attn.c_attn.bias", 3 * d);
-      l.out = w.packed(format_, kInt8, w.matrix(p + "attn.c_proj.weight", d, d, true));
-      l.out_bias = w.vector(p + "attn.c_proj.bias", d);
-      l.up = w.packed(format_, kInt8, w.matrix(p + "mlp.c_fc.weight", inter, d, true));
-      l.up_bias = w.vector(p + "mlp.c_fc.bias", inter);
-      l.down = w.packed(format_, kInt8, w.matrix(p + "mlp.c_proj.weight", d, inter, true));
-      l.down_bias = w.vector(p + "mlp.c_proj.bias", d);
-      l.attn_scale = c.scale_attn_weights ? 1.0f / std::sqrt(float(c.head_dim)) : 1.0f;
-      if (c.scale_attn_by_inverse_layer_idx) l.attn_scale /= float(i + 1);
-      layers_.push_back(std::move(l));
-    }
-    final_norm_ = {w.vector("ln_f.weight", d), w.vector("ln_f.bias", d)};
-    load_lm_head(w, "wte.weight");
-  }
-
-  void load_llama_family() {
-    const auto& c = config_;
-    const int64_t d = c.hidden_size, inter = c.intermediate_size, q = int64_t(q_dim()), kv = int64_t(kv_dim());
-    const detail::WeightReader w(weights_, weights_source(), {"model.", ""});
-    embed_ = w.tensor("embed_tokens.weight", Shape{c.vocab_size, d});
-    for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
-      const std::string p = "layers." + std::to_string(i) + ".";
-      detail::DecoderLayer l;
-      l.attn_norm.weight = w.vector(p + "input_layernorm.weight", d);
-      l.mlp_norm.weight = w.vector(p + "post_attention_layernorm.weight", d);
-      l.qkv = w.packed(format_, kInt8, w.matrix(p + "self_attn.q_proj.weight", q, d), w.matrix(p + "self_attn.k_proj.weight", kv, d),
-                        w.matrix(p + "self_attn.v_proj.weight", kv, d));
-      l.qkv_bias = w.stacked_bias({{p + "self_attn.q_proj.bias", q}, {p + "self_attn.k_proj.bias", kv},
-                                   {p + "self_attn.v_proj.bias", kv}},
-                                  c.qkv_bias);
-      l.out = w.packed(format_, kInt8, w.matrix(p + "self_attn.o_proj.weight", d, q));
-      l.out_bias = w.stacked_bias({{p + "self_attn.o_proj.bias", d}}, c.attention_output_bias);
-      l.up = w.packed(format_, kInt8, w.matrix(p + "mlp.gate_proj.weight", inter, d), w.matrix(p + "mlp.up_proj.weight", inter, d));
-      l.up_bias = w.stacked_bias({{p + "mlp.gate_proj.bias", inter}, {p + "mlp.up_proj.bias", inter}}, c.mlp_bias);
-      l.down = w.packed(format_, kInt8, w.matrix(p + "mlp.down_proj.weight", d, inter));
-      l.down_bias = w.stacked_bias({{p + "mlp.down_proj.bias", d}}, c.mlp_bias);
-      l.attn_scale = 1.0f / std::sqrt(float(c.head_dim));
-      l.window = size_t(c.sliding_window_of_layer(i).value_or(0));
-      layers_.push_back(std::move(l));
-    }
-    final_norm_.weight = w.vector("norm.weight", d);
-    load_lm_head(w, "embed_tokens.weight");
-    inv_freq_ = rope_inv_freq(size_t(c.head_dim), float(c.rope_theta));
-    for (float& f : inv_freq_) f /= float(c.rope_linear_factor);
-  }
-
-  // The LM head: lm_head.weight, or the input embedding when tied (or when the file has no head).
-  void load_lm_head(const detail::WeightReader& w, std::string_view embedding_name) {
-    const detail::WeightReader top(weights_, weights_source(), {""});
-    const bool own_head = !config_.tie_word_embeddings && top.has("lm_head.weight");
-    if (!config_.tie_word_embeddings && !own_head)
-      detail::fail(Error::Kind::format, weights_source(), ": missing tensor 'lm_head.weight' (tie_word_embeddings is false)");
-    const Tensor head = own_head ? top.matrix("lm_head.weight", config_.vocab_size, config_.hidden_size)
-                                 : w.matrix(embedding_name, config_.vocab_size, config_.hidden_size);
-    lm_head_ = w.packed(format_, kInt8, head);
-  }
-
-  std::string weights_source() const {
-    return weights_.files().size() == 1 ? weights_.files().front().path().string() : "model.safetensors.index.json";
-  }
 
   // Row `id` of a [rows x hidden] table of the file's dtype, as f32.
   void embedding_row(const TensorView& table, int64_t id, float* out) const {
@@ -246,6 +171,13 @@ class DecoderModel {
     else layer_norm(x, y, rows, d, n.weight.data(), n.bias.data(), float(config_.norm_eps));
   }
 
+  // `rows` rows of the hidden state through norm `n` into y, split across the pool.
+  void norm_rows(const detail::Norm& n, const float* x, float* y, size_t rows, ThreadPool& pool) const {
+    pool.parallel_for(rows, kRowGrain, [&](size_t r0, size_t r1) {
+      norm(n, x + r0 * size_t(config_.hidden_size), y + r0 * size_t(config_.hidden_size), r1 - r0);
+    });
+  }
+
   // The MLP's activation over `rows` rows of up-projections (bias already added for gated MLPs),
   // leaving intermediate_size values per row at the start of each row's up-projection.
   void activate(float* u, size_t rows, const detail::DecoderLayer& l) const {
@@ -253,8 +185,11 @@ class DecoderModel {
     if (config_.model_type != ModelType::gpt2) {
       for (size_t r = 0; r < rows; ++r) {
         float* row = u + r * 2 * inter;
-        if (config_.hidden_act == Activation::silu) silu_mul(row, row + inter, row, inter);
-        else detail::fail(Error::Kind::unsupported, "hidden_act other than silu in a gated MLP");
+        switch (config_.hidden_act) {
+          case Activation::silu: silu_mul(row, row + inter, row, inter); break;
+          case Activation::gelu_tanh: gelu_tanh_mul(row, row + inter, row, inter); break;
+          default: detail::fail(Error::Kind::unsupported, "a gated MLP with an activation other than silu or gelu_tanh");
+        }
       }
       return;
     }
@@ -272,44 +207,92 @@ class DecoderModel {
     }
   }
 
-  // One pass over m <= kChunk positions; logits of the last `n_logits` of them into `logits`.
-  void run_chunk(DecoderState& s, std::span<const int32_t> ids, float* logits, size_t n_logits, ThreadPool& pool) const {
+  // x += residual_scale * post(in W + b) over m rows: a block's output projection and its residual
+  // add, in one accumulating matmul when there is no post-norm and no scale (most families).
+  void add_block_output(const float* in, size_t m, const PackedMatrix& w, const std::vector<float>& bias,
+                        const detail::Norm& post, float* x, float* y, ThreadPool& pool) const {
+    const float* b = bias.empty() ? nullptr : bias.data();
+    const double scale = config_.layout.residual_scale;
+    if (post.weight.empty() && scale == 1) {
+      matmul(in, m, w, x, pool, {.bias = b, .accumulate = true});
+      return;
+    }
+    matmul(in, m, w, y, pool, {.bias = b});
+    if (!post.weight.empty()) norm_rows(post, y, y, m, pool);
+    const size_t n = m * size_t(config_.hidden_size);
+    if (scale == 1) add(x, y, n);
+    else for (size_t i = 0; i < n; ++i) x[i] += float(scale) * y[i];
+  }
+
+  // Qwen3's and Gemma 3's per-head RMSNorm of q and k, or OLMo 2's over the whole projection, on
+  // one position's fused q/k/v row.
+  void normalize_qk(const detail::DecoderLayer& l, float* row) const {
+    const auto& c = config_;
+    const size_t hd = size_t(c.head_dim), heads = size_t(c.num_attention_heads), kv_heads = size_t(c.num_key_value_heads);
+    const float eps = float(c.norm_eps);
+    if (c.layout.qk_norm == QkNorm::per_head) {
+      rms_norm(row, row, heads, hd, l.q_norm.data(), eps);
+      rms_norm(row + q_dim(), row + q_dim(), kv_heads, hd, l.k_norm.data(), eps);
+    } else {
+      rms_norm(row, row, 1, q_dim(), l.q_norm.data(), eps);
+      rms_norm(row + q_dim(), row + q_dim(), 1, kv_dim(), l.k_norm.data(), eps);
+    }
+  }
+
+  // One pass over m <= kChunk positions of a call that ends at seq_len positions; logits of the
+  // last `n_logits` of them into `logits`.
+  void run_chunk(DecoderState& s, std::span<const int32_t> ids, size_t seq_len, float* logits, size_t n_logits,
+                 ThreadPool& pool) const {
     const auto& c = config_;
     const size_t m = ids.size(), d = size_t(c.hidden_size), hd = size_t(c.head_dim), pos0 = s.length_;
     const size_t qd = q_dim(), kvd = kv_dim(), qkv_cols = qd + 2 * kvd, inter = size_t(c.intermediate_size);
     const bool gated = c.model_type != ModelType::gpt2;
-    float *x = s.x_.data(), *h = s.h_.data(), *qkv = s.qkv_.data(), *attn = s.attn_.data(), *u = s.mlp_.data();
+    float *x = s.x_.data(), *h = s.h_.data(), *y = s.y_.data(), *qkv = s.qkv_.data(), *attn = s.attn_.data(),
+          *u = s.mlp_.data();
 
+    const float embedding_scale = float(c.layout.embedding_scale);
     for (size_t r = 0; r < m; ++r) {
-      embedding_row(embed_, ids[r], x + r * d);
-      if (positions_.raw()) {
+      embedding_row(w_.embed, ids[r], x + r * d);
+      if (embedding_scale != 1) for (size_t i = 0; i < d; ++i) x[r * d + i] *= embedding_scale;
+      if (w_.positions.raw()) {
         float* pe = h;  // scratch for the position row
-        embedding_row(positions_, int64_t(pos0 + r), pe);
+        embedding_row(w_.positions, int64_t(pos0 + r), pe);
         add(x + r * d, pe, d);
       }
     }
-    // Rotary angles of the chunk's positions, once for all layers: cos then sin, hd / 2 each.
-    if (!inv_freq_.empty())
+    // Rotary angles of the chunk's positions, once per table for all layers: cos then sin,
+    // rotary_dim / 2 each, in hd floats per position and table.
+    for (size_t t = 0; t < w_.ropes.size(); ++t) {
+      const detail::RopeTable& table = w_.ropes[t];
+      const std::vector<float>& inv_freq = table.inv_freq(seq_len, s.freq_scratch_);
+      const size_t half = table.rotary_dim() / 2;
+      const float scaling = table.attention_scaling();
       for (size_t r = 0; r < m; ++r) {
-        float* cos = s.rope_.data() + r * hd;
-        rope_cos_sin(pos0 + r, inv_freq_.data(), hd / 2, cos, cos + hd / 2);
+        float* cos = s.rope_.data() + (t * kChunk + r) * hd;
+        rope_cos_sin(pos0 + r, inv_freq.data(), half, cos, cos + half);
+        if (scaling != 1) for (size_t i = 0; i < 2 * half; ++i) cos[i] *= scaling;
       }
-    const AttentionShape shape_base{size_t(c.num_attention_heads), size_t(c.num_key_value_heads), hd, 0.0f, 0};
+    }
+    const AttentionShape shape_base{size_t(c.num_attention_heads), size_t(c.num_key_value_heads), hd, 0.0f, 0, true,
+                                    float(c.layout.attn_logit_softcap)};
     const size_t u_stride = gated ? 2 * inter : inter;  // floats per row of up-projections
-    for (size_t li = 0; li < layers_.size(); ++li) {
-      const detail::DecoderLayer& l = layers_[li];
-      pool.parallel_for(m, kRowGrain, [&](size_t r0, size_t r1) { norm(l.attn_norm, x + r0 * d, h + r0 * d, r1 - r0); });
-      matmul(h, m, l.qkv, qkv, pool, {.bias = l.qkv_bias.empty() ? nullptr : l.qkv_bias.data()});
+    for (size_t li = 0; li < w_.layers.size(); ++li) {
+      const detail::DecoderLayer& l = w_.layers[li];
+      const float* attn_input = x;
+      if (!l.attn_in.weight.empty()) norm_rows(l.attn_in, x, h, m, pool), attn_input = h;
+      matmul(attn_input, m, l.qkv, qkv, pool, {.bias = l.qkv_bias.empty() ? nullptr : l.qkv_bias.data()});
       const size_t head_stride = s.capacity_ * hd, layer_bytes = s.capacity_ * kvd * kv_element_size(s.kv_type_);
       std::byte* k_cache = s.k_.data() + li * layer_bytes;
       std::byte* v_cache = s.v_.data() + li * layer_bytes;
       for (size_t r = 0; r < m; ++r) {
         float* row = qkv + r * qkv_cols;
-        if (!inv_freq_.empty()) {
-          const float* cos = s.rope_.data() + r * hd;
-          const float* sin = cos + hd / 2;
-          rope_rotate_half(row, size_t(c.num_attention_heads), hd, hd, cos, sin);
-          rope_rotate_half(row + qd, size_t(c.num_key_value_heads), hd, hd, cos, sin);
+        if (!l.q_norm.empty()) normalize_qk(l, row);
+        if (l.rope >= 0) {
+          const size_t rot = w_.ropes[size_t(l.rope)].rotary_dim();
+          const float* cos = s.rope_.data() + (size_t(l.rope) * kChunk + r) * hd;
+          const float* sin = cos + rot / 2;
+          rope_rotate_half(row, size_t(c.num_attention_heads), hd, rot, cos, sin);
+          rope_rotate_half(row + qd, size_t(c.num_key_value_heads), hd, rot, cos, sin);
         }
         for (size_t kh = 0; kh < size_t(c.num_key_value_heads); ++kh) {
           const size_t at = kh * head_stride + (pos0 + r) * hd;
@@ -325,21 +308,25 @@ class DecoderModel {
       // Queries were gathered into attn; the result goes to h (free until the next norm).
       if (m == 1) attend_decode(attn, k, v, pos0 + 1, shape, h, pool);
       else attend_prefill(attn, m, pos0, k, v, shape, h, pool);
-      matmul(h, m, l.out, x, pool, {.bias = l.out_bias.empty() ? nullptr : l.out_bias.data(), .accumulate = true});
+      add_block_output(h, m, l.out, l.out_bias, l.attn_out, x, y, pool);
 
-      pool.parallel_for(m, kRowGrain, [&](size_t r0, size_t r1) { norm(l.mlp_norm, x + r0 * d, h + r0 * d, r1 - r0); });
-      matmul(h, m, l.up, u, pool, {.bias = gated && !l.up_bias.empty() ? l.up_bias.data() : nullptr});
+      const float* mlp_input = x;
+      if (!l.mlp_in.weight.empty()) norm_rows(l.mlp_in, x, h, m, pool), mlp_input = h;
+      matmul(mlp_input, m, l.up, u, pool, {.bias = gated && !l.up_bias.empty() ? l.up_bias.data() : nullptr});
       pool.parallel_for(m, kRowGrain, [&](size_t r0, size_t r1) { activate(u + r0 * u_stride, r1 - r0, l); });
-      if (gated)  // activations sit at the start of each 2 * inter row
-        matmul_rows_strided(u, m, inter, 2 * inter, l.down, x, l.down_bias, pool);
-      else
-        matmul(u, m, l.down, x, pool, {.bias = l.down_bias.empty() ? nullptr : l.down_bias.data(), .accumulate = true});
+      if (gated)  // activations sit at the start of each 2 * inter row: make the rows contiguous
+        for (size_t r = 1; r < m; ++r) std::memmove(u + r * inter, u + r * 2 * inter, inter * sizeof(float));
+      add_block_output(u, m, l.down, l.down_bias, l.mlp_out, x, y, pool);
     }
     s.length_ += m;
     if (n_logits == 0) return;
     const float* last = x + (m - n_logits) * d;
-    norm(final_norm_, last, h, n_logits);
-    matmul(h, n_logits, lm_head_, logits, pool);
+    norm(w_.final_norm, last, h, n_logits);
+    matmul(h, n_logits, w_.lm_head, logits, pool);
+    const size_t n = n_logits * vocab_size();
+    if (const float divisor = float(c.layout.logits_divisor); divisor != 1)
+      for (size_t i = 0; i < n; ++i) logits[i] /= divisor;
+    if (c.layout.final_logit_softcap > 0) soft_cap(logits, n, float(c.layout.final_logit_softcap));
   }
 
   static size_t kv_element_size(KvType type) { return type == KvType::f32 ? sizeof(float) : sizeof(uint16_t); }
@@ -350,21 +337,10 @@ class DecoderModel {
     else detail::f32_to_f16(src, reinterpret_cast<uint16_t*>(cache) + at, n);
   }
 
-  // down-projection of activations stored with a row stride wider than their width.
-  void matmul_rows_strided(float* u, size_t m, size_t width, size_t stride, const PackedMatrix& down, float* x,
-                           const std::vector<float>& bias, ThreadPool& pool) const {
-    for (size_t r = 1; r < m; ++r) std::memmove(u + r * width, u + r * stride, width * sizeof(float));
-    matmul(u, m, down, x, pool, {.bias = bias.empty() ? nullptr : bias.data(), .accumulate = true});
-  }
-
   ModelConfig config_;
   Weights weights_;  // kept: embeddings are read from the mapping, not copied
   WeightFormat format_ = WeightFormat::f32;
-  TensorView embed_, positions_;
-  std::vector<detail::DecoderLayer> layers_;
-  detail::Norm final_norm_;
-  PackedMatrix lm_head_;
-  std::vector<float> inv_freq_;  // empty: no rotary embedding
+  DecoderWeights w_;
   double load_seconds_ = 0;
 };
 
@@ -382,10 +358,11 @@ inline DecoderState::DecoderState(const DecoderModel& model, size_t capacity) {
   v_.assign(k_.size(), std::byte{0});
   x_.assign(chunk * d, 0.0f);
   h_.assign(chunk * std::max(d, model.q_dim()), 0.0f);
+  y_.assign(chunk * d, 0.0f);
   qkv_.assign(chunk * qkv, 0.0f);
   attn_.assign(chunk * model.q_dim(), 0.0f);
   mlp_.assign(chunk * 2 * inter, 0.0f);
-  rope_.assign(chunk * size_t(c.head_dim), 0.0f);
+  rope_.assign(std::max<size_t>(1, c.ropes.size()) * chunk * size_t(c.head_dim), 0.0f);
 }
 
 }  // namespace zest::detail

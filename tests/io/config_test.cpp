@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "error_of.hpp"
 #include "zest/io/config.hpp"
 
 using zest::detail::Activation;
@@ -14,16 +15,6 @@ using zest::detail::parse_model_config;
 namespace {
 
 std::string fixture(const std::string& name) { return std::string(ZEST_TEST_DATA) + "/fixtures/" + name; }
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const zest::Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "safetensors_writer.hpp"
+#include "error_of.hpp"
 #include "zest/io/read_file.hpp"
 #include "zest/io/safetensors.hpp"
 
@@ -23,17 +24,6 @@ const std::vector<std::string> kFixtures = {"tiny-bert", "tiny-gpt2", "tiny-llam
 fs::path fixture(const std::string& name) { return fs::path(ZEST_TEST_DATA) / "fixtures" / name; }
 
 zest::DType dtype_of(const std::string& name) { return *zest::detail::safetensors_dtype(name); }
-
-// The message of the zest::Error that `f` throws ("" if it throws none).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 }  // namespace
 

@@ -131,7 +131,7 @@ TEST_CASE("fail closed: keys that could change the maths and that zest does not 
       {config("llama", R"(, "rope_scaling": {"rope_type": "mrope", "factor": 2})"), "rope_type' 'mrope' is not supported"},
       {config("llama", R"(, "rope_scaling": {"rope_type": "linear", "factor": 2, "mrope_section": [1, 2]})"),
        "key 'mrope_section' is not understood for rope type linear"},
-      {config("llama", R"(, "rope_parameters": {"rope_type": "yarn", "rope_theta": 10000.0})"), "'factor' is required by rope type yarn"},
+      {config("llama", R"(, "rope_parameters": {"rope_type": "linear", "rope_theta": 10000.0})"), "'factor' is required by rope type linear"},
       {config("llama", R"(, "rope_parameters": {"rope_type": "default"}, "rope_scaling": {"rope_type": "linear", "factor": 2})"),
        "rope_parameters' and rope_scaling are both present"},
       {config("llama", R"(, "rope_scaling": {"rope_type": "llama3", "factor": 8})"), "original_max_position_embeddings"},

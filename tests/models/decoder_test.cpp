@@ -27,6 +27,14 @@ const Case kCases[] = {
     {"models/mistral-sw", "models/mistral-sw/golden.json"},
     {"models/qwen2-gqa3-f16", "models/qwen2-gqa3-f16/golden.json"},
     {"models/gpt2-bf16", "models/gpt2-bf16/golden.json"},
+    {"models/gemma2", "models/gemma2/golden.json"},
+    {"models/gemma2-v5", "models/gemma2-v5/golden.json"},
+    {"models/gemma3-text", "models/gemma3-text/golden.json"},
+    {"models/gemma3-text-v5", "models/gemma3-text-v5/golden.json"},
+    {"models/gemma3", "models/gemma3/golden.json"},
+    {"models/gemma3-v5", "models/gemma3-v5/golden.json"},
+    {"models/granite", "models/granite/golden.json"},
+    {"models/granite-v5", "models/granite-v5/golden.json"},
 };
 
 

@@ -22,7 +22,7 @@ enum class RopeType { standard, linear, dynamic, llama3, yarn, longrope };
 struct RopeParameters {
   RopeType type = RopeType::standard;
   double theta = 10000.0;
-  double factor = 1.0;                                     // linear, dynamic, llama3, yarn, longrope
+  double factor = 0.0;  // linear, dynamic, llama3; yarn, longrope (0: max_position_embeddings / original)
   std::optional<int64_t> original_max_position_embeddings;  // llama3, yarn, longrope, dynamic
   double low_freq_factor = 1.0, high_freq_factor = 4.0;   // llama3
   double beta_fast = 32.0, beta_slow = 1.0;               // yarn
@@ -46,10 +46,13 @@ inline std::string_view to_string(RopeType type) {
 
 // One rope_scaling / rope_parameters object into `p` (whose theta is the default or the top-level
 // rope_theta).
-inline void read_rope_object(const JsonRef& object, RopeParameters& p) {
+// `phi3`: Phi3Config's backward compatibility, where "su" and "yarn" both mean longrope.
+inline void read_rope_object(const JsonRef& object, RopeParameters& p, bool phi3) {
   const ConfigFields f(object, /*top_level=*/false);
   std::string type = f.get_string("rope_type").value_or(f.get_string("type", "default"));
-  if (type == "su") type = "longrope";  // Phi-3's first name for it, as transformers maps it
+  if (const auto other = f.get_string("type"); other && f.has("rope_type") && *other != type)
+    f.invalid("rope_type", "'" + type + "' and type '" + *other + "' disagree");
+  if (phi3 && (type == "su" || type == "yarn")) type = "longrope";
   if (type == "default") p.type = RopeType::standard;
   else if (type == "linear") p.type = RopeType::linear;
   else if (type == "dynamic") p.type = RopeType::dynamic;
@@ -62,10 +65,12 @@ inline void read_rope_object(const JsonRef& object, RopeParameters& p) {
   // partial_rotary_factor may sit here in transformers 5; the family reader takes it from either place.
   f.ignore({"partial_rotary_factor"});
   if (p.type != RopeType::standard) {
+    // YaRN and LongRoPE without a factor take max_position_embeddings / original (RopeTable).
     const auto factor = f.get_number("factor");
-    if (p.type != RopeType::longrope && !factor) f.invalid("factor", "is required by rope type " + type);
-    p.factor = factor.value_or(1.0);
-    if (!(p.factor > 0)) f.invalid("factor", "must be positive");
+    if (p.type != RopeType::longrope && p.type != RopeType::yarn && !factor)
+      f.invalid("factor", "is required by rope type " + type);
+    p.factor = factor.value_or(0.0);
+    if (factor && !(p.factor > 0)) f.invalid("factor", "must be positive");
   }
   p.original_max_position_embeddings = f.get_int("original_max_position_embeddings");
   switch (p.type) {
@@ -103,10 +108,13 @@ inline void read_rope_object(const JsonRef& object, RopeParameters& p) {
 
 // The model's rope parameters from either form; `theta` is the family's default rope_theta.
 // `layer_type`: for per-layer-type rope_parameters, the key to read ("full_attention", ...).
-inline RopeParameters read_rope(const ConfigFields& f, double theta, std::string_view layer_type = "full_attention") {
+// A top-level original_max_position_embeddings (Phi-3 keeps it there) takes priority over the
+// one inside the rope object, as transformers gives it.
+inline RopeParameters read_rope(const ConfigFields& f, double theta, std::string_view layer_type = "full_attention",
+                                bool phi3 = false) {
   RopeParameters p;
   p.theta = f.get_number("rope_theta", theta);
-  if (const auto scaling = f.get_object("rope_scaling")) read_rope_object(*scaling, p);
+  if (const auto scaling = f.get_object("rope_scaling")) read_rope_object(*scaling, p, phi3);
   if (const auto parameters = f.get_object("rope_parameters")) {
     if (f.has("rope_scaling")) f.invalid("rope_parameters", "and rope_scaling are both present");
     const bool per_type = !parameters->has("rope_type") && !parameters->has("type") && !parameters->has("rope_theta");
@@ -116,11 +124,12 @@ inline RopeParameters read_rope(const ConfigFields& f, double theta, std::string
           parameters->unsupported("layer type '" + key + "' is not supported (supported: full_attention, sliding_attention)");
       const auto entry = parameters->get_object(layer_type);
       if (!entry) parameters->error("has no rope_type and no '" + std::string(layer_type) + "' entry");
-      read_rope_object(*entry, p);
+      read_rope_object(*entry, p, phi3);
     } else {
-      read_rope_object(*parameters, p);
+      read_rope_object(*parameters, p, phi3);
     }
   }
+  if (const auto original = f.get_int("original_max_position_embeddings")) p.original_max_position_embeddings = original;
   return p;
 }
 

@@ -32,7 +32,7 @@ class RopeTable {
       case RopeType::yarn: freqs_ = yarn(); break;
       case RopeType::longrope: {
         const int64_t original = p.original_max_position_embeddings.value_or(max_positions_);
-        const double factor = double(max_positions_) / double(original);
+        const double factor = p.factor > 0 ? p.factor : double(max_positions_) / double(original);
         scaling_ = float(p.attention_factor.value_or(
             factor <= 1 ? 1.0 : std::sqrt(1 + std::log(factor) / std::log(double(original)))));
         freqs_ = longrope(p.short_factor);
@@ -90,8 +90,8 @@ class RopeTable {
   // YaRN: interpolated frequencies (divided by factor) below the correction range, the original
   // ones above it, a linear ramp between; cos and sin scaled by 0.1 * mscale * ln(factor) + 1.
   std::vector<float> yarn() {
-    const double base = p_.theta, factor = p_.factor;
     const int64_t original = p_.original_max_position_embeddings.value_or(max_positions_);
+    const double base = p_.theta, factor = p_.factor > 0 ? p_.factor : double(max_positions_) / double(original);
     auto mscale = [](double scale, double m) { return scale <= 1 ? 1.0 : 0.1 * m * std::log(scale) + 1.0; };
     if (p_.attention_factor) scaling_ = float(*p_.attention_factor);
     else if (p_.mscale && p_.mscale_all_dim && *p_.mscale && *p_.mscale_all_dim)

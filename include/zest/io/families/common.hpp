@@ -45,6 +45,7 @@ struct DecoderDefaults {
   bool tie_word_embeddings = false;
   int32_t bos = 1, pad = -1;  // -1: none
   std::vector<int32_t> eos = {2};
+  bool phi3_rope_names = false;  // "su" and "yarn" mean longrope (Phi3Config)
 };
 
 // The fields every LLaMA-like family shares, one rope table for all layers, no window.
@@ -60,7 +61,7 @@ inline void read_decoder(const ConfigFields& f, ModelConfig& c, const DecoderDef
   c.max_position_embeddings = f.get_int("max_position_embeddings", d.max_position_embeddings);
   c.norm_eps = f.get_number("rms_norm_eps", d.rms_norm_eps);
   c.tie_word_embeddings = f.get_bool("tie_word_embeddings", d.tie_word_embeddings);
-  c.ropes = {read_rope(f, d.rope_theta)};
+  c.ropes = {read_rope(f, d.rope_theta, "full_attention", d.phi3_rope_names)};
   c.partial_rotary_factor = f.get_number("partial_rotary_factor", 1.0);
   if (const auto parameters = f.get_object("rope_parameters"))  // transformers 5 may keep it there
     if (const auto factor = parameters->get_number("partial_rotary_factor")) c.partial_rotary_factor = *factor;

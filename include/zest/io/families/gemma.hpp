@@ -3,7 +3,8 @@
 // (1 + w), four norms a layer (before and after attention and MLP), a GeGLU MLP, attention scaled
 // by query_pre_attn_scalar, and sliding-window layers between the global ones. Gemma 2 soft-caps
 // attention scores and logits; Gemma 3 normalises q and k per head and gives its local layers a
-// rotary table of their own.
+// rotary table of their own. (Semantics checked against transformers 4.50 to 5.2 by
+// tools/reference/modeling_gemma.py.)
 #pragma once
 
 #include <cmath>
@@ -45,8 +46,9 @@ inline void read_gemma3_text(const ConfigFields& f, ModelConfig& c) {
   c.layout.qk_norm = QkNorm::per_head;
   if (f.get_bool("use_bidirectional_attention", false))
     f.unsupported("use_bidirectional_attention", "true (EmbeddingGemma's encoder mode) is not supported");
-  // Soft-capping is off in Gemma 3 (null), but the modeling code honours a value.
-  c.layout.attn_logit_softcap = f.get_number("attn_logit_softcapping").value_or(0);
+  // Gemma 3 keeps attn_logit_softcapping in its config but never applies it (transformers 4.50 to
+  // 5.2); Gemma3ForCausalLM applies final_logit_softcapping (null in released models).
+  f.ignore({"attn_logit_softcapping"});
   c.layout.final_logit_softcap = f.get_number("final_logit_softcapping").value_or(0);
   // Local layers: rope_local_base_freq with no scaling (transformers 4), or rope_parameters'
   // sliding_attention entry (transformers 5).
@@ -75,6 +77,11 @@ inline void read_gemma3(const ConfigFields& f, ModelConfig& c) {
   // (and its head language_model.lm_head).
   c.layout.weight_prefixes = {"model.language_model.", "language_model.model."};
   c.layout.head_prefixes = {"", "language_model."};
+  // Gemma3ForConditionalGeneration never applies final_logit_softcapping (transformers 5.2
+  // modeling_gemma3.py: only Gemma3ForCausalLM does).
+  c.layout.final_logit_softcap = 0;
+  // The head is tied by the outer model's setting when it has one (transformers 5 writes it there).
+  c.tie_word_embeddings = f.get_bool("tie_word_embeddings", c.tie_word_embeddings);
   f.ignore({"vision_config", "mm_tokens_per_image", "boi_token_index", "eoi_token_index", "image_token_index",
             "image_token_id", "boi_token_id", "eoi_token_id", "initializer_range"});
 }

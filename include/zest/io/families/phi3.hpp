@@ -8,15 +8,8 @@ namespace zest::detail {
 
 inline void read_phi3(const ConfigFields& f, ModelConfig& c) {
   read_decoder(f, c, {.vocab_size = 32064, .hidden_size = 3072, .intermediate_size = 8192,
-                      .max_position_embeddings = 4096, .rms_norm_eps = 1e-5, .bos = 1, .pad = 32000, .eos = {32000}});
+                      .max_position_embeddings = 4096, .rms_norm_eps = 1e-5, .bos = 1, .pad = 32000, .eos = {32000}, .phi3_rope_names = true});
   c.layout.fused_qkv = c.layout.fused_gate_up = true;
-  // LongRoPE's switch point: a top-level key in Phi3Config, inside rope_parameters in transformers 5.
-  auto& rope = c.ropes.front();
-  if (const auto original = f.get_int("original_max_position_embeddings")) {
-    if (!rope.original_max_position_embeddings) rope.original_max_position_embeddings = original;
-  }
-  if (rope.type == RopeType::longrope && !rope.original_max_position_embeddings)
-    f.invalid("original_max_position_embeddings", "is required by longrope scaling");
   read_layer_types(f, c, f.get_int("sliding_window"), [](size_t) { return true; });
 }
 

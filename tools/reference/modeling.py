@@ -6,6 +6,7 @@ Everything is computed in float32 from the stored weights upcast (f32, f16 or bf
 eager PyTorch, following the operation order of transformers' modeling_*.py files.
 Decoders run with an optional KV cache so that cached and uncached runs can be compared.
 """
+import importlib
 import json
 import math
 import os
@@ -13,6 +14,7 @@ import os
 import torch
 import torch.nn.functional as F
 
+import rope
 import safetensors_io
 
 ACT = {
@@ -122,29 +124,30 @@ class GPT2:
 
 
 def rope_inv_freq(config, head_dim):
-    """transformers' default and linear RoPE parameters: the linear type divides the frequencies
-    by `factor` (rope_scaling written either with "type" or "rope_type")."""
-    base = float(config.get("rope_theta", 10000.0))
-    dim = int(head_dim * config.get("partial_rotary_factor", 1.0))
-    inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
-    scaling = config.get("rope_scaling")
-    if scaling:
-        kind = scaling.get("rope_type", scaling.get("type"))
-        if kind == "linear":
-            inv_freq = inv_freq / float(scaling["factor"])
-        elif kind != "default":
-            raise ValueError(f"unsupported rope_scaling type {kind!r}")
-    return inv_freq
+    """The rope frequencies of a config at init (see rope.py for every type)."""
+    return rope.inv_freq(rope.parameters(config), head_dim, config.get("max_position_embeddings"))[0]
 
 
-def rotate_half(x):
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+rotate_half = rope.rotate_half
+
+
+class Cache(list):
+    """The KV cache of a decoder: one (k, v) per layer, k/v [KV heads, T, D], and the ids it holds
+    (a family whose generation recomputes its cache, as Phi-3 at the longrope switch, needs them)."""
+
+    def __init__(self, layers=(), ids=()):
+        super().__init__(layers)
+        self.ids = list(ids)
 
 
 class Llama:
     """LlamaForCausalLM; Mistral (sliding window) and Qwen2 (q/k/v bias, per-layer window) are
-    configurations of it, as in transformers where they are copies of the Llama code."""
+    configurations of it, as in transformers where they are copies of the Llama code. Families that
+    differ a little (modeling_qwen3.py, modeling_phi3.py, modeling_smollm3.py) subclass it and
+    override the hooks: qkv (projections and anything before rope), uses_rope, mlp, layer_window,
+    rope_for."""
+
+    default_theta = 10000.0
 
     def __init__(self, config, weights):
         self.c = config
@@ -161,14 +164,22 @@ class Llama:
         self.qkv_bias = kind == "qwen2" or config.get("attention_bias", False)
         self.o_bias = kind != "qwen2" and config.get("attention_bias", False)
         self.mlp_bias = config.get("mlp_bias", False)
-        self.inv_freq = rope_inv_freq(config, self.head_dim)
+        self.rope = self.make_rope()
+        self.inv_freq = self.rope.frequencies(None)[0]
         self.windows = [self.layer_window(i) for i in range(self.n_layer)]
         self.embed = self.p("embed_tokens.weight")
         head = weights.get("lm_head.weight")
-        tie = config.get("tie_word_embeddings", False)  # the default of all three configs
+        tie = config.get("tie_word_embeddings", self.tie_default())
         if not tie and head is None:
             raise KeyError("lm_head.weight missing and tie_word_embeddings is false")
         self.lm_head = self.embed if tie else head
+
+    def tie_default(self):
+        return False  # LlamaConfig, MistralConfig, Qwen2Config
+
+    def make_rope(self):
+        params = rope.parameters(self.c, default_theta=self.default_theta)
+        return rope.Rope(params, self.head_dim, self.c.get("max_position_embeddings"))
 
     def layer_window(self, i):
         kind = self.c["model_type"]
@@ -182,37 +193,51 @@ class Llama:
             return window if i >= self.c.get("max_window_layers", self.n_layer) else None
         return None
 
+    def uses_rope(self, i):
+        return True
+
     def p(self, name, required=True):
         return _pick(self.w, self.prefix, name, required)
 
-    def rms(self, x, name):
+    def rms_weight(self, x, weight):
         variance = x.pow(2).mean(-1, keepdim=True)
-        return self.p(name + ".weight") * (x * torch.rsqrt(variance + self.eps))
+        return weight * (x * torch.rsqrt(variance + self.eps))
+
+    def rms(self, x, name):
+        return self.rms_weight(x, self.p(name + ".weight"))
 
     def linear(self, x, name, bias):
         return F.linear(x, self.p(name + ".weight"), self.p(name + ".bias") if bias else None)
 
-    def rope(self, x, cos, sin):
-        rot = cos.shape[-1]
-        x_rot, x_pass = x[..., :rot], x[..., rot:]
-        return torch.cat([x_rot * cos + rotate_half(x_rot) * sin, x_pass], dim=-1)
+    def heads(self, z, n):
+        return z.view(z.shape[0], n, self.head_dim).transpose(0, 1)
+
+    def qkv(self, a, h):
+        """q [H, T, D], k and v [KV, T, D] before rope."""
+        q = self.heads(self.linear(a, h + "self_attn.q_proj", self.qkv_bias), self.n_head)
+        k = self.heads(self.linear(a, h + "self_attn.k_proj", self.qkv_bias), self.n_kv)
+        v = self.heads(self.linear(a, h + "self_attn.v_proj", self.qkv_bias), self.n_kv)
+        return q, k, v
+
+    def mlp(self, m, h):
+        gate = self.act(self.linear(m, h + "mlp.gate_proj", self.mlp_bias))
+        up = self.linear(m, h + "mlp.up_proj", self.mlp_bias)
+        return self.linear(gate * up, h + "mlp.down_proj", self.mlp_bias)
 
     def forward(self, ids, cache=None):
+        """ids: list of ints; cache: a Cache (or list of (k, v) per layer) or None.
+        Returns (final hidden states [T, hidden], the new Cache)."""
         start = 0 if cache is None else cache[0][0].shape[1]
         t = len(ids)
         x = self.embed[torch.tensor(ids, dtype=torch.long)]
-        pos = torch.arange(start, start + t, dtype=torch.int64).float()
-        freqs = pos[:, None] * self.inv_freq[None, :]
-        emb = torch.cat((freqs, freqs), dim=-1)
-        cos, sin = emb.cos(), emb.sin()
-        new_cache = []
+        cos, sin = self.rope.cos_sin(start, t)
+        new_cache = Cache(ids=(getattr(cache, "ids", []) if cache is not None else []) + list(ids))
         for i in range(self.n_layer):
             h = f"layers.{i}."
             a = self.rms(x, h + "input_layernorm")
-            q = self.linear(a, h + "self_attn.q_proj", self.qkv_bias).view(t, self.n_head, self.head_dim).transpose(0, 1)
-            k = self.linear(a, h + "self_attn.k_proj", self.qkv_bias).view(t, self.n_kv, self.head_dim).transpose(0, 1)
-            v = self.linear(a, h + "self_attn.v_proj", self.qkv_bias).view(t, self.n_kv, self.head_dim).transpose(0, 1)
-            q, k = self.rope(q, cos, sin), self.rope(k, cos, sin)
+            q, k, v = self.qkv(a, h)
+            if self.uses_rope(i):
+                q, k = rope.apply(q, cos, sin), rope.apply(k, cos, sin)
             if cache is not None:
                 k = torch.cat([cache[i][0], k], dim=1)
                 v = torch.cat([cache[i][1], v], dim=1)
@@ -223,10 +248,7 @@ class Llama:
             o = _attend(q, kr, vr, self.head_dim ** -0.5, causal_mask(start, t, self.windows[i]))
             o = o.transpose(0, 1).reshape(t, self.n_head * self.head_dim)
             x = x + self.linear(o, h + "self_attn.o_proj", self.o_bias)
-            m = self.rms(x, h + "post_attention_layernorm")
-            gate = self.act(self.linear(m, h + "mlp.gate_proj", self.mlp_bias))
-            up = self.linear(m, h + "mlp.up_proj", self.mlp_bias)
-            x = x + self.linear(gate * up, h + "mlp.down_proj", self.mlp_bias)
+            x = x + self.mlp(self.rms(x, h + "post_attention_layernorm"), h)
         return self.rms(x, "norm"), new_cache
 
     def logits(self, hidden):
@@ -314,10 +336,19 @@ FAMILIES = {"gpt2": GPT2, "llama": Llama, "mistral": Llama, "qwen2": Llama, "ber
 def load_model(model_dir):
     with open(os.path.join(model_dir, "config.json")) as f:
         config = json.load(f)
-    kind = config.get("model_type")
-    if kind not in FAMILIES:
-        raise ValueError(f"unsupported model_type {kind!r}")
-    return FAMILIES[kind](config, load_weights(model_dir))
+    return model_class(config.get("model_type"))(config, load_weights(model_dir))
+
+
+def model_class(kind):
+    """The reference class of a model_type: FAMILIES here, else the MODEL of modeling_<kind>.py
+    beside this file (each further family lives in its own small file)."""
+    if kind in FAMILIES:
+        return FAMILIES[kind]
+    try:
+        module = importlib.import_module(f"modeling_{kind}")
+    except ModuleNotFoundError:
+        raise ValueError(f"unsupported model_type {kind!r}") from None
+    return module.MODEL
 
 
 # Sentence-transformers: pooling over the token embeddings, then optional L2 normalisation.

@@ -87,7 +87,7 @@ class Pipeline {
   size_t weight_bytes() const { return model_->weight_bytes(); }
   size_t kv_bytes_per_position() const { return model_->kv_bytes_per_position(); }
   // The longest sequence (prompt and new tokens) the model takes.
-  size_t max_length() const { return size_t(model_->config().max_position_embeddings); }
+  size_t max_length() const { return model_->config().max_sequence_length(); }
   double load_seconds() const { return load_seconds_; }
 
  private:

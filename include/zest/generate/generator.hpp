@@ -59,10 +59,10 @@ inline Generation generate(const DecoderModel& model, const Tokenizer* tokenizer
   using clock = std::chrono::steady_clock;
   validate(params);
   if (prompt.empty()) fail(Error::Kind::input, "the prompt has no tokens");
-  const size_t limit = size_t(model.config().max_position_embeddings);
+  const size_t limit = model.config().max_sequence_length();
   if (prompt.size() + size_t(params.max_new_tokens) > limit)
     fail(Error::Kind::input, "the prompt's ", prompt.size(), " tokens + max_new_tokens ", params.max_new_tokens,
-         " exceed the model's max_position_embeddings of ", limit);
+         " exceed the model's maximum length of ", limit);
   if (!params.stop.empty() && !tokenizer) fail(Error::Kind::input, "stop strings need a tokenizer");
 
   Generation result;

@@ -29,9 +29,9 @@ namespace detail {
 // `progress`, if given, sees the running result after each window.
 inline Perplexity perplexity(const DecoderModel& model, std::span<const int32_t> ids, size_t ctx, ThreadPool& pool,
                              const std::function<void(const Perplexity&)>& progress = {}) {
-  if (ctx < 2 || ctx > size_t(model.config().max_position_embeddings))
-    fail(Error::Kind::input, "perplexity: ctx ", ctx, " must be in [2, max_position_embeddings = ",
-                 model.config().max_position_embeddings, "]");
+  if (ctx < 2 || ctx > model.config().max_sequence_length())
+    fail(Error::Kind::input, "perplexity: ctx ", ctx, " must be in [2, ", model.config().max_sequence_length(),
+                 "], the model's maximum length");
   if (ids.size() < 2) fail(Error::Kind::input, "perplexity: fewer than two tokens");
   const size_t vocab = model.vocab_size();
   std::vector<float> logits(ctx * vocab);

@@ -125,6 +125,13 @@ struct ModelConfig {
   bool uses_rope() const { return !ropes.empty(); }
   bool uses_rms_norm() const { return model_type != ModelType::gpt2 && !is_encoder(); }
   size_t rotary_dim() const { return size_t(double(head_dim) * partial_rotary_factor) / 2 * 2; }
+  // The most positions a sequence may hold: max_position_embeddings, but for dynamic NTK scaling,
+  // whose point is to stretch the trained context, factor times that.
+  size_t max_sequence_length() const {
+    if (!ropes.empty() && ropes.front().type == RopeType::dynamic)
+      return size_t(double(max_position_embeddings) * ropes.front().factor);
+    return size_t(max_position_embeddings);
+  }
 };
 
 }  // namespace zest::detail

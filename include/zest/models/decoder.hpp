@@ -63,6 +63,7 @@ class DecoderState {
   detail::AlignedVector<std::byte> k_, v_;  // [layer][kv head][position][head_dim]: each head's keys one stream
   std::vector<float> x_, h_, y_, qkv_, attn_, mlp_, rope_;
   std::vector<float> freq_scratch_;  // a dynamic-NTK table for the current length
+  std::vector<int32_t> ids_;         // the cached positions' ids: LongRoPE's recompute reads them
 };
 
 class DecoderModel {
@@ -127,15 +128,42 @@ class DecoderModel {
     if (ids.empty()) detail::fail(Error::Kind::input, "forward: no token ids");
     if (state.length_ + ids.size() > state.capacity_)
       detail::fail(Error::Kind::input, "forward: ", state.length_ + ids.size(), " positions exceed the session's capacity of ",
-                   state.capacity_, " (max_position_embeddings = ", config_.max_position_embeddings, ")");
+                   state.capacity_, " (the model's maximum is ", config_.max_sequence_length(), ")");
     const size_t wanted = all_positions ? ids.size() : 1;
     if (logits.size() < wanted * vocab_size())
       detail::fail(Error::Kind::input, "forward: logits buffer holds ", logits.size(), " floats, need ", wanted * vocab_size());
     for (int32_t id : ids)
       if (id < 0 || id >= config_.vocab_size)
         detail::fail(Error::Kind::input, "token id ", id, " is outside the vocabulary of ", config_.vocab_size);
-    // Rotary tables that depend on the length (dynamic NTK, LongRoPE) follow the call's last
-    // position, as transformers' per-call update does, for every chunk of the call.
+    if (crosses_longrope_switch(state, ids.size())) {
+      // Phi-3's generate recomputes the whole sequence with the long factors when a call takes it
+      // past original_max_position_embeddings (Phi3ForCausalLM.prepare_inputs_for_generation):
+      // the cached keys were rotated with the short ones. Once a sequence.
+      std::vector<int32_t> all(state.ids_.begin(), state.ids_.begin() + ptrdiff_t(state.length_));
+      all.insert(all.end(), ids.begin(), ids.end());
+      state.reset();
+      std::vector<float> all_logits(all_positions ? all.size() * vocab_size() : vocab_size());
+      run(state, all, all_logits, all_positions, pool);
+      std::copy(all_logits.end() - ptrdiff_t(wanted * vocab_size()), all_logits.end(), logits.begin());
+      return;
+    }
+    run(state, ids, logits, all_positions, pool);
+  }
+
+ private:
+  friend class DecoderState;
+
+  bool crosses_longrope_switch(const DecoderState& state, size_t n) const {
+    if (w_.ropes.empty() || config_.ropes.front().type != RopeType::longrope || state.length_ == 0) return false;
+    const size_t original = size_t(config_.ropes.front().original_max_position_embeddings.value_or(config_.max_position_embeddings));
+    return state.length_ <= original && state.length_ + n > original;
+  }
+
+  // forward() after its checks. Rotary tables that depend on the length (dynamic NTK, LongRoPE)
+  // follow the call's last position, as transformers' per-call update does, in every chunk.
+  void run(DecoderState& state, std::span<const int32_t> ids, std::span<float> logits, bool all_positions,
+           ThreadPool& pool) const {
+    std::copy(ids.begin(), ids.end(), state.ids_.begin() + ptrdiff_t(state.length_));
     const size_t seq_len = state.length_ + ids.size();
     for (size_t done = 0; done < ids.size(); done += kChunk) {
       const size_t m = std::min(kChunk, ids.size() - done);
@@ -144,9 +172,6 @@ class DecoderModel {
       else run_chunk(state, ids.subspan(done, m), seq_len, last_chunk ? logits.data() : nullptr, last_chunk ? 1 : 0, pool);
     }
   }
-
- private:
-  friend class DecoderState;
 
   // Row `id` of a [rows x hidden] table of the file's dtype, as f32.
   void embedding_row(const TensorView& table, int64_t id, float* out) const {
@@ -346,9 +371,9 @@ class DecoderModel {
 
 inline DecoderState::DecoderState(const DecoderModel& model, size_t capacity) {
   const auto& c = model.config();
-  if (capacity == 0 || capacity > size_t(c.max_position_embeddings))
-    detail::fail(Error::Kind::input, "a session of ", capacity, " positions does not fit max_position_embeddings = ",
-                 c.max_position_embeddings);
+  if (capacity == 0 || capacity > c.max_sequence_length())
+    detail::fail(Error::Kind::input, "a session of ", capacity, " positions does not fit the model's maximum of ",
+                 c.max_sequence_length(), " (max_position_embeddings = ", c.max_position_embeddings, ")");
   capacity_ = capacity;
   kv_dim_ = model.kv_dim();
   const size_t layers = size_t(c.num_hidden_layers), chunk = DecoderModel::kChunk, d = size_t(c.hidden_size);
@@ -359,6 +384,7 @@ inline DecoderState::DecoderState(const DecoderModel& model, size_t capacity) {
   x_.assign(chunk * d, 0.0f);
   h_.assign(chunk * std::max(d, model.q_dim()), 0.0f);
   y_.assign(chunk * d, 0.0f);
+  ids_.assign(capacity, 0);
   qkv_.assign(chunk * qkv, 0.0f);
   attn_.assign(chunk * model.q_dim(), 0.0f);
   mlp_.assign(chunk * 2 * inter, 0.0f);

@@ -62,7 +62,8 @@ inline Generation generate(const DecoderModel& model, const Tokenizer* tokenizer
   const size_t limit = model.config().max_sequence_length();
   if (prompt.size() + size_t(params.max_new_tokens) > limit)
     fail(Error::Kind::input, "the prompt's ", prompt.size(), " tokens + max_new_tokens ", params.max_new_tokens,
-         " exceed the model's maximum length of ", limit);
+         " exceed the model's maximum length of ", limit, " (max_position_embeddings = ",
+         model.config().max_position_embeddings, ")");
   if (!params.stop.empty() && !tokenizer) fail(Error::Kind::input, "stop strings need a tokenizer");
 
   Generation result;

@@ -52,6 +52,8 @@ class DecoderState {
 
   size_t length() const { return length_; }      // positions already in the cache
   size_t capacity() const { return capacity_; }
+  // The ids of the cached positions.
+  std::span<const int32_t> ids() const { return std::span(ids_).first(length_); }
   void reset() { length_ = 0; }
   // Forgets positions from `n` on (to re-run a shorter prefix).
   void truncate(size_t n) { length_ = std::min(length_, n); }

@@ -48,7 +48,7 @@ class Encoder {
     const auto begin = std::chrono::steady_clock::now();
     detail::check_device(options.device);
     const detail::ModelConfig config = detail::load_model_config(dir);
-    if (config.model_type != detail::ModelType::bert)
+    if (!config.is_encoder())
       detail::fail(Error::Kind::unsupported, dir.string(), " holds a decoder model (", detail::to_string(config.model_type),
                    "), not an encoder: load it with zest::Pipeline");
     Encoder e;

@@ -19,7 +19,7 @@
 
 namespace zest::detail {
 
-enum class ModelType { gpt2, llama, mistral, qwen2, bert };
+enum class ModelType { gpt2, llama, mistral, qwen2, bert, roberta, xlm_roberta };
 
 // The feed-forward activation, by hidden_act / activation_function.
 enum class Activation {
@@ -36,6 +36,8 @@ inline std::string_view to_string(ModelType type) {
     case ModelType::mistral: return "mistral";
     case ModelType::qwen2: return "qwen2";
     case ModelType::bert: return "bert";
+    case ModelType::roberta: return "roberta";
+    case ModelType::xlm_roberta: return "xlm-roberta";
   }
   return "?";
 }
@@ -80,12 +82,17 @@ struct ModelConfig {
   int64_t type_vocab_size = 0;
   std::vector<std::string> id2label;     // classification labels by index
   std::string problem_type;              // "", "single_label_classification", "multi_label_classification", "regression"
+  // RoBERTa / XLM-R: position ids start at padding_idx + 1 (pad_token_id + 1), padding keeps padding_idx.
+  int64_t position_offset = 0;
 
   std::optional<int32_t> bos_token_id;
   std::vector<int32_t> eos_token_ids;
   std::optional<int32_t> pad_token_id;
 
-  bool uses_rope() const { return model_type != ModelType::gpt2 && model_type != ModelType::bert; }
+  bool is_encoder() const {
+    return model_type == ModelType::bert || model_type == ModelType::roberta || model_type == ModelType::xlm_roberta;
+  }
+  bool uses_rope() const { return model_type != ModelType::gpt2 && !is_encoder(); }
   bool uses_rms_norm() const { return uses_rope(); }
   std::optional<int64_t> sliding_window_of_layer(int64_t layer) const {
     return layer >= sliding_window_first_layer ? sliding_window : std::nullopt;
@@ -187,8 +194,10 @@ inline void read_gpt2(const JsonRef& f, ModelConfig& c) {
 // The most labels num_labels may ask for without an id2label (each is a "LABEL_i" string).
 inline constexpr int64_t kMaxLabels = 100'000;
 
+// BERT, and RoBERTa / XLM-RoBERTa (BERT with positions offset past the padding index).
 inline void read_bert(const JsonRef& f, ModelConfig& c) {
-  c.vocab_size = f.get_int("vocab_size", 30522);
+  const bool roberta = c.model_type != ModelType::bert;
+  c.vocab_size = f.get_int("vocab_size", c.model_type == ModelType::roberta ? 50265 : 30522);
   c.hidden_size = f.get_int("hidden_size", 768);
   c.num_hidden_layers = f.get_int("num_hidden_layers", 12);
   c.num_attention_heads = c.num_key_value_heads = f.get_int("num_attention_heads", 12);
@@ -201,6 +210,12 @@ inline void read_bert(const JsonRef& f, ModelConfig& c) {
   c.qkv_bias = c.attention_output_bias = c.mlp_bias = true;
   if (const std::string position = f.get_string("position_embedding_type", "absolute"); position != "absolute")
     fail(Error::Kind::unsupported, f.file(), ": position_embedding_type '", position, "' is not supported (supported: absolute)");
+  // Keys that would make this a different computation (a causal or cross-attending decoder, a
+  // quantized checkpoint): refused rather than run as a plain encoder.
+  for (const char* key : {"is_decoder", "add_cross_attention"})
+    if (f.get_bool(key, false)) fail(Error::Kind::unsupported, f.file(), ": ", key, " true is not supported (zest runs encoders)");
+  if (const nlohmann::json* q = f.find("quantization_config"); q && !q->is_null())
+    fail(Error::Kind::unsupported, f.file(), ": quantization_config is not supported (zest loads f32, f16 and bf16 weights)");
   c.problem_type = f.get_string("problem_type", "");
   if (const auto labels = f.get_object("id2label")) {
     // Indices "0" to "n-1", each once, as Hugging Face's num_labels = len(id2label) implies: the
@@ -225,8 +240,19 @@ inline void read_bert(const JsonRef& f, ModelConfig& c) {
       f.invalid("num_labels", "must be 0 to " + std::to_string(kMaxLabels) + ", got " + std::to_string(n));
     for (int64_t i = 0; i < n; ++i) c.id2label.push_back("LABEL_" + std::to_string(i));
   }
-  read_special_ids(f, std::nullopt, {}, c.bos_token_id, c.eos_token_ids, c.pad_token_id);
-  if (!f.raw().contains("pad_token_id")) c.pad_token_id = 0;
+  if (!roberta) {
+    read_special_ids(f, std::nullopt, {}, c.bos_token_id, c.eos_token_ids, c.pad_token_id);
+    if (!f.raw().contains("pad_token_id")) c.pad_token_id = 0;
+    return;
+  }
+  // RobertaConfig / XLMRobertaConfig: <s> 0, <pad> 1, </s> 2; positions start after the padding index.
+  read_special_ids(f, 0, {2}, c.bos_token_id, c.eos_token_ids, c.pad_token_id);
+  if (!f.raw().contains("pad_token_id")) c.pad_token_id = 1;
+  if (!c.pad_token_id || *c.pad_token_id < 0)
+    f.invalid("pad_token_id", "must be set for " + std::string(to_string(c.model_type)) + " (its positions start after it)");
+  c.position_offset = *c.pad_token_id + 1;
+  if (c.position_offset >= c.max_position_embeddings)
+    f.invalid("max_position_embeddings", "must be more than pad_token_id + 1 = " + std::to_string(c.position_offset));
 }
 
 inline void validate(const JsonRef& f, ModelConfig& c) {
@@ -271,7 +297,9 @@ inline ModelConfig parse_model_config(std::string_view text, const std::string& 
   else if (*type == "mistral") config.model_type = ModelType::mistral;
   else if (*type == "qwen2") config.model_type = ModelType::qwen2;
   else if (*type == "bert") config.model_type = ModelType::bert;
-  else detail::fail(Error::Kind::unsupported, source, ": model_type '", *type, "' is not supported (supported: gpt2, llama, mistral, qwen2, bert)");
+  else if (*type == "roberta") config.model_type = ModelType::roberta;
+  else if (*type == "xlm-roberta") config.model_type = ModelType::xlm_roberta;
+  else detail::fail(Error::Kind::unsupported, source, ": model_type '", *type, "' is not supported (supported: gpt2, llama, mistral, qwen2, bert, roberta, xlm-roberta)");
 
   if (const nlohmann::json* architectures = fields.find("architectures")) {
     if (!architectures->is_array()) fields.wrong_type("architectures", "a list of strings", *architectures);
@@ -283,7 +311,9 @@ inline ModelConfig parse_model_config(std::string_view text, const std::string& 
   config.torch_dtype = fields.get_string("torch_dtype", "");
   switch (config.model_type) {
     case ModelType::gpt2: detail::read_gpt2(fields, config); break;
-    case ModelType::bert: detail::read_bert(fields, config); break;
+    case ModelType::bert:
+    case ModelType::roberta:
+    case ModelType::xlm_roberta: detail::read_bert(fields, config); break;
     default: detail::read_llama_family(fields, config); break;
   }
   detail::validate(fields, config);

@@ -57,7 +57,8 @@ def roberta_weights(c, init, prefix, pooler):
 
 def words_tokenizer(vocab_size, kind):
     """tokenizer.json with "t<i>" -> i: WordPiece with RobertaProcessing (roberta), or Unigram with
-    Metaspace and XLM-R's template <s> $A </s> </s> $B </s> (xlm-roberta)."""
+    Metaspace and XLM-R's template <s> $A </s> </s> $B </s> (xlm-roberta; its last id is a lone
+    "▁", as XLM-R has one, which a text ending in a space gives)."""
     added = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
               "special": True} for i, t in enumerate(ROBERTA_SPECIALS)]
     if kind == "roberta":
@@ -89,12 +90,17 @@ def words_tokenizer(vocab_size, kind):
         "decoder": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True},
         "model": {"type": "Unigram", "unk_id": 3, "byte_fallback": False,
                   "vocab": [[t, 0.0] for t in ROBERTA_SPECIALS] + [[f"\u2581t{i}", -1.0 - i / 1000]
-                                                                   for i in range(4, vocab_size)]},
+                                                                   for i in range(4, vocab_size - 1)]
+                  + [["\u2581", -20.0]]},
     }
 
 
-def words(text):
-    return [int(w[1:]) for w in text.split()]
+def words(text, c=None):
+    """The ids of a text of "t<i>" words; with XLM-R's Metaspace a trailing space is a lone "▁"."""
+    ids = [int(w[1:]) for w in text.split()]
+    if c is not None and c["model_type"] == "xlm-roberta" and text.endswith(" "):
+        ids.append(c["vocab_size"] - 1)
+    return ids
 
 
 def text_of(ids):
@@ -194,7 +200,7 @@ def make_classifier(root, name, c, note, kind, reranker=False):
                          "max_abs_hidden_diff_vs_unpadded": goldens.num(diff)}
     if reranker:
         gen = torch.Generator().manual_seed(7)
-        rand = lambda n: text_of(torch.randint(4, c["vocab_size"], (n,), generator=gen).tolist())
+        rand = lambda n: text_of(torch.randint(4, c["vocab_size"] - 1, (n,), generator=gen).tolist())
         # The last document is long enough for LongestFirst truncation of the pair (max 64 ids).
         g["rerank"] = rerank_record(model, c, kind, rand(5), [rand(9), rand(3), rand(14), rand(80)], 64)
     mg.write_json(os.path.join(out, "golden.json"), g)
@@ -239,13 +245,15 @@ def make_sentence_transformer(root, name, c, note, pooling, dense, normalize, pr
 
     model = mr.load_model(out)
     gen = torch.Generator().manual_seed(len(name))
-    texts = [text_of(torch.randint(4, c["vocab_size"], (n,), generator=gen).tolist()) for n in (3, 9, 1, 25)]
+    texts = [text_of(torch.randint(4, c["vocab_size"] - 1, (n,), generator=gen).tolist()) for n in (3, 9, 1, 25)]
 
     def run(prompt_name, dimensions=None):
         """SentenceTransformer.encode(texts, prompt_name=..., truncate_dim=...) on one padded batch."""
         prompt = prompts.get(prompt_name, "") if prompt_name else prompts.get(default_prompt, "") if default_prompt else ""
-        # prompt_length: the prompt tokenized alone, less its closing special token (as encode()).
-        prompt_length = len(words(prompt)) + 1 if prompt else None
+        # prompt_length: the prompt tokenized alone, less its closing special token (as encode();
+        # with XLM-R's tokenizer the prompt's trailing space is a token of its own, so the first
+        # token of the text is left out of the pooling too, as sentence-transformers does).
+        prompt_length = len(words(prompt, c)) + 1 if prompt else None
         ids, truncated = [], []
         for t in texts:
             w = words(prompt + t)

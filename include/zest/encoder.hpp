@@ -1,6 +1,6 @@
-// zest::Encoder: a Hugging Face encoder directory (BERT; sentence-transformers directories),
-// loaded once, then embed(), fill_mask() or classify(). Immutable after loading: one Encoder
-// serves many threads.
+// zest::Encoder: a Hugging Face encoder directory (BERT, RoBERTa, XLM-RoBERTa; sentence-transformers
+// directories; cross-encoder rerankers), loaded once, then embed(), rerank(), fill_mask() or
+// classify(). Immutable after loading: one Encoder serves many threads.
 #pragma once
 
 #include <algorithm>
@@ -22,6 +22,7 @@
 #include "zest/models/encoder.hpp"
 #include "zest/models/options.hpp"
 #include "zest/models/pooling.hpp"
+#include "zest/models/sentence_transformers.hpp"
 #include "zest/runtime/thread_pool.hpp"
 #include "zest/tokenizer.hpp"
 
@@ -40,6 +41,20 @@ struct Classification {
   std::vector<std::pair<std::string, float>> scores;  // every label, in id2label order
 };
 
+// How embed() turns texts into vectors; unset fields follow the directory's sentence-transformers files.
+struct EmbedOptions {
+  std::optional<Pooling> pooling;          // default: the Pooling module's, else mean
+  std::optional<bool> normalize;           // true: L2-normalise last; false: no Normalize module either
+  std::optional<std::string> prompt_name;  // a key of config_sentence_transformers.json's prompts; default_prompt_name when unset
+  std::optional<size_t> dimensions;        // Matryoshka: keep the first N values, after the modules (as truncate_dim)
+  bool truncate = true;                    // false: a text longer than max_length() is an error
+};
+
+struct Embedding {
+  std::vector<float> values;
+  bool truncated = false;  // the text (with its prompt) had more than max_length() tokens and was cut
+};
+
 class Encoder {
  public:
   // `dir`: config.json, model.safetensors, tokenizer files, optionally a sentence-transformers
@@ -48,13 +63,20 @@ class Encoder {
     const auto begin = std::chrono::steady_clock::now();
     detail::check_device(options.device);
     const detail::ModelConfig config = detail::load_model_config(dir);
-    if (config.model_type != detail::ModelType::bert)
+    if (!config.is_encoder())
       detail::fail(Error::Kind::unsupported, dir.string(), " holds a decoder model (", detail::to_string(config.model_type),
                    "), not an encoder: load it with zest::Pipeline");
     Encoder e;
     e.model_ = std::make_shared<const detail::EncoderModel>(detail::EncoderModel::load(dir, options));
     e.st_ = detail::load_sentence_transformers_config(dir);
+    if (e.st_ && e.st_->embedding_dimension && *e.st_->embedding_dimension != e.model_->hidden_size())
+      detail::fail(Error::Kind::format, dir.string(), ": 1_Pooling's embedding dimension ", *e.st_->embedding_dimension,
+                   " is not the model's hidden_size ", e.model_->hidden_size());
     e.tokenizer_ = std::make_shared<const Tokenizer>(truncating_tokenizer(dir, *e.model_, e.st_));
+    Tokenizer whole = *e.tokenizer_;
+    whole.set_truncation(std::nullopt);
+    e.whole_ = std::make_shared<const Tokenizer>(std::move(whole));
+    if (e.model_->has_classifier()) e.sigmoid_ = detail::cross_encoder_sigmoid(dir, e.model_->num_labels());
     e.pool_ = std::make_shared<detail::ThreadPool>(size_t(std::max(0, options.threads)));
     e.load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
     return e;
@@ -63,19 +85,94 @@ class Encoder {
   // One embedding per text, the texts run as one batch: pooled as `pooling` says, else as the
   // sentence-transformers modules say (mean without them), and L2-normalised when `normalize`
   // says, else when the directory has a Normalize module.
+  // The directory's default prompt applies (default_prompt_name), as in sentence-transformers.
   std::vector<std::vector<float>> embed(std::span<const std::string> texts, std::optional<Pooling> pooling = std::nullopt,
                                         std::optional<bool> normalize = std::nullopt) const {
-    const Pooling mode = pooling.value_or(st_ ? st_->pooling : Pooling::mean);
-    std::vector<std::vector<int32_t>> ids;
-    for (const std::string& text : texts) ids.push_back(encode(text));
-    const detail::EncoderOutput h = run(ids);
-    std::vector<float> pooled = detail::pool_tokens(h, mode);
-    const size_t d = h.hidden_size;
-    if (normalize.value_or(st_ && st_->normalize)) detail::normalize_rows(pooled, d);
     std::vector<std::vector<float>> out;
-    for (size_t t = 0; t < texts.size(); ++t) out.emplace_back(pooled.begin() + ptrdiff_t(t * d), pooled.begin() + ptrdiff_t((t + 1) * d));
+    for (Embedding& e : embed(texts, EmbedOptions{pooling, normalize, std::nullopt, std::nullopt, true}))
+      out.push_back(std::move(e.values));
     return out;
   }
+
+  // As SentenceTransformer.encode(texts, prompt_name, truncate_dim): the prompt before each text,
+  // the texts cut to max_length() tokens (LongestFirst, special tokens kept), the modules of
+  // modules.json (Pooling, Dense, Normalize) in order, then the first `dimensions` values; with
+  // `normalize` true, L2-normalised after that (encode's normalize_embeddings).
+  std::vector<Embedding> embed(std::span<const std::string> texts, const EmbedOptions& options) const {
+    std::string prompt;
+    if (options.prompt_name) {
+      if (!st_ || !st_->prompts.count(*options.prompt_name))
+        detail::fail(Error::Kind::input, "prompt name '", *options.prompt_name, "' is not among the directory's prompts",
+                     st_ && !st_->prompts.empty() ? "" : " (it has none: config_sentence_transformers.json)");
+      prompt = st_->prompts.at(*options.prompt_name);
+    } else if (st_ && st_->default_prompt_name) {
+      prompt = st_->prompts.at(*st_->default_prompt_name);
+    }
+    // sentence-transformers' prompt_length: the prompt's tokens less its closing special token.
+    size_t skip = 0;
+    if (!prompt.empty() && st_ && !st_->include_prompt) skip = whole_->encode(prompt, true).size() - 1;
+    std::vector<Embedding> out(texts.size());
+    std::vector<std::vector<int32_t>> ids;
+    for (size_t t = 0; t < texts.size(); ++t) ids.push_back(encode_checked(prompt + texts[t], options.truncate, t, out[t].truncated));
+    const detail::EncoderOutput h = run(ids);
+    std::vector<float> x = detail::pool_tokens(h, options.pooling.value_or(st_ ? st_->pooling : Pooling::mean), skip);
+    size_t d = h.hidden_size;
+    const bool explicit_normalize = options.normalize.value_or(false);
+    if (st_ && options.normalize.value_or(true))  // normalize false: no Normalize module either
+      for (const auto& step : st_->steps) {
+        if (!step.dense) {
+          detail::normalize_rows(x, d);
+          continue;
+        }
+        if (step.dense->in != d)
+          detail::fail(Error::Kind::format, "a Dense module takes ", step.dense->in, " values but gets ", d);
+        x = step.dense->apply(x, texts.size());
+        d = step.dense->out;
+      }
+    else if (st_)
+      for (const auto& step : st_->steps)
+        if (step.dense) x = step.dense->apply(x, texts.size()), d = step.dense->out;
+    size_t keep = d;
+    if (options.dimensions) {
+      if (*options.dimensions == 0 || *options.dimensions > d)
+        detail::fail(Error::Kind::input, "dimensions ", *options.dimensions, " must be 1 to the embedding's ", d);
+      keep = *options.dimensions;
+    }
+    for (size_t t = 0; t < texts.size(); ++t) {
+      out[t].values.assign(x.begin() + ptrdiff_t(t * d), x.begin() + ptrdiff_t(t * d + keep));
+      if (explicit_normalize) detail::normalize_rows(out[t].values, keep);
+    }
+    return out;
+  }
+
+  // A cross-encoder's score of each document for `query`, in the documents' order: each
+  // (query, document) pair through the pair template (truncated LongestFirst to max_length()),
+  // the classifier's one logit, then CrossEncoder's activation (config.json's
+  // sentence_transformers.activation_fn; Sigmoid by default). `truncate` false: a pair longer
+  // than max_length() is an error.
+  std::vector<float> rerank(std::string_view query, std::span<const std::string> documents, bool truncate = true) const {
+    if (!model_->has_classifier() || model_->num_labels() != 1)
+      detail::fail(Error::Kind::unsupported, "rerank needs a sequence classifier with one label (a cross-encoder); this model has ",
+                   model_->has_classifier() ? std::to_string(model_->num_labels()) + " labels" : std::string("no classifier"));
+    std::vector<Encoding> pairs;
+    for (size_t i = 0; i < documents.size(); ++i) {
+      if (pair_length(query, documents[i]) > max_length() && !truncate)
+        detail::fail(Error::Kind::input, "document ", i, " with the query has ", pair_length(query, documents[i]),
+                     " tokens, more than the model's ", max_length(), " (truncation is off)");
+      pairs.push_back(tokenizer_->encode_pair(query, documents[i], true));
+    }
+    std::vector<detail::EncoderInput> batch;
+    for (const Encoding& e : pairs) batch.push_back({e.ids, model_->uses_token_types() ? std::span<const int32_t>(e.type_ids) : std::span<const int32_t>()});
+    std::vector<float> scores = model_->classifier_logits(model_->forward(batch, *pool_), *pool_);
+    if (sigmoid_)
+      for (float& v : scores) v = 1.0f / (1.0f + std::exp(-v));
+    return scores;
+  }
+
+  // Tokens of `text` with special tokens, before truncation.
+  size_t length(std::string_view text) const { return whole_->encode(text, true).size(); }
+  // Tokens of the pair (query, document) with the pair's special tokens, before truncation.
+  size_t pair_length(std::string_view text, std::string_view pair) const { return whole_->encode_pair(text, pair, true).ids.size(); }
 
   // The top_k most likely tokens for the one mask token ([MASK] or <mask>) in `text`.
   std::vector<FillMaskResult> fill_mask(std::string_view text, size_t top_k = 5) const {
@@ -146,6 +243,17 @@ class Encoder {
     return t;
   }
 
+  // Ids of `text`; a text longer than max_length() is cut (and `truncated` set), or an error.
+  std::vector<int32_t> encode_checked(const std::string& text, bool truncate, size_t index, bool& truncated) const {
+    std::vector<int32_t> ids = whole_->encode(text, true);
+    truncated = ids.size() > max_length();
+    if (!truncated) return ids;
+    if (!truncate)
+      detail::fail(Error::Kind::input, "text ", index, " has ", ids.size(), " tokens, more than the model's ", max_length(),
+                   " (truncation is off)");
+    return encode(text);
+  }
+
   detail::EncoderOutput run(const std::vector<std::vector<int32_t>>& ids) const {
     std::vector<detail::EncoderInput> batch;
     for (const auto& v : ids) batch.push_back({v, {}});
@@ -154,8 +262,9 @@ class Encoder {
 
   std::shared_ptr<const detail::EncoderModel> model_;
   std::optional<detail::SentenceTransformersConfig> st_;
-  std::shared_ptr<const Tokenizer> tokenizer_;
+  std::shared_ptr<const Tokenizer> tokenizer_, whole_;  // truncating at max_length(); not truncating
   std::shared_ptr<detail::ThreadPool> pool_;
+  bool sigmoid_ = false;  // rerank: CrossEncoder's activation
   double load_seconds_ = 0;
 };
 

@@ -43,8 +43,9 @@ class Pipeline {
   static Pipeline from_pretrained(const std::filesystem::path& dir = default_model_dir(), const LoadOptions& options = {}) {
     const auto begin = std::chrono::steady_clock::now();
     detail::check_device(options.device);
-    if (detail::load_model_config(dir).model_type == detail::ModelType::bert)
-      detail::fail(Error::Kind::unsupported, dir.string(), " holds an encoder model (bert), not a decoder: load it with zest::Encoder");
+    if (const auto config = detail::load_model_config(dir); config.is_encoder())
+      detail::fail(Error::Kind::unsupported, dir.string(), " holds an encoder model (", detail::to_string(config.model_type),
+                   "), not a decoder: load it with zest::Encoder");
     Pipeline p;
     p.model_ = std::make_shared<const detail::DecoderModel>(detail::DecoderModel::load(dir, options));
     if (Tokenizer::found_in(dir)) p.tokenizer_ = std::make_shared<const Tokenizer>(Tokenizer::from_file(dir));

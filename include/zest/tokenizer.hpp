@@ -37,7 +37,8 @@ enum class InvalidUtf8 {
 
 struct Encoding {
   std::vector<int32_t> ids;
-  std::vector<std::pair<size_t, size_t>> offsets;  // byte [begin, end) in the text per id
+  std::vector<std::pair<size_t, size_t>> offsets;  // byte [begin, end) in the text per id (its own text, for pairs)
+  std::vector<int32_t> type_ids;                   // encode_pair: the token type of each id (0 / 1)
 };
 
 // Immutable after loading apart from its word cache and the settings below; one Tokenizer may
@@ -98,6 +99,34 @@ class Tokenizer {
     Encoding out{std::move(e.ids), {}};
     out.offsets.reserve(e.offsets.size());
     for (const auto& s : e.offsets) out.offsets.emplace_back(s.begin, s.end);
+    return out;
+  }
+
+  // A sentence pair (a cross-encoder's query and document; a BERT's two segments) as one
+  // encoding, as Hugging Face's encode(text, pair): both texts tokenized, truncated together
+  // (truncation()'s strategy, the pair's special tokens counted), joined by the post-processor's
+  // pair template (e.g. [CLS] a [SEP] b [SEP], <s> a </s></s> b </s>) with its token type ids.
+  Encoding encode_pair(std::string_view text, std::string_view pair, bool add_special_tokens = false,
+                       InvalidUtf8 invalid = InvalidUtf8::error) const {
+    detail::Encoded a, b;
+    a.with_offsets = b.with_offsets = a.with_types = b.with_types = true;
+    std::string replaced_a, replaced_b;
+    backend_->encode(valid_text(text, invalid, replaced_a), a);
+    backend_->encode(valid_text(pair, invalid, replaced_b), b);
+    a.type_ids.assign(a.ids.size(), 0);
+    b.type_ids.assign(b.ids.size(), 1);
+    if (truncation_) {
+      const size_t added = add_special_tokens ? backend_->pair_special_token_count() : 0;
+      if (truncation_->max_length <= added)
+        detail::fail(Error::Kind::input, "truncation to ", truncation_->max_length, " ids leaves no room beside the ", added,
+                     " special tokens of a pair");
+      detail::truncate_pair(a, b, truncation_->max_length - added, *truncation_);
+    }
+    backend_->add_special_tokens_pair(a, b, add_special_tokens);
+    if (padding_) detail::pad(a, *padding_);
+    Encoding out{std::move(a.ids), {}, std::move(a.type_ids)};
+    out.offsets.reserve(a.offsets.size());
+    for (const auto& s : a.offsets) out.offsets.emplace_back(s.begin, s.end);
     return out;
   }
 
@@ -201,20 +230,27 @@ class Tokenizer {
     return t;
   }
 
-  void run_encode(std::string_view text, bool add_special_tokens, InvalidUtf8 invalid, detail::Encoded& e) const {
-    std::string replaced;
+  // `text` as valid UTF-8 (bad bytes an error, or replaced into `replaced`), under 4 GiB.
+  static std::string_view valid_text(std::string_view text, InvalidUtf8 invalid, std::string& replaced) {
     if (detail::utf8::find_invalid(text) != std::string_view::npos) {
       if (invalid == InvalidUtf8::error) detail::utf8::check(text, "encode");
       replaced = detail::utf8::replace_invalid(text);
       text = replaced;
     }
     if (text.size() > UINT32_MAX) detail::fail(Error::Kind::input, "encode: text of ", text.size(), " bytes is over 4 GiB");
-    backend_->encode(text, e);
+    return text;
+  }
+
+  void run_encode(std::string_view text, bool add_special_tokens, InvalidUtf8 invalid, detail::Encoded& e) const {
+    std::string replaced;
+    backend_->encode(valid_text(text, invalid, replaced), e);
     if (truncation_) {
       const size_t added = add_special_tokens ? backend_->special_token_count() : 0;
       if (truncation_->max_length <= added)
         detail::fail(Error::Kind::input, "truncation to ", truncation_->max_length, " ids leaves no room beside the ", added,
                      " special tokens");
+      if (truncation_->strategy == Truncation::Strategy::only_second && e.ids.size() > truncation_->max_length - added)
+        detail::fail(Error::Kind::input, "truncation strategy OnlySecond cuts the second text of a pair; this is one text");
       detail::truncate(e, truncation_->max_length - added, truncation_->left);
     }
     backend_->add_special_tokens(e, add_special_tokens);

@@ -128,7 +128,7 @@ TEST_CASE("the Encoder truncates as tokenizer.json says, within the model's leng
   tok["truncation"]["stride"] = 2;
   std::ofstream(dir / "tokenizer.json") << tok.dump();
   CHECK(zest::Encoder::from_pretrained(dir).encode("t10 t11 t12 t13 t14 t15") == std::vector<int32_t>{2, 10, 11, 12, 3});
-  tok["truncation"]["strategy"] = "OnlySecond";
+  tok["truncation"]["strategy"] = "OnlyThird";
   std::ofstream(dir / "tokenizer.json") << tok.dump();
   CHECK_THROWS_WITH_AS(zest::Encoder::from_pretrained(dir), doctest::Contains("$.truncation.strategy"), zest::Error);
   std::filesystem::remove_all(dir);

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "golden.hpp"
-#include "zest/models/pooling.hpp"
+#include "zest/models/sentence_transformers.hpp"
 #include "test_data.hpp"
 
 TEST_CASE("sentence embeddings equal sentence-transformers' for CLS, mean and max pooling") {

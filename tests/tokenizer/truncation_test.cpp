@@ -52,9 +52,9 @@ TEST_CASE("truncation and padding from tokenizer.json give Hugging Face's ids") 
 
 TEST_CASE("truncation and padding settings are checked, and can be set") {
   nlohmann::json file = read_json(test_data("tokenizer/models/bert-base-uncased/tokenizer.json"));
-  file["truncation"] = {{"max_length", 4}, {"strategy", "OnlySecond"}, {"direction", "Right"}, {"stride", 0}};
+  file["truncation"] = {{"max_length", 4}, {"strategy", "OnlyThird"}, {"direction", "Right"}, {"stride", 0}};
   CHECK_THROWS_WITH_AS(zest::Tokenizer::from_json(file.dump(), "t.json"),
-                       doctest::Contains("t.json: $.truncation.strategy: truncation strategy \"OnlySecond\" is not supported"),
+                       doctest::Contains("t.json: $.truncation.strategy: truncation strategy \"OnlyThird\" is not supported"),
                        zest::Error);
   file["truncation"] = {{"max_length", 4}, {"direction", "Up"}};
   CHECK_THROWS_WITH_AS(zest::Tokenizer::from_json(file.dump(), "t.json"), doctest::Contains("$.truncation.direction"), zest::Error);

@@ -69,6 +69,8 @@ inline constexpr Family kFamilies[] = {
     {"olmo2", ModelType::olmo2, read_olmo2},
     {"granite", ModelType::granite, read_granite},
     {"bert", ModelType::bert, read_bert},
+    {"roberta", ModelType::roberta, read_bert},
+    {"xlm-roberta", ModelType::xlm_roberta, read_bert},
 };
 
 inline std::string supported_model_types() {

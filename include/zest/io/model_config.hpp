@@ -14,7 +14,7 @@
 
 namespace zest::detail {
 
-enum class ModelType { gpt2, llama, mistral, qwen2, qwen3, gemma2, gemma3_text, gemma3, phi3, smollm3, olmo2, granite, bert };
+enum class ModelType { gpt2, llama, mistral, qwen2, qwen3, gemma2, gemma3_text, gemma3, phi3, smollm3, olmo2, granite, bert, roberta, xlm_roberta };
 
 // The feed-forward activation, by hidden_act / activation_function / hidden_activation.
 enum class Activation {
@@ -39,6 +39,8 @@ inline std::string_view to_string(ModelType type) {
     case ModelType::olmo2: return "olmo2";
     case ModelType::granite: return "granite";
     case ModelType::bert: return "bert";
+    case ModelType::roberta: return "roberta";
+    case ModelType::xlm_roberta: return "xlm-roberta";
   }
   return "?";
 }
@@ -116,12 +118,16 @@ struct ModelConfig {
   int64_t type_vocab_size = 0;
   std::vector<std::string> id2label;     // classification labels by index
   std::string problem_type;              // "", "single_label_classification", "multi_label_classification", "regression"
+  // RoBERTa / XLM-R: position ids start at padding_idx + 1 (pad_token_id + 1), padding keeps padding_idx.
+  int64_t position_offset = 0;
 
   std::optional<int32_t> bos_token_id;
   std::vector<int32_t> eos_token_ids;
   std::optional<int32_t> pad_token_id;
 
-  bool is_encoder() const { return model_type == ModelType::bert; }
+  bool is_encoder() const {
+    return model_type == ModelType::bert || model_type == ModelType::roberta || model_type == ModelType::xlm_roberta;
+  }
   bool uses_rope() const { return !ropes.empty(); }
   bool uses_rms_norm() const { return model_type != ModelType::gpt2 && !is_encoder(); }
   size_t rotary_dim() const { return size_t(double(head_dim) * partial_rotary_factor) / 2 * 2; }

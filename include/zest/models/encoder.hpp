@@ -1,8 +1,10 @@
 // BERT encoders: BertModel (hidden states, pooler), BertForMaskedLM (the MLM head, its decoder
 // tied to the word embeddings unless stored) and BertForSequenceClassification (pooler then a
-// classifier), from unconverted Hugging Face directories:
+// classifier), from unconverted Hugging Face directories; RoBERTa and XLM-RoBERTa are the same
+// network with positions counted from padding_idx + 1 and their own classification head
+// (dense + tanh + out_proj on the <s> token, no pooler):
 //
-//   x = LayerNorm(word[id] + position[t] + token_type[type])
+//   x = LayerNorm(word[id] + position[p(t)] + token_type[type])   p(t) = t, or see roberta_positions
 //   per layer:  q,k,v = x Wqkv + b;  a = attend(q, k, v) over the sequence's own tokens
 //               x = LayerNorm(a Wo + b + x)
 //               x = LayerNorm(gelu(x Wi + b) Wo2 + b + x)          post-norm, exact erf GELU
@@ -58,6 +60,14 @@ struct EncoderOutput {
 };
 
 
+// RobertaEmbeddings.create_position_ids_from_input_ids: the k-th token that is not padding_idx
+// has position padding_idx + k; a padding_idx token keeps padding_idx (roberta-base: 2, 3, ...).
+inline void roberta_positions(std::span<const int32_t> ids, int64_t padding_idx, std::vector<int64_t>& out) {
+  out.resize(ids.size());
+  int64_t k = 0;
+  for (size_t t = 0; t < ids.size(); ++t) out[t] = ids[t] == padding_idx ? padding_idx : padding_idx + ++k;
+}
+
 struct EncoderLayer {
   PackedMatrix qkv, attn_out, up, down;
   std::vector<float> qkv_bias, attn_out_bias, up_bias, down_bias;
@@ -97,9 +107,9 @@ class EncoderModel {
 
   EncoderModel(ModelConfig config, Weights weights, const LoadOptions& options) : config_(std::move(config)) {
     detail::check_device(options.device);
-    if (config_.model_type != ModelType::bert)
+    if (!config_.is_encoder())
       detail::fail(Error::Kind::unsupported, "model_type ", to_string(config_.model_type),
-                   " is not an encoder (supported: bert)");
+                   " is not an encoder (supported: bert, roberta, xlm-roberta)");
     if (config_.hidden_act != Activation::gelu_erf && config_.hidden_act != Activation::gelu_tanh)
       detail::fail(Error::Kind::unsupported, "hidden_act of an encoder must be a GELU (gelu, gelu_new, ...)");
     format_ = detail::weight_format(options.dtype);
@@ -114,10 +124,15 @@ class EncoderModel {
   size_t hidden_size() const { return size_t(config_.hidden_size); }
   size_t vocab_size() const { return size_t(config_.vocab_size); }
   size_t num_labels() const { return config_.id2label.size(); }
-  size_t max_length() const { return size_t(config_.max_position_embeddings); }
+  // The most tokens a text may have: RoBERTa's positions start at padding_idx + 1 (514 - 2 = 512).
+  size_t max_length() const { return size_t(config_.max_position_embeddings - config_.position_offset); }
+  // Whether the model reads token type ids: BERT does; RoBERTa's tokenizers do not return them
+  // (model_input_names), so transformers feeds zeros.
+  bool uses_token_types() const { return config_.model_type == ModelType::bert; }
   bool has_pooler() const { return pooler_.rows() > 0; }
   bool has_mlm_head() const { return mlm_decoder_.rows() > 0; }
   bool has_classifier() const { return classifier_.rows() > 0; }
+  bool has_roberta_head() const { return classifier_dense_.rows() > 0; }
 
   // The final hidden states of every token of every text, the batch run as one pass.
   EncoderOutput forward(std::span<const EncoderInput> batch, ThreadPool& pool) const {
@@ -202,12 +217,25 @@ class EncoderModel {
     return out;
   }
 
-  // BertForSequenceClassification's logits: classifier(pooled); texts() x num_labels.
+  // *ForSequenceClassification's logits; texts() x num_labels. BERT: classifier(pooled);
+  // RoBERTa's head: out_proj(tanh(dense(h[<s>]))).
   std::vector<float> classifier_logits(const EncoderOutput& h, ThreadPool& pool) const {
-    if (!has_classifier()) detail::fail(Error::Kind::unsupported, "this model has no classifier (classifier.weight)");
-    const std::vector<float> p = pooled(h, pool);
+    if (!has_classifier())
+      detail::fail(Error::Kind::unsupported, "this model has no classifier (classifier.weight or classifier.out_proj.weight)");
+    const std::vector<float> p = has_roberta_head() ? roberta_dense(h, pool) : pooled(h, pool);
     std::vector<float> out(h.texts() * num_labels());
     if (h.texts() > 0) matmul(p.data(), h.texts(), classifier_, out.data(), pool, {.bias = classifier_bias_.data()});
+    return out;
+  }
+
+  // RobertaClassificationHead's first half: tanh(dense(h[<s>])); texts() x hidden_size.
+  std::vector<float> roberta_dense(const EncoderOutput& h, ThreadPool& pool) const {
+    const size_t d = hidden_size(), b = h.texts();
+    std::vector<float> first(b * d), out(b * d);
+    for (size_t t = 0; t < b; ++t) std::copy_n(h.row(t, 0), d, first.data() + t * d);
+    if (b == 0) return out;
+    matmul(first.data(), b, classifier_dense_, out.data(), pool, {.bias = classifier_dense_bias_.data()});
+    for (float& v : out) v = std::tanh(v);
     return out;
   }
 
@@ -228,8 +256,8 @@ class EncoderModel {
   void check_input(const EncoderInput& in, size_t index) const {
     if (in.ids.empty()) detail::fail(Error::Kind::input, "text ", index, " of the batch has no token ids");
     if (in.ids.size() > max_length())
-      detail::fail(Error::Kind::input, "text ", index, " has ", in.ids.size(), " tokens, more than max_position_embeddings = ",
-                   max_length(), " (truncate it)");
+      detail::fail(Error::Kind::input, "text ", index, " has ", in.ids.size(), " tokens, more than the ", max_length(),
+                   " that max_position_embeddings = ", config_.max_position_embeddings, " allows (truncate it)");
     if (!in.token_types.empty() && in.token_types.size() != in.ids.size())
       detail::fail(Error::Kind::input, "text ", index, " has ", in.ids.size(), " ids but ", in.token_types.size(),
                    " token type ids");
@@ -244,14 +272,19 @@ class EncoderModel {
 
   void embed(std::span<const EncoderInput> batch, float* x) const {
     const size_t d = hidden_size();
+    const bool roberta = config_.position_offset > 0;
+    std::vector<int64_t> positions;
     float* row = x;
-    for (const EncoderInput& in : batch)
+    for (const EncoderInput& in : batch) {
+      if (roberta) roberta_positions(in.ids, config_.position_offset - 1, positions);
       for (size_t t = 0; t < in.ids.size(); ++t, row += d) {
         const int32_t type = in.token_types.empty() ? 0 : in.token_types[t];
+        const size_t position = roberta ? size_t(positions[t]) : t;
         std::copy_n(word_.data<float>().data() + size_t(in.ids[t]) * d, d, row);
-        add(row, position_.data<float>().data() + t * d, d);
+        add(row, position_.data<float>().data() + position * d, d);
         add(row, token_type_.data<float>().data() + size_t(type) * d, d);
       }
+    }
     layer_norm(x, x, size_t(row - x) / d, d, embed_norm_.weight.data(), embed_norm_.bias.data(), float(config_.norm_eps));
   }
 
@@ -265,8 +298,9 @@ class EncoderModel {
     const int64_t d = c.hidden_size, inter = c.intermediate_size;
     const std::string source =
         weights.files().size() == 1 ? weights.files().front().path().string() : "model.safetensors.index.json";
-    const detail::WeightReader w(weights, source, {"bert.", ""});
-    const detail::WeightReader top(weights, source, {""});  // the heads sit outside "bert."
+    const std::string base = c.model_type == ModelType::bert ? "bert." : "roberta.";
+    const detail::WeightReader w(weights, source, {base, ""});
+    const detail::WeightReader top(weights, source, {""});  // the heads sit outside "bert." / "roberta."
     word_ = w.matrix("embeddings.word_embeddings.weight", c.vocab_size, d);
     position_ = w.matrix("embeddings.position_embeddings.weight", c.max_position_embeddings, d);
     token_type_ = w.matrix("embeddings.token_type_embeddings.weight", c.type_vocab_size, d);
@@ -293,7 +327,13 @@ class EncoderModel {
       pooler_ = w.packed(format_, w.matrix("pooler.dense.weight", d, d));
       pooler_bias_ = w.vector("pooler.dense.bias", d);
     }
-    if (top.has("classifier.weight")) {
+    if (c.model_type != ModelType::bert && top.has("classifier.out_proj.weight")) {
+      const int64_t labels = int64_t(num_labels());
+      classifier_dense_ = w.packed(format_, top.matrix("classifier.dense.weight", d, d));
+      classifier_dense_bias_ = top.vector("classifier.dense.bias", d);
+      classifier_ = w.packed(format_, top.matrix("classifier.out_proj.weight", labels, d));
+      classifier_bias_ = top.vector("classifier.out_proj.bias", labels);
+    } else if (top.has("classifier.weight")) {
       const int64_t labels = int64_t(num_labels());
       classifier_ = w.packed(format_, top.matrix("classifier.weight", labels, d));
       classifier_bias_ = top.vector("classifier.bias", labels);
@@ -315,8 +355,8 @@ class EncoderModel {
   Tensor word_, position_, token_type_;  // f32 copies of the embedding tables
   detail::Norm embed_norm_;
   std::vector<detail::EncoderLayer> layers_;
-  PackedMatrix pooler_, classifier_, mlm_transform_, mlm_decoder_;
-  std::vector<float> pooler_bias_, classifier_bias_, mlm_transform_bias_, mlm_bias_;
+  PackedMatrix pooler_, classifier_, classifier_dense_, mlm_transform_, mlm_decoder_;
+  std::vector<float> pooler_bias_, classifier_bias_, classifier_dense_bias_, mlm_transform_bias_, mlm_bias_;
   detail::Norm mlm_norm_;
   double load_seconds_ = 0;
 };

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "zest/error.hpp"
 #include "zest/tokenizer/post_processors.hpp"
 
 namespace zest {
@@ -33,6 +34,13 @@ class TokenizerBackend {
   virtual void add_special_tokens(Encoded& e, bool add_special_tokens) const = 0;
   // How many ids add_special_tokens(e, true) adds to one sequence.
   virtual size_t special_token_count() const = 0;
+  // A sentence pair (a's type ids 0, b's 1): b joins a as the post-processor's pair template
+  // says, with its special tokens when add_special_tokens.
+  virtual void add_special_tokens_pair(Encoded&, Encoded&, bool) const {
+    fail(Error::Kind::unsupported, "sentence pairs need a tokenizer.json (this tokenizer is a SentencePiece model)");
+  }
+  // How many ids add_special_tokens_pair(a, b, true) adds.
+  virtual size_t pair_special_token_count() const { return 0; }
 
   virtual std::string decode(std::span<const int32_t> ids, bool skip_special_tokens) const = 0;
   virtual std::optional<std::string> id_to_token(int32_t id) const = 0;

@@ -100,6 +100,18 @@ class JsonTokenizer final : public TokenizerBackend {
   }
   size_t special_token_count() const override { return special_token_count_; }
 
+  void add_special_tokens_pair(Encoded& a, Encoded& b, bool add_special_tokens) const override {
+    const TokenText text = [this](int32_t id) { return token_text(id); };
+    if (post_processor_ && post_processor_->apply_pair(a, b, add_special_tokens, text)) return;
+    append(a, b);  // no template: one after the other, as Hugging Face's default_process
+    b = Encoded{};
+  }
+  size_t pair_special_token_count() const override {
+    Encoded a, b;
+    add_special_tokens_pair(a, b, true);
+    return a.ids.size();
+  }
+
   std::optional<std::string> id_to_token(int32_t id) const override {
     if (const auto* t = added_.by_id(id)) return t->content;
     if (const auto* s = model_->vocab().token(id)) return *s;

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -19,8 +20,12 @@
 namespace zest {
 
 struct Truncation {
+  // What a sentence pair gives up: the longer text an id at a time ("LongestFirst"), or only
+  // the first or the second text. One text is cut alone (OnlySecond: an error, as in Hugging Face).
+  enum class Strategy { longest_first, only_first, only_second };
   size_t max_length = 512;  // ids, special tokens included
   bool left = false;        // cut at the start (direction "Left") rather than the end
+  Strategy strategy = Strategy::longest_first;
 };
 
 struct Padding {
@@ -32,21 +37,24 @@ struct Padding {
 
 namespace detail {
 
-// tokenizer.json's "truncation": max_length, direction; strategy LongestFirst or OnlyFirst (the
-// same for one sequence). A stride only shapes the overflowing encodings, which zest does not
-// return, so it changes no id.
+// tokenizer.json's "truncation": max_length, direction, strategy (LongestFirst, OnlyFirst,
+// OnlySecond). A stride only shapes the overflowing encodings, which zest does not return, so it
+// changes no id.
 inline std::optional<Truncation> read_truncation(const JsonRef& root) {
   if (!root.has("truncation")) return std::nullopt;
   const JsonRef t = root["truncation"];
   const int64_t max_length = t["max_length"].integer();
   if (max_length <= 0) t["max_length"].error("must be a positive integer");
   const std::string strategy = t.get_string("strategy", "LongestFirst");
-  if (strategy != "LongestFirst" && strategy != "OnlyFirst")
-    t["strategy"].unsupported("truncation strategy \"" + strategy + "\" is not supported (LongestFirst, OnlyFirst)");
+  if (strategy != "LongestFirst" && strategy != "OnlyFirst" && strategy != "OnlySecond")
+    t["strategy"].unsupported("truncation strategy \"" + strategy + "\" is not supported (LongestFirst, OnlyFirst, OnlySecond)");
   const std::string direction = t.get_string("direction", "Right");
   if (direction != "Right" && direction != "Left") t["direction"].error("must be \"Right\" or \"Left\"");
   if (t.get_int("stride", 0) < 0) t["stride"].error("must not be negative");
-  return Truncation{size_t(max_length), direction == "Left"};
+  return Truncation{size_t(max_length), direction == "Left",
+                    strategy == "OnlyFirst"    ? Truncation::Strategy::only_first
+                    : strategy == "OnlySecond" ? Truncation::Strategy::only_second
+                                               : Truncation::Strategy::longest_first};
 }
 
 // tokenizer.json's "padding": strategy "BatchLongest" or {"Fixed": n}, direction, pad_id,
@@ -84,6 +92,29 @@ inline void truncate(Encoded& e, size_t keep, bool left) {
   };
   cut(e.ids);
   if (e.with_offsets) cut(e.offsets);
+  if (e.with_types) cut(e.type_ids);
+}
+
+// A sentence pair cut to `keep` ids in all, as Hugging Face's truncate_encodings: LongestFirst
+// gives the shorter text its length and the longer the rest, or, when the shorter is more than
+// half, each keep / 2 (the longer, or else the second, one more when keep is odd); OnlyFirst / OnlySecond cut that text alone, an error if it is too short.
+inline void truncate_pair(Encoded& a, Encoded& b, size_t keep, const Truncation& t) {
+  const size_t total = a.ids.size() + b.ids.size();
+  if (total <= keep) return;
+  if (t.strategy != Truncation::Strategy::longest_first) {
+    Encoded& e = t.strategy == Truncation::Strategy::only_first ? a : b;
+    if (e.ids.size() <= total - keep)
+      fail(Error::Kind::input, "truncation to ", keep, " ids (special tokens aside): the ",
+           t.strategy == Truncation::Strategy::only_first ? "first" : "second", " text has only ", e.ids.size(),
+           " and ", total - keep, " must go");
+    return truncate(e, e.ids.size() - (total - keep), t.left);
+  }
+  size_t n1 = std::min(a.ids.size(), b.ids.size()), n2 = 0;
+  n2 = n1 > keep ? n1 : std::max(n1, keep - n1);
+  if (n1 + n2 > keep) n1 = keep / 2, n2 = n1 + keep % 2;
+  if (a.ids.size() > b.ids.size()) std::swap(n1, n2);
+  truncate(a, n1, t.left);
+  truncate(b, n2, t.left);
 }
 
 inline void pad(Encoded& e, const Padding& p) {
@@ -93,6 +124,7 @@ inline void pad(Encoded& e, const Padding& p) {
   const size_t n = target - e.ids.size();
   e.ids.insert(p.left ? e.ids.begin() : e.ids.end(), n, p.id);
   if (e.with_offsets) e.offsets.insert(p.left ? e.offsets.begin() : e.offsets.end(), n, Span{});
+  if (e.with_types) e.type_ids.insert(p.left ? e.type_ids.begin() : e.type_ids.end(), n, 0);  // pad_type_id 0
 }
 
 }  // namespace detail

@@ -1,4 +1,5 @@
-// BertModel / BertForMaskedLM / BertForSequenceClassification's config.json (BertConfig).
+// BertModel / BertForMaskedLM / BertForSequenceClassification's config.json (BertConfig), and
+// RobertaConfig / XLMRobertaConfig.
 #pragma once
 
 #include <exception>
@@ -11,8 +12,10 @@ namespace zest::detail {
 // The most labels num_labels may ask for without an id2label (each is a "LABEL_i" string).
 inline constexpr int64_t kMaxLabels = 100'000;
 
+// BERT, and RoBERTa / XLM-RoBERTa (BERT with positions offset past the padding index).
 inline void read_bert(const ConfigFields& f, ModelConfig& c) {
-  c.vocab_size = f.get_int("vocab_size", 30522);
+  const bool roberta = c.model_type != ModelType::bert;
+  c.vocab_size = f.get_int("vocab_size", c.model_type == ModelType::roberta ? 50265 : 30522);
   c.hidden_size = f.get_int("hidden_size", 768);
   c.num_hidden_layers = f.get_int("num_hidden_layers", 12);
   c.num_attention_heads = c.num_key_value_heads = f.get_int("num_attention_heads", 12);
@@ -30,6 +33,8 @@ inline void read_bert(const ConfigFields& f, ModelConfig& c) {
   // Keys of Google's original checkpoints (bert-base-chinese) that BertModel does not read.
   f.ignore({"directionality", "pooler_fc_size", "pooler_num_attention_heads", "pooler_num_fc_layers",
             "pooler_size_per_head", "pooler_type", "classifier_dropout"});
+  // CrossEncoder's activation: read (and refused when unknown) by the encoder's rerank head.
+  f.ignore({"sentence_transformers", "sbert_ce_default_activation_function"});
   c.problem_type = f.get_string("problem_type", "");
   if (const auto labels = f.get_object("id2label")) {
     // Indices "0" to "n-1", each once, as Hugging Face's num_labels = len(id2label) implies: the
@@ -54,7 +59,17 @@ inline void read_bert(const ConfigFields& f, ModelConfig& c) {
       f.invalid("num_labels", "must be 0 to " + std::to_string(kMaxLabels) + ", got " + std::to_string(n));
     for (int64_t i = 0; i < n; ++i) c.id2label.push_back("LABEL_" + std::to_string(i));
   }
-  read_special_ids(f, std::nullopt, {}, 0, c);
+  if (!roberta) {
+    read_special_ids(f, std::nullopt, {}, 0, c);
+    return;
+  }
+  // RobertaConfig / XLMRobertaConfig: <s> 0, <pad> 1, </s> 2; positions start after the padding index.
+  read_special_ids(f, 0, {2}, 1, c);
+  if (!c.pad_token_id || *c.pad_token_id < 0)
+    f.invalid("pad_token_id", "must be set for " + std::string(to_string(c.model_type)) + " (its positions start after it)");
+  c.position_offset = *c.pad_token_id + 1;
+  if (c.position_offset >= c.max_position_embeddings)
+    f.invalid("max_position_embeddings", "must be more than pad_token_id + 1 = " + std::to_string(c.position_offset));
 }
 
 }  // namespace zest::detail

@@ -161,7 +161,7 @@ inline Value binary_op(BinOp op, const Value& a, const Value& b, const Limits& l
       if (a.kind == Kind::string) return Value::string(percent_format(a.s, b, limits));
       if (ints) {
         const int64_t x = int_of(a), y = int_of(b);
-        if (y == 0) runtime_error("integer division or modulo by zero");
+        if (y == 0) runtime_error("integer modulo by zero");
         if (y == -1) return Value::integer(0);
         int64_t m = x % y;
         if (m != 0 && ((m < 0) != (y < 0))) m += y;

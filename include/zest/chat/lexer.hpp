@@ -4,7 +4,10 @@
 // "\n" and one trailing newline dropped (keep_trailing_newline=False), as jinja2 does.
 #pragma once
 
+#include <cctype>
+#include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>

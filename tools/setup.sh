@@ -12,7 +12,7 @@ packages=(
   clang libclang-rt-14-dev
 )
 if [[ "${1:-}" == "--dev" ]]; then
-  packages+=(python3-torch python3-numpy linux-perf)
+  packages+=(python3-torch python3-numpy python3-jinja2 linux-perf)
   # A Node.js that ships its own npm (not Debian's) conflicts with Debian's npm package: keep it.
   command -v npm >/dev/null || packages+=(nodejs npm)
 fi

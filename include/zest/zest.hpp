@@ -2,6 +2,7 @@
 // header declares in namespace zest (the README lists it); zest::detail is zest's own.
 #pragma once
 
+#include "zest/chat/chat_template.hpp"
 #include "zest/encoder.hpp"
 #include "zest/error.hpp"
 #include "zest/pipeline.hpp"

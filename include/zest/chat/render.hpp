@@ -1,0 +1,586 @@
+// The evaluator: runs a parsed template against variables, with jinja2's scoping (a for loop's
+// body gets a fresh scope each iteration, so `set` inside it does not leak; a macro sees the
+// template's top level and its own arguments; a call block's `caller` sees where it was written),
+// and the limits that keep a hostile template from hanging or exhausting memory.
+#pragma once
+
+#include <chrono>
+#include <ctime>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "zest/chat/ast.hpp"
+#include "zest/chat/filters.hpp"
+
+namespace zest::detail::jinja {
+
+struct RenderLimits {
+  Limits sizes;
+  uint64_t max_steps = 10'000'000;  // loop iterations and macro calls, all together
+  int max_call_depth = 100;         // nested macro calls
+};
+
+// A macro, or the `caller` of a call block, as a value.
+struct MacroValue : Object {
+  const Node* node = nullptr;  // NodeKind::macro or NodeKind::call_block
+  int parent = 0;              // the frame its body's names resolve through (callers: the call site)
+};
+
+// The global functions.
+enum class BuiltinId : int { range, dict, namespace_, raise_exception, strftime_now };
+
+class Renderer {
+ public:
+  using Variables = std::vector<std::pair<std::string, Value>>;
+
+  Renderer(const Variables& globals, const RenderLimits& limits, const std::tm& now)
+      : globals_(globals), limits_(limits), now_(now) {}
+
+  std::string run(const Body& body) {
+    std::string out;
+    out_ = &out;
+    push_frame(-1);
+    scope_ = 0;
+    exec(body);
+    return out;
+  }
+
+  // Byte ranges of the output that {% generation %} blocks wrote (transformers' assistant masks).
+  std::vector<std::pair<size_t, size_t>> generation_spans;
+
+ private:
+  enum class Flow { normal, break_, continue_ };
+
+  struct Frame {
+    std::vector<std::pair<std::string_view, Value>> vars;
+    int parent = -1;
+  };
+
+  const Variables& globals_;
+  RenderLimits limits_;
+  std::tm now_;
+  std::vector<Frame> frames_;
+  size_t frame_count_ = 0;
+  int scope_ = 0;
+  std::string* out_ = nullptr;
+  uint64_t steps_ = 0;
+  int call_depth_ = 0;
+  int loop_depth_ = 0;
+  bool out_is_top_ = true;
+
+  // ---- scopes ----
+
+  int push_frame(int parent) {
+    if (frame_count_ == frames_.size()) frames_.emplace_back();
+    Frame& f = frames_[frame_count_];
+    f.vars.clear();
+    f.parent = parent;
+    return int(frame_count_++);
+  }
+  void pop_frame() { frames_[--frame_count_].vars.clear(); }
+
+  void assign(int frame, std::string_view name, Value v) {
+    auto& vars = frames_[size_t(frame)].vars;
+    for (auto& [k, x] : vars)
+      if (k == name) {
+        x = std::move(v);
+        return;
+      }
+    vars.emplace_back(name, std::move(v));
+  }
+
+  const Value* find(std::string_view name) const {
+    for (int f = scope_; f >= 0; f = frames_[size_t(f)].parent) {
+      for (const auto& [k, x] : frames_[size_t(f)].vars)
+        if (k == name) return &x;
+    }
+    for (const auto& [k, x] : globals_)
+      if (k == name) return &x;
+    return nullptr;
+  }
+
+  Value lookup(std::string_view name) const {
+    if (const Value* v = find(name)) return *v;
+    Value b;
+    b.kind = Kind::builtin;
+    if (name == "range") b.i = int64_t(BuiltinId::range);
+    else if (name == "dict") b.i = int64_t(BuiltinId::dict);
+    else if (name == "namespace") b.i = int64_t(BuiltinId::namespace_);
+    else if (name == "raise_exception") b.i = int64_t(BuiltinId::raise_exception);
+    else if (name == "strftime_now") b.i = int64_t(BuiltinId::strftime_now);
+    else return Value::undefined("'" + std::string(name) + "' is undefined");
+    return b;
+  }
+
+  void step() {
+    if (++steps_ > limits_.max_steps)
+      fail(Error::Kind::input, "chat template: more than ", limits_.max_steps,
+           " loop iterations and macro calls (ChatTemplate::Options::max_steps)");
+  }
+
+  void write(std::string_view s) {
+    out_->append(s);
+    if (out_->size() > limits_.sizes.max_bytes) check_bytes(out_->size(), limits_.sizes);
+  }
+
+  // Runs f with the output going to a fresh string, which it returns.
+  template <typename F>
+  std::string capture(F&& f) {
+    std::string buffer;
+    std::string* saved = out_;
+    const bool saved_top = out_is_top_;
+    out_ = &buffer;
+    out_is_top_ = false;
+    try {
+      f();
+    } catch (...) {
+      out_ = saved;
+      out_is_top_ = saved_top;
+      throw;
+    }
+    out_ = saved;
+    out_is_top_ = saved_top;
+    return buffer;
+  }
+
+  // ---- statements ----
+
+  Flow exec(const Body& body) {
+    for (const auto& n : body) {
+      const Flow flow = exec(*n);
+      if (flow != Flow::normal) return flow;
+    }
+    return Flow::normal;
+  }
+
+  Flow exec(const Node& n) {
+    switch (n.kind) {
+      case NodeKind::text: write(n.text); return Flow::normal;
+      case NodeKind::output: {
+        const Value v = eval(*n.expr);
+        if (v.kind == Kind::string) {
+          write(v.s);
+        } else {
+          std::string s;
+          append_str(s, v);
+          write(s);
+        }
+        return Flow::normal;
+      }
+      case NodeKind::if_:
+        for (const auto& [cond, body] : n.branches)
+          if (truthy(eval(*cond))) return exec(body);
+        return exec(n.else_body);
+      case NodeKind::for_: return exec_for(n);
+      case NodeKind::set: exec_set(n); return Flow::normal;
+      case NodeKind::set_block: {
+        std::string text = capture([&] { exec(n.body); });
+        Value v = Value::string(std::move(text));
+        if (n.expr) v = eval_with_hole(*n.expr, v);
+        assign(scope_, n.targets[0], std::move(v));
+        return Flow::normal;
+      }
+      case NodeKind::macro: {
+        auto m = std::make_shared<MacroValue>();
+        m->node = &n;
+        m->parent = 0;
+        assign(scope_, n.name, Value::object(Kind::macro, std::move(m)));
+        return Flow::normal;
+      }
+      case NodeKind::call_block: {
+        auto caller = std::make_shared<MacroValue>();
+        caller->node = &n;
+        caller->parent = scope_;
+        const Value caller_value = Value::object(Kind::macro, std::move(caller));
+        const Expr& call = *n.expr;
+        const Value callee = eval(*call.a);
+        Args args = eval_args(call.args);
+        const Value v = call_value(callee, args, &caller_value, call);
+        write(to_str(v));
+        return Flow::normal;
+      }
+      case NodeKind::filter_block: {
+        const std::string text = capture([&] { exec(n.body); });
+        write(to_str(eval_with_hole(*n.expr, Value::string(text))));
+        return Flow::normal;
+      }
+      case NodeKind::generation: {
+        const size_t start = out_->size();
+        const Flow flow = exec(n.body);
+        if (out_is_top_) generation_spans.emplace_back(start, out_->size());
+        return flow;
+      }
+      case NodeKind::break_: return Flow::break_;
+      case NodeKind::continue_: return Flow::continue_;
+      case NodeKind::with: {
+        std::vector<Value> values;
+        for (const auto& e : n.values) values.push_back(eval(*e));
+        const int saved = scope_;
+        scope_ = push_frame(saved);
+        for (size_t k = 0; k < n.targets.size(); ++k) assign(scope_, n.targets[k], std::move(values[k]));
+        Flow flow;
+        try {
+          flow = exec(n.body);
+        } catch (...) {
+          pop_frame();
+          scope_ = saved;
+          throw;
+        }
+        pop_frame();
+        scope_ = saved;
+        return flow;
+      }
+    }
+    return Flow::normal;
+  }
+
+  void unpack(int frame, const std::vector<std::string>& targets, const Value& v) {
+    if (targets.size() == 1) {
+      assign(frame, targets[0], v);
+      return;
+    }
+    if (v.kind == Kind::undefined) runtime_error(v.s);
+    const std::vector<Value> items = to_items(v);
+    if (items.size() < targets.size())
+      runtime_error("not enough values to unpack (expected " + std::to_string(targets.size()) + ", got " +
+                    std::to_string(items.size()) + ")");
+    if (items.size() > targets.size())
+      runtime_error("too many values to unpack (expected " + std::to_string(targets.size()) + ")");
+    for (size_t k = 0; k < targets.size(); ++k) assign(frame, targets[k], items[k]);
+  }
+
+  void exec_set(const Node& n) {
+    Value v = eval(*n.expr);
+    if (!n.attr.empty()) {
+      const Value* target = find(n.targets[0]);
+      if (!target || target->kind != Kind::ns) runtime_error("cannot assign attribute on non-namespace object");
+      target->as_namespace().set(n.attr, std::move(v));
+      return;
+    }
+    unpack(scope_, n.targets, v);
+  }
+
+  Flow exec_for(const Node& n) {
+    const Value iterable = eval(*n.expr);
+    auto state = std::make_shared<LoopState>();
+    state->items = to_items(iterable);
+    state->depth = loop_depth_ + 1;
+    const int saved = scope_;
+    scope_ = push_frame(saved);
+    const int frame = scope_;
+    struct Restore {
+      Renderer& r;
+      int saved;
+      ~Restore() {
+        r.pop_frame();
+        r.scope_ = saved;
+        --r.loop_depth_;
+      }
+    } restore{*this, saved};
+    ++loop_depth_;
+    if (n.cond) {
+      // `for x in xs if cond`: the condition sees the target, not `loop`; loop.length counts what passed.
+      std::vector<Value> kept;
+      for (const auto& item : state->items) {
+        step();
+        frames_[size_t(frame)].vars.clear();
+        unpack(frame, n.targets, item);
+        if (truthy(eval(*n.cond))) kept.push_back(item);
+      }
+      state->items = std::move(kept);
+    }
+    const Value loop = Value::object(Kind::loop, state);
+    const size_t count = state->items.size();
+    for (size_t k = 0; k < count; ++k) {
+      step();
+      state->index = k;
+      frames_[size_t(frame)].vars.clear();
+      unpack(frame, n.targets, state->items[k]);
+      assign(frame, "loop", loop);
+      if (exec(n.body) == Flow::break_) break;
+    }
+    if (count == 0) {
+      frames_[size_t(frame)].vars.clear();
+      exec(n.else_body);
+    }
+    return Flow::normal;
+  }
+
+  // ---- expressions ----
+
+  Args eval_args(const std::vector<Arg>& args) {
+    Args out;
+    for (const auto& a : args) {
+      if (a.name.empty())
+        out.pos.push_back(eval(*a.value));
+      else
+        out.kw.emplace_back(a.name, eval(*a.value));
+    }
+    return out;
+  }
+
+  // Evaluates a filter chain whose innermost operand is the block's text.
+  Value eval_with_hole(const Expr& e, const Value& hole) {
+    const Value operand = e.a ? eval_with_hole(*e.a, hole) : hole;
+    return apply_filter(FilterId(e.id), operand, eval_args(e.args), limits_.sizes);
+  }
+
+  Value eval(const Expr& e) {
+    switch (e.kind) {
+      case ExprKind::literal: return e.value;
+      case ExprKind::name: return lookup(e.name);
+      case ExprKind::list:
+      case ExprKind::tuple: {
+        std::vector<Value> items;
+        items.reserve(e.items.size());
+        for (const auto& x : e.items) items.push_back(eval(*x));
+        return Value::list(std::move(items), e.kind == ExprKind::list ? Kind::list : Kind::tuple);
+      }
+      case ExprKind::dict: {
+        auto d = std::make_shared<Dict>();
+        for (size_t k = 0; k + 1 < e.items.size(); k += 2) {
+          Value key = eval(*e.items[k]);
+          if (key.kind != Kind::string)
+            fail(Error::Kind::unsupported, "chat template: dict key of type ", type_name(key), " (only strings)");
+          d->set(std::move(key.s), eval(*e.items[k + 1]));
+        }
+        return Value::dict(std::move(d));
+      }
+      case ExprKind::getattr: return get_attribute(eval(*e.a), e.name);
+      case ExprKind::getitem: {
+        const Value obj = eval(*e.a);
+        return get_item(obj, eval(*e.b));
+      }
+      case ExprKind::slice: {
+        const Value obj = eval(*e.a);
+        const auto part = [&](size_t k) { return e.items[k] ? eval(*e.items[k]) : Value::none(); };
+        return get_slice(obj, part(0), part(1), part(2));
+      }
+      case ExprKind::call: return eval_call(e);
+      case ExprKind::filter: {
+        const Value operand = eval(*e.a);
+        return apply_filter(FilterId(e.id), operand, eval_args(e.args), limits_.sizes);
+      }
+      case ExprKind::test: {
+        const Value operand = eval(*e.a);
+        const bool r = run_test(TestId(e.id), operand, eval_args(e.args));
+        return Value::boolean(r != e.negated);
+      }
+      case ExprKind::not_: return Value::boolean(!truthy(eval(*e.a)));
+      case ExprKind::neg:
+      case ExprKind::pos: {
+        const Value v = eval(*e.a);
+        if (v.kind == Kind::undefined) runtime_error(v.s);
+        const bool neg = e.kind == ExprKind::neg;
+        if (v.kind == Kind::integer || v.kind == Kind::boolean) {
+          const int64_t x = int_of(v);
+          if (neg && x == INT64_MIN) int_overflow();
+          return Value::integer(neg ? -x : x);
+        }
+        if (v.kind == Kind::floating) return Value::floating(neg ? -v.f : v.f);
+        runtime_error("bad operand type for unary " + std::string(neg ? "-" : "+") + ": '" +
+                      std::string(type_name(v)) + "'");
+      }
+      case ExprKind::binary: {
+        const Value a = eval(*e.a);
+        const Value b = eval(*e.b);
+        return binary_op(e.op, a, b, limits_.sizes);
+      }
+      case ExprKind::compare: {
+        Value left = eval(*e.a);
+        for (const auto& [op, expr] : e.compares) {
+          Value right = eval(*expr);
+          if (!compare(op, left, right)) return Value::boolean(false);
+          left = std::move(right);
+        }
+        return Value::boolean(true);
+      }
+      case ExprKind::and_: {
+        Value a = eval(*e.a);
+        if (!truthy(a)) return a;
+        return eval(*e.b);
+      }
+      case ExprKind::or_: {
+        Value a = eval(*e.a);
+        if (truthy(a)) return a;
+        return eval(*e.b);
+      }
+      case ExprKind::cond:
+        if (truthy(eval(*e.a))) return eval(*e.b);
+        if (e.c) return eval(*e.c);
+        return Value::undefined("the inline if-expression evaluated to false and no else section was defined.");
+    }
+    return Value();
+  }
+
+  Value eval_call(const Expr& e) {
+    // x.method(...): call it without building the bound method.
+    if (e.a->kind == ExprKind::getattr) {
+      const Value receiver = eval(*e.a->a);
+      const std::string& name = e.a->name;
+      bool is_method = false;
+      switch (receiver.kind) {
+        case Kind::undefined: runtime_error(receiver.s);
+        case Kind::dict: is_method = is_dict_method(name); break;
+        case Kind::string: is_method = is_str_method(name); break;
+        case Kind::list: is_method = is_list_method(name); break;
+        case Kind::tuple: is_method = is_tuple_method(name); break;
+        case Kind::loop: is_method = name == "cycle" || name == "changed"; break;
+        default: break;
+      }
+      if (is_method) return call_method(receiver, name, eval_args(e.args), limits_.sizes);
+      const Value callee = get_attribute(receiver, name);
+      return call_value(callee, eval_args(e.args), nullptr, e);
+    }
+    const Value callee = eval(*e.a);
+    return call_value(callee, eval_args(e.args), nullptr, e);
+  }
+
+  Value call_value(const Value& callee, const Args& args, const Value* caller, const Expr& site) {
+    switch (callee.kind) {
+      case Kind::macro: return call_macro(static_cast<const MacroValue&>(*callee.obj), args, caller);
+      case Kind::builtin: return call_builtin(BuiltinId(callee.i), args);
+      case Kind::method: {
+        const auto& m = static_cast<const Method&>(*callee.obj);
+        return call_method(m.receiver, m.name, args, limits_.sizes);
+      }
+      case Kind::undefined: runtime_error(callee.s);
+      default: runtime_error("'" + std::string(type_name(callee)) + "' object is not callable");
+    }
+    (void)site;
+  }
+
+  Value call_macro(const MacroValue& m, const Args& args, const Value* caller) {
+    step();
+    if (call_depth_ >= limits_.max_call_depth)
+      fail(Error::Kind::input, "chat template: macro calls nested deeper than ", limits_.max_call_depth,
+           " (ChatTemplate::Options::max_call_depth)");
+    const Node& n = *m.node;
+    const bool is_caller = n.kind == NodeKind::call_block;
+    const std::string& name = n.name;
+    const int saved = scope_;
+    const int frame = push_frame(m.parent);
+    struct Restore {
+      Renderer& r;
+      int saved;
+      ~Restore() {
+        r.pop_frame();
+        r.scope_ = saved;
+        --r.call_depth_;
+      }
+    } restore{*this, saved};
+    ++call_depth_;
+    scope_ = frame;
+    // Positional arguments, then keywords; what is left over goes to varargs / kwargs when the
+    // body uses them, else it is an error as in jinja2.
+    const size_t np = n.params.size();
+    std::vector<bool> bound(np, false);
+    std::vector<Value> extra;
+    for (size_t k = 0; k < args.pos.size(); ++k) {
+      if (k < np) {
+        assign(frame, n.params[k], args.pos[k]);
+        bound[k] = true;
+      } else {
+        extra.push_back(args.pos[k]);
+      }
+    }
+    if (!extra.empty() && !n.uses_varargs)
+      runtime_error("macro '" + (is_caller ? std::string("caller") : name) + "' takes not more than " +
+                    std::to_string(np) + " argument(s)");
+    auto kwargs = std::make_shared<Dict>();
+    for (const auto& [k, v] : args.kw) {
+      size_t p = 0;
+      while (p < np && n.params[p] != k) ++p;
+      if (p < np) {
+        assign(frame, n.params[p], v);
+        bound[p] = true;
+      } else if (k == "caller" && !is_caller) {
+        assign(frame, "caller", v);
+      } else {
+        kwargs->set(k, v);
+      }
+    }
+    if (!kwargs->items.empty() && !n.uses_kwargs)
+      runtime_error("macro '" + (is_caller ? std::string("caller") : name) + "' takes no keyword argument '" +
+                    kwargs->items[0].first + "'");
+    for (size_t p = 0; p < np; ++p) {
+      if (bound[p]) continue;
+      if (n.defaults[p])
+        assign(frame, n.params[p], eval(*n.defaults[p]));
+      else
+        assign(frame, n.params[p], Value::undefined("parameter '" + n.params[p] + "' was not provided"));
+    }
+    if (n.uses_varargs) assign(frame, "varargs", Value::list(std::move(extra), Kind::tuple));
+    if (n.uses_kwargs) assign(frame, "kwargs", Value::dict(kwargs));
+    if (caller) assign(frame, "caller", *caller);
+    std::string text = capture([&] { exec(n.body); });
+    return Value::string(std::move(text));
+  }
+
+  Value call_builtin(BuiltinId id, const Args& args) {
+    switch (id) {
+      case BuiltinId::raise_exception: {
+        const Value& message = args.get(0, "message", none_value());
+        throw Error(Error::Kind::input, to_str(message));
+      }
+      case BuiltinId::range: {
+        if (!args.kw.empty()) runtime_error("range() takes no keyword arguments");
+        int64_t start = 0, stop = 0, stride = 1;
+        if (args.pos.size() == 1) {
+          stop = as_int_arg(args.pos[0], "range");
+        } else if (args.pos.size() == 2 || args.pos.size() == 3) {
+          start = as_int_arg(args.pos[0], "range");
+          stop = as_int_arg(args.pos[1], "range");
+          if (args.pos.size() == 3) stride = as_int_arg(args.pos[2], "range");
+        } else {
+          runtime_error("range expected at most 3 arguments, got " + std::to_string(args.pos.size()));
+        }
+        if (stride == 0) runtime_error("range() arg 3 must not be zero");
+        // The sandbox's MAX_RANGE.
+        const __int128 span = stride > 0 ? (__int128(stop) - start + stride - 1) / stride
+                                          : (__int128(start) - stop - stride - 1) / -stride;
+        if (span > 100000)
+          runtime_error("Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
+        std::vector<Value> out;
+        for (int64_t k = start; stride > 0 ? k < stop : k > stop; k += stride) out.push_back(Value::integer(k));
+        return Value::list(std::move(out));
+      }
+      case BuiltinId::dict:
+      case BuiltinId::namespace_: {
+        auto d = std::make_shared<Dict>();
+        for (const auto& p : args.pos) {
+          if (p.kind == Kind::dict || p.kind == Kind::ns) {
+            for (const auto& [k, v] : (p.kind == Kind::dict ? p.as_dict() : p.as_namespace()).items) d->set(k, v);
+          } else {
+            for_each_item(p, [&](const Value& pair) {
+              const auto kv = to_items(pair);
+              if (kv.size() != 2 || kv[0].kind != Kind::string)
+                runtime_error("dictionary update sequence element has the wrong length or key type");
+              d->set(kv[0].s, kv[1]);
+              return true;
+            });
+          }
+        }
+        for (const auto& [k, v] : args.kw) d->set(k, v);
+        return Value::object(id == BuiltinId::dict ? Kind::dict : Kind::ns, std::move(d));
+      }
+      case BuiltinId::strftime_now: {
+        const Value& format = args.get(0, "format", none_value());
+        if (format.kind != Kind::string) runtime_error("strftime() argument 1 must be str, not " + std::string(type_name(format)));
+        std::tm tm = now_;
+        std::string out(format.s.size() * 4 + 64, '\0');
+        const size_t n = std::strftime(out.data(), out.size(), format.s.c_str(), &tm);
+        if (n == 0 && !format.s.empty()) fail(Error::Kind::unsupported, "chat template: strftime format '", format.s, "'");
+        out.resize(n);
+        return Value::string(std::move(out));
+      }
+    }
+    return Value();
+  }
+};
+
+}  // namespace zest::detail::jinja

@@ -2,9 +2,11 @@
 //   zest-generate [--model DIR] (--prompt TEXT | --prompt-file F | --prompt-ids 1,2,3) [--max-new-tokens N]
 //     [--greedy] [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S]
 //     [--stop STR]... [--ignore-eos] [--threads N] [--dtype f32|bf16|f16|int8] [--json]
+//     [--chat [--system TEXT] [--chat-template FILE]]
 // Without --model, the embedded demo model. Streams the new text to stdout; with --json prints instead one JSON object as the last line.
-// Sampling settings start from the model's generation_config.json; --temperature, --top-k,
-// --top-p and --min-p switch sampling on, --greedy (or --temperature 0) switches it off.
+// Sampling settings start from the model's generation_config.json (examples/common/sampling_flags.hpp).
+// --chat makes the prompt one user message (after --system's, if given) in the model's chat
+// template (or FILE's), and stops at the template's end of turn.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -17,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../common/read_file.hpp"
+#include "../common/sampling_flags.hpp"
 #include "zest/zest.hpp"
 
 namespace {
@@ -43,12 +46,10 @@ std::vector<int32_t> parse_ids(const std::string& text) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Generate text with a Hugging Face model directory"};
-  std::string model_dir, prompt, prompt_file, prompt_ids, dtype = "f32";
-  std::optional<int> max_new_tokens, top_k, threads;
-  std::optional<float> temperature, top_p, min_p, repeat_penalty;
-  std::optional<uint64_t> seed;
-  std::vector<std::string> stop;
-  bool greedy = false, ignore_eos = false, json = false;
+  std::string model_dir, prompt, prompt_file, prompt_ids, dtype = "f32", system, chat_template;
+  std::optional<int> threads;
+  examples::SamplingFlags sampling;
+  bool json = false, chat = false;
   app.add_option("--model", model_dir, "model directory (default: the embedded demo model)");
   auto* p1 = app.add_option("--prompt", prompt, "prompt text");
   auto* p2 = app.add_option("--prompt-file", prompt_file, "file holding the prompt");
@@ -56,16 +57,10 @@ int main(int argc, char** argv) {
   p1->excludes(p2, p3);
   p2->excludes(p1, p3);
   p3->excludes(p1, p2);
-  app.add_option("--max-new-tokens", max_new_tokens, "tokens to generate at most (default: generation_config, else 128)");
-  app.add_flag("--greedy", greedy, "always pick the most likely token");
-  app.add_option("--temperature", temperature, "sampling temperature (0: greedy)");
-  app.add_option("--top-k", top_k, "keep the k most likely tokens (0: off)");
-  app.add_option("--top-p", top_p, "keep the most likely tokens holding probability p");
-  app.add_option("--min-p", min_p, "drop tokens less likely than p times the most likely");
-  app.add_option("--repeat-penalty", repeat_penalty, "repetition penalty (1: off)");
-  app.add_option("--seed", seed, "random seed");
-  app.add_option("--stop", stop, "stop when the text contains this string (repeatable)");
-  app.add_flag("--ignore-eos", ignore_eos, "keep going past end-of-sequence tokens");
+  sampling.add_to(app);
+  auto* chat_flag = app.add_flag("--chat", chat, "the prompt is one user message in the model's chat template");
+  app.add_option("--system", system, "with --chat: a system message before it")->needs(chat_flag);
+  app.add_option("--chat-template", chat_template, "with --chat: this Jinja template file instead of the model's")->needs(chat_flag);
   app.add_option("--threads", threads, "threads (default: all hardware threads)");
   app.add_option("--dtype", dtype, "compute dtype of the weights")->check(CLI::IsMember({"f32", "bf16", "f16", "int8"}));
   app.add_flag("--json", json, "print one JSON object instead of streaming text");
@@ -77,21 +72,12 @@ int main(int argc, char** argv) {
     zest::LoadOptions options;
     options.dtype = zest::parse_compute_dtype(dtype);
     options.threads = threads.value_or(0);
-    const zest::Pipeline pipeline =
+    if (chat && !prompt_ids.empty()) throw zest::Error(zest::Error::Kind::input, "--chat takes --prompt or --prompt-file, not ids");
+    zest::Pipeline pipeline =
         zest::Pipeline::from_pretrained(model_dir.empty() ? zest::default_model_dir() : std::filesystem::path(model_dir), options);
+    if (!chat_template.empty()) pipeline.set_chat_template(examples::read_file(chat_template));
 
-    zest::GenerateParams params = pipeline.default_params();
-    if (max_new_tokens) params.max_new_tokens = *max_new_tokens;
-    if (temperature || top_k || top_p || min_p) params.do_sample = true;
-    if (temperature) params.temperature = *temperature;
-    if (top_k) params.top_k = *top_k;
-    if (top_p) params.top_p = *top_p;
-    if (min_p) params.min_p = *min_p;
-    if (greedy) params.do_sample = false;
-    if (repeat_penalty) params.repetition_penalty = *repeat_penalty;
-    params.seed = seed;
-    params.stop = stop;
-    params.ignore_eos = ignore_eos;
+    zest::GenerateParams params = sampling.apply(pipeline.default_params());
     if (!json)
       params.on_text = [](std::string_view piece) {
         std::fwrite(piece.data(), 1, piece.size(), stdout);
@@ -99,10 +85,16 @@ int main(int argc, char** argv) {
         return true;
       };
 
-    std::vector<int32_t> ids;
-    if (!prompt_ids.empty()) ids = parse_ids(prompt_ids);
-    else ids = pipeline.tokenizer().encode(prompt_file.empty() ? prompt : examples::read_file(prompt_file), true);
-    const zest::Generation g = pipeline.generate_ids(ids, params);
+    const std::string text = prompt_ids.empty() && !prompt_file.empty() ? examples::read_file(prompt_file) : prompt;
+    zest::Generation g;
+    if (chat) {
+      auto messages = nlohmann::ordered_json::array();
+      if (!system.empty()) messages.push_back({{"role", "system"}, {"content", system}});
+      messages.push_back({{"role", "user"}, {"content", text}});
+      g = pipeline.chat(messages, params);
+    } else {
+      g = pipeline.generate_ids(prompt_ids.empty() ? pipeline.tokenizer().encode(text, true) : parse_ids(prompt_ids), params);
+    }
 
     if (json) {
       const nlohmann::json out = {{"ids", g.ids},

@@ -1,6 +1,7 @@
-// zest::Pipeline: a Hugging Face decoder directory (GPT-2, LLaMA, Mistral, Qwen2), loaded once,
-// then generate() from text or ids, and perplexity(). The model and tokenizer are immutable after
-// loading: one Pipeline serves many threads, each call with its own KV cache and sampler.
+// zest::Pipeline: a Hugging Face decoder directory, loaded once, then generate() from text or ids,
+// chat() through the model's chat template, and perplexity(). The model and tokenizer are
+// immutable after loading: one Pipeline serves many threads, each call with its own KV cache and
+// sampler, or with a Session (one conversation's cache, kept between calls).
 #pragma once
 
 #include <algorithm>
@@ -11,12 +12,16 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
+#include "zest/chat/chat_format.hpp"
 #include "zest/error.hpp"
 #include "zest/generate/generator.hpp"
 #include "zest/generate/params.hpp"
 #include "zest/generate/perplexity.hpp"
+#include "zest/generate/session.hpp"
 #include "zest/io/config.hpp"
 #include "zest/models/decoder.hpp"
 #include "zest/models/options.hpp"
@@ -51,6 +56,8 @@ class Pipeline {
     if (Tokenizer::found_in(dir)) p.tokenizer_ = std::make_shared<const Tokenizer>(Tokenizer::from_file(dir));
     p.generation_config_ = detail::load_generation_config(dir, p.model_->config());
     p.default_params_ = detail::default_params(p.generation_config_);
+    p.chat_format_ = std::make_shared<const ChatFormat>(ChatFormat::from_pretrained(dir));
+    p.find_end_of_turn();
     p.pool_ = std::make_shared<detail::ThreadPool>(size_t(std::max(0, options.threads)));
     p.load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
     return p;
@@ -66,6 +73,50 @@ class Pipeline {
 
   Generation generate_ids(std::span<const int32_t> prompt, const GenerateParams& params) const {
     return detail::generate(*model_, tokenizer_.get(), prompt, params, generation_config_.eos_token_ids, *pool_);
+  }
+
+  // A sequence whose KV cache lives between calls (see zest/generate/session.hpp).
+  Session start_session() const { return Session(model_); }
+  // Continues `session` with `text` (with the tokenizer's special tokens when the session is
+  // empty) or `ids`, and generates; only what the cache lacks is prefilled. Empty ids continue the
+  // generation where the last call stopped.
+  Generation generate(Session& session, std::string_view text, const GenerateParams& params) const {
+    return generate_ids(session, tokenizer().encode(text, /*add_special_tokens=*/session.length() == 0), params);
+  }
+  Generation generate_ids(Session& session, std::span<const int32_t> ids, const GenerateParams& params) const {
+    return continue_session(session, ids, params, generation_config_.eos_token_ids);
+  }
+
+  // The conversation rendered by the model's chat template (ChatFormat).
+  std::string apply_chat_template(const nlohmann::ordered_json& messages, const ChatOptions& options = {}) const {
+    return chat_format_->render(messages, options);
+  }
+  // Answers the conversation: renders it, encodes it without adding special tokens (the template
+  // wrote them: no double BOS), and stops at an end-of-sequence id of generation_config.json or
+  // the template's end-of-turn token (Llama 3's <|eot_id|>, ChatML's <|im_end|>).
+  Generation chat(const nlohmann::ordered_json& messages, const GenerateParams& params, const ChatOptions& options = {}) const {
+    const auto ids = tokenizer().encode(apply_chat_template(messages, options));
+    return detail::generate(*model_, tokenizer_.get(), ids, params, chat_eos_ids_, *pool_);
+  }
+  Generation chat(const nlohmann::ordered_json& messages) const { return chat(messages, default_params_); }
+  // The same in `session`: the part of the rendered prompt that the session already holds (the
+  // earlier turns, as rendered and generated) is not prefilled again; where they differ the
+  // session is rewound to what they share.
+  Generation chat(Session& session, const nlohmann::ordered_json& messages, const GenerateParams& params,
+                  const ChatOptions& options = {}) const {
+    const auto ids = tokenizer().encode(apply_chat_template(messages, options));
+    const auto held = session.ids();
+    const size_t shared = size_t(std::mismatch(held.begin(), held.end(), ids.begin(), ids.end()).first - held.begin());
+    session.rewind(shared);
+    return continue_session(session, std::span(ids).subspan(shared), params, chat_eos_ids_);
+  }
+  const ChatFormat& chat_format() const { return *chat_format_; }
+  // Replaces the model's chat template (a --chat-template file); before the Pipeline is shared.
+  void set_chat_template(std::string_view source) {
+    ChatFormat f = *chat_format_;
+    f.set_template(source);
+    chat_format_ = std::make_shared<const ChatFormat>(std::move(f));
+    find_end_of_turn();
   }
 
   // Perplexity of `ids` over non-overlapping windows of ctx tokens, each from an empty cache;
@@ -94,10 +145,58 @@ class Pipeline {
  private:
   Pipeline() = default;
 
+  // Appends `ids` to the session, prefills what its cache lacks and generates. A call that brings
+  // nothing new re-runs the last position, whose logits the cache does not keep.
+  Generation continue_session(Session& s, std::span<const int32_t> ids, const GenerateParams& params,
+                              std::span<const int32_t> eos_ids) const {
+    if (s.model_ != model_) detail::fail(Error::Kind::input, "this session belongs to another Pipeline");
+    const size_t before = s.ids_.size();
+    s.ids_.insert(s.ids_.end(), ids.begin(), ids.end());
+    if (!s.ids_.empty() && s.state_.length() == s.ids_.size()) s.state_.truncate(s.ids_.size() - 1);
+    const auto todo = std::span<const int32_t>(s.ids_).subspan(s.state_.length());
+    try {
+      const size_t needed = s.ids_.size() + size_t(std::max(0, params.max_new_tokens));
+      if (needed > s.state_.capacity() && needed <= max_length())
+        s.state_.reserve(std::min(max_length(), std::max(needed, 2 * s.state_.capacity())));
+      Generation g = detail::generate(*model_, tokenizer_.get(), s.state_, todo, params, eos_ids, *pool_);
+      g.timings.cached_tokens = s.ids_.size() - todo.size();
+      s.ids_.insert(s.ids_.end(), g.ids.begin(), g.ids.end());
+      return g;
+    } catch (...) {
+      s.rewind(before);
+      throw;
+    }
+  }
+
+  // The chat's stops: generation_config.json's eos ids, and the token that ends an assistant's
+  // turn in the template when it is a special one (what follows an answer's text in a rendering).
+  void find_end_of_turn() {
+    chat_eos_ids_ = generation_config_.eos_token_ids;
+    if (!tokenizer_ || !chat_format_->has_template()) return;
+    constexpr std::string_view answer = "zest-end-of-turn-probe";
+    std::string text;
+    try {
+      ChatOptions options;
+      options.add_generation_prompt = false;
+      text = chat_format_->render(nlohmann::ordered_json::array({{{"role", "user"}, {"content", "Hi"}},
+                                                                 {{"role", "assistant"}, {"content", answer}}}), options);
+    } catch (const Error&) {
+      return;  // a template that refuses this conversation: its eos ids alone
+    }
+    const size_t at = text.rfind(answer);
+    if (at == std::string::npos) return;
+    const auto after = tokenizer_->encode(std::string_view(text).substr(at + answer.size()), false, InvalidUtf8::replace);
+    if (!after.empty() && tokenizer_->decode({after.front()}, /*skip_special_tokens=*/true).empty() &&
+        std::find(chat_eos_ids_.begin(), chat_eos_ids_.end(), after.front()) == chat_eos_ids_.end())
+      chat_eos_ids_.push_back(after.front());
+  }
+
   std::shared_ptr<const detail::DecoderModel> model_;
   std::shared_ptr<const Tokenizer> tokenizer_;
   detail::GenerationConfig generation_config_;
   GenerateParams default_params_;
+  std::shared_ptr<const ChatFormat> chat_format_;
+  std::vector<int32_t> chat_eos_ids_;
   std::shared_ptr<detail::ThreadPool> pool_;
   double load_seconds_ = 0;
 };

@@ -1,10 +1,13 @@
 // zest-chat --render-only, the rendering contract of issue 19: JSON lines in, one JSON string or
-// {"error": ...} per line out, in order. Runs where ZEST_CHAT_PROGRAM names the program (the ctest
-// test zest-chat-render-only sets it when the examples are built).
+// {"error": ...} per line out, in order (with --model, the model's template); and the interactive
+// chat on the demo model, whose later turns prefill only their new tokens. Runs where
+// ZEST_CHAT_PROGRAM names the program (the ctest test zest-chat-render-only sets it when the
+// examples are built).
 #include <doctest/doctest.h>
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +17,41 @@
 
 #include "test_data.hpp"
 #include "zest/chat/chat_template.hpp"
+
+namespace {
+
+struct Output {
+  std::string out, err;
+};
+
+// Runs zest-chat with `args`, `input` on its standard input.
+Output run_chat(const char* program, const std::string& args, const std::string& input) {
+  const auto dir = std::filesystem::temp_directory_path() / ("zest-chat-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "in", std::ios::binary) << input;
+  const std::string command = std::string("\"") + program + "\" " + args + " < \"" + (dir / "in").string() + "\" > \"" +
+                              (dir / "out").string() + "\" 2> \"" + (dir / "err").string() + "\"";
+  const int status = std::system(command.c_str());
+  const auto slurp = [](const std::filesystem::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    std::stringstream text;
+    text << f.rdbuf();
+    return text.str();
+  };
+  Output o{slurp(dir / "out"), slurp(dir / "err")};
+  std::filesystem::remove_all(dir);
+  REQUIRE_MESSAGE(status == 0, o.err);
+  return o;
+}
+
+std::vector<nlohmann::ordered_json> json_lines(const std::string& text) {
+  std::vector<nlohmann::ordered_json> lines;
+  std::stringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::ordered_json::parse(line));
+  return lines;
+}
+
+}  // namespace
 
 TEST_CASE("zest-chat --render-only renders each line as jinja2 does") {
   const char* program = std::getenv("ZEST_CHAT_PROGRAM");
@@ -49,16 +87,7 @@ TEST_CASE("zest-chat --render-only renders each line as jinja2 does") {
   for (const auto& r : refused) input += r + "\n";
   const size_t n_ok = expected.size();
 
-  const auto dir = std::filesystem::temp_directory_path() / ("zest-chat-test-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "in.jsonl", std::ios::binary) << input;
-  const std::string command = std::string("\"") + program + "\" --render-only < \"" + (dir / "in.jsonl").string() +
-                              "\" > \"" + (dir / "out.jsonl").string() + "\"";
-  REQUIRE(std::system(command.c_str()) == 0);
-  std::ifstream out(dir / "out.jsonl", std::ios::binary);
-  std::vector<Json> lines;
-  for (std::string line; std::getline(out, line);) lines.push_back(Json::parse(line));
-  std::filesystem::remove_all(dir);
+  const std::vector<Json> lines = json_lines(run_chat(program, "--render-only", input).out);
 
   REQUIRE(lines.size() == n_ok + std::size(refused));
   int equal = 0;
@@ -77,4 +106,64 @@ TEST_CASE("zest-chat --render-only renders each line as jinja2 does") {
   CHECK(lines[n_ok + 1].at("error").get<std::string>().find("\"template\"") != std::string::npos);
   CHECK(lines[n_ok + 2].at("error").get<std::string>().find("line 1, column") != std::string::npos);
   CHECK(lines[n_ok + 4].at("error") == "Bad role: robot");
+}
+
+TEST_CASE("zest-chat --render-only --model renders with the model's template and special tokens") {
+  const char* program = std::getenv("ZEST_CHAT_PROGRAM");
+  if (!program) {
+    MESSAGE("skipped: ZEST_CHAT_PROGRAM is not set (the ctest test zest-chat-render-only sets it)");
+    return;
+  }
+  using Json = nlohmann::ordered_json;
+  std::ifstream golden_file(test_data("chat/goldens.json"));
+  const Json goldens = Json::parse(golden_file);
+  // The first golden that uses both special tokens and renders without error or clock.
+  const Json* chosen = nullptr;
+  for (const auto& c : goldens["cases"]) {
+    const std::string tmpl = c["template"].get<std::string>();
+    if (c.contains("expected") && c.contains("bos_token") && c.contains("eos_token") && !c.contains("kwargs") &&
+        tmpl.find("bos_token") != std::string::npos && tmpl.find("strftime_now") == std::string::npos) {
+      chosen = &c;
+      break;
+    }
+  }
+  REQUIRE(chosen);
+  const auto dir = std::filesystem::temp_directory_path() / ("zest-chat-model-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const Json config = {{"chat_template", (*chosen)["template"]}, {"bos_token", (*chosen)["bos_token"]},
+                       {"eos_token", {{"content", (*chosen)["eos_token"]}, {"special", true}}}};
+  std::ofstream(dir / "tokenizer_config.json") << config.dump();
+  Json request = {{"messages", (*chosen)["messages"]}, {"add_generation_prompt", (*chosen)["add_generation_prompt"]}};
+  for (const char* key : {"tools", "documents"})
+    if (chosen->contains(key)) request[key] = (*chosen)[key];
+  Json with_template = {{"template", "{{ bos_token }}!"}, {"messages", Json::array()}};
+  const auto lines = json_lines(run_chat(program, "--render-only --model \"" + dir.string() + "\"",
+                                         request.dump() + "\n" + with_template.dump() + "\n").out);
+  std::filesystem::remove_all(dir);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0] == (*chosen)["expected"]);
+  CHECK(lines[1] == "!");  // a line's own template sees its own (here unset) tokens
+}
+
+TEST_CASE("zest-chat keeps the conversation's cache: a later turn prefills only its new tokens") {
+  const char* program = std::getenv("ZEST_CHAT_PROGRAM");
+  if (!program) {
+    MESSAGE("skipped: ZEST_CHAT_PROGRAM is not set (the ctest test zest-chat-render-only sets it)");
+    return;
+  }
+  const Output o = run_chat(program, "--greedy --max-new-tokens 8 --threads 2",
+                            "The jury said\nWhat did the mayor do?\n/reset\nThe jury said\n/quit\nnot read\n");
+  // One "[prefill N new tokens (M cached) ..." line a turn.
+  std::vector<std::pair<size_t, size_t>> turns;
+  std::stringstream err(o.err);
+  for (std::string line; std::getline(err, line);) {
+    size_t fresh = 0, cached = 0;
+    if (std::sscanf(line.c_str(), "[prefill %zu new tokens (%zu cached)", &fresh, &cached) == 2) turns.emplace_back(fresh, cached);
+  }
+  REQUIRE_MESSAGE(turns.size() == 3, o.err);
+  CHECK(turns[0].second == 0);
+  CHECK(turns[1].second >= turns[0].first);  // the first turn's prompt at least is reused
+  CHECK(turns[2] == std::make_pair(turns[0].first, size_t(0)));  // after /reset: the first turn again
+  CHECK(o.err.find("conversation reset") != std::string::npos);
+  CHECK(!o.out.empty());
 }

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "zest/generate/params.hpp"
 #include "zest/io/read_file.hpp"
 
 inline nlohmann::json load_golden(const std::string& path) {
@@ -29,4 +30,12 @@ inline std::vector<std::pair<size_t, double>> golden_logits(const nlohmann::json
 inline const nlohmann::json& field_or_null(const nlohmann::json& j, const char* key) {
   static const nlohmann::json null;
   return j.contains(key) ? j[key] : null;
+}
+
+// Greedy decoding of exactly n tokens, as the goldens' greedy continuations are made.
+inline zest::GenerateParams greedy(int n) {
+  zest::GenerateParams p;
+  p.max_new_tokens = n;
+  p.ignore_eos = true;
+  return p;
 }

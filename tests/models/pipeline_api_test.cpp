@@ -14,13 +14,6 @@
 namespace {
 
 
-zest::GenerateParams greedy(int n) {
-  zest::GenerateParams p;
-  p.max_new_tokens = n;
-  p.ignore_eos = true;
-  return p;
-}
-
 // The golden greedy ids of a prompt up to the first step whose top-1 margin is below 1e-3.
 std::vector<int32_t> reliable_greedy(const nlohmann::json& prompt) {
   std::vector<int32_t> ids;

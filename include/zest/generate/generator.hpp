@@ -58,13 +58,7 @@ inline Generation generate(const DecoderModel& model, const Tokenizer* tokenizer
 inline Generation generate(const DecoderModel& model, const Tokenizer* tokenizer, std::span<const int32_t> prompt,
                            const GenerateParams& params, std::span<const int32_t> eos_ids, ThreadPool& pool) {
   validate(params);
-  if (prompt.empty()) fail(Error::Kind::input, "the prompt has no tokens");
-  const size_t limit = model.config().max_sequence_length();
-  if (prompt.size() + size_t(params.max_new_tokens) > limit)
-    fail(Error::Kind::input, "the prompt's ", prompt.size(), " tokens + max_new_tokens ", params.max_new_tokens,
-         " exceed the model's maximum length of ", limit, " (max_position_embeddings = ",
-         model.config().max_position_embeddings, ")");
-  DecoderState state(model, prompt.size() + size_t(params.max_new_tokens));
+  DecoderState state(model, std::min(model.config().max_sequence_length(), prompt.size() + size_t(params.max_new_tokens)));
   return generate(model, tokenizer, state, prompt, params, eos_ids, pool);
 }
 

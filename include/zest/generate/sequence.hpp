@@ -37,7 +37,8 @@ inline std::string_view to_string(StopReason reason) {
 }
 
 struct Timings {
-  size_t prompt_tokens = 0;
+  size_t prompt_tokens = 0;  // prefilled
+  size_t cached_tokens = 0;  // the prompt's positions a Session's cache already held (not prefilled)
   size_t decode_steps = 0;   // one-token forward passes (the first new token comes from the prefill)
   double prefill_s = 0;      // prompt forward pass and first token
   double decode_s = 0;       // all one-token steps

@@ -57,10 +57,12 @@ class DecoderState {
   void reset() { length_ = 0; }
   // Forgets positions from `n` on (to re-run a shorter prefix).
   void truncate(size_t n) { length_ = std::min(length_, n); }
+  // Grows the cache to hold `capacity` positions (up to the model's maximum), keeping those held.
+  void reserve(size_t capacity);
 
  private:
   friend class DecoderModel;
-  size_t capacity_ = 0, length_ = 0, kv_dim_ = 0;
+  size_t capacity_ = 0, length_ = 0, kv_dim_ = 0, head_dim_ = 0, layers_ = 0, max_capacity_ = 0;
   KvType kv_type_ = KvType::f32;
   detail::AlignedVector<std::byte> k_, v_;  // [layer][kv head][position][head_dim]: each head's keys one stream
   std::vector<float> x_, h_, y_, qkv_, attn_, mlp_, rope_;
@@ -377,8 +379,11 @@ inline DecoderState::DecoderState(const DecoderModel& model, size_t capacity) {
     detail::fail(Error::Kind::input, "a session of ", capacity, " positions does not fit the model's maximum of ",
                  c.max_sequence_length(), " (max_position_embeddings = ", c.max_position_embeddings, ")");
   capacity_ = capacity;
+  max_capacity_ = c.max_sequence_length();
   kv_dim_ = model.kv_dim();
-  const size_t layers = size_t(c.num_hidden_layers), chunk = DecoderModel::kChunk, d = size_t(c.hidden_size);
+  head_dim_ = size_t(c.head_dim);
+  layers_ = size_t(c.num_hidden_layers);
+  const size_t layers = layers_, chunk = DecoderModel::kChunk, d = size_t(c.hidden_size);
   const size_t qkv = model.q_dim() + 2 * kv_dim_, inter = size_t(c.intermediate_size);
   kv_type_ = model.kv_type();
   k_.assign(layers * capacity * kv_dim_ * DecoderModel::kv_element_size(kv_type_), std::byte{0});
@@ -391,6 +396,23 @@ inline DecoderState::DecoderState(const DecoderModel& model, size_t capacity) {
   attn_.assign(chunk * model.q_dim(), 0.0f);
   mlp_.assign(chunk * 2 * inter, 0.0f);
   rope_.assign(std::max<size_t>(1, c.ropes.size()) * chunk * size_t(c.head_dim), 0.0f);
+}
+
+inline void DecoderState::reserve(size_t capacity) {
+  if (capacity <= capacity_) return;
+  if (capacity > max_capacity_)
+    detail::fail(Error::Kind::input, "a session of ", capacity, " positions does not fit the model's maximum of ", max_capacity_);
+  // Each (layer, kv head) keeps its positions in one stream of capacity_ rows: copy the rows held.
+  const size_t element = DecoderModel::kv_element_size(kv_type_), row = head_dim_ * element;
+  const size_t streams = layers_ * (kv_dim_ / head_dim_);
+  for (auto* cache : {&k_, &v_}) {
+    detail::AlignedVector<std::byte> grown(streams * capacity * row, std::byte{0});
+    for (size_t s = 0; s < streams; ++s)
+      std::memcpy(grown.data() + s * capacity * row, cache->data() + s * capacity_ * row, length_ * row);
+    *cache = std::move(grown);
+  }
+  ids_.resize(capacity, 0);
+  capacity_ = capacity;
 }
 
 }  // namespace zest::detail

@@ -110,6 +110,10 @@ class Tokenizer {
                        InvalidUtf8 invalid = InvalidUtf8::error) const {
     detail::Encoded a, b;
     a.with_offsets = b.with_offsets = a.with_types = b.with_types = true;
+    // Hugging Face cuts each text to about max_length as it tokenizes it (detail::precut), the
+    // first one only where the strategy is not OnlySecond.
+    a.with_splits = truncation_ && truncation_->strategy != Truncation::Strategy::only_second;
+    b.with_splits = truncation_.has_value();
     std::string replaced_a, replaced_b;
     backend_->encode(valid_text(text, invalid, replaced_a), a);
     backend_->encode(valid_text(pair, invalid, replaced_b), b);
@@ -120,6 +124,8 @@ class Tokenizer {
       if (truncation_->max_length <= added)
         detail::fail(Error::Kind::input, "truncation to ", truncation_->max_length, " ids leaves no room beside the ", added,
                      " special tokens of a pair");
+      detail::precut(a, truncation_->max_length, truncation_->left);
+      detail::precut(b, truncation_->max_length, truncation_->left);
       detail::truncate_pair(a, b, truncation_->max_length - added, *truncation_);
     }
     backend_->add_special_tokens_pair(a, b, add_special_tokens);

@@ -48,6 +48,21 @@ const SETTINGS = [
 const SHORT = 'Where is the river?';
 const LONG = 'The quick brown fox jumps over the lazy dog near the river bank, and then it runs away into the woods.';
 const PAIRS = [['', ''], ['Hello', 'world'], [SHORT, LONG], [LONG, SHORT], [LONG, LONG + ' Again!'], ['', LONG], [SHORT, '']];
+// The early exit of tokenizers >= 0.23 (tokenize_with_limit in tokenizers/src/tokenizer/pre_tokenizer.rs):
+// each text is tokenized split by split up to max_length ids before the pair is truncated, and an
+// added token reaching max_length does not stop it. One-letter words, with the tokenizer's own
+// added token where it is the 12th id from the start or the 11th from the end (settings 1 and 2);
+// an empty first text beside a second whose 15th id ends a word or falls inside one (setting 3).
+const MARKER = { 'bert-base-uncased': '[SEP]', 'roberta-bpe-8k': '</s>', 'wordpiece-cased-8k+BertProcessing': '[SEP]',
+  'xlm-r-unigram': '</s>', gpt2: '<|endoftext|>' };
+const LETTERS = 'a b c d e f g h i j k l m n o p'.split(' ');
+const EARLY_EXIT = (marker) => {
+  const right = [...LETTERS.slice(0, 11), marker, ...LETTERS.slice(11)].join(' ');
+  const left = [...LETTERS.slice(0, 6), marker, ...LETTERS.slice(6)].join(' ');
+  const letters = LETTERS.join(' ');
+  return [[right, letters], [letters, right], [left, letters], ['', LETTERS.slice(0, 14).join(' ') + ' tokenization'],
+    ['', LETTERS.slice(0, 13).join(' ') + ' tokenization']];
+};
 
 async function main() {
   const out = [];
@@ -57,7 +72,7 @@ async function main() {
       const file = path.join(os.tmpdir(), `zest-pair-${base}-${s}.json`);
       fs.writeFileSync(file, JSON.stringify({ ...json, ...change, ...setting }));
       const t = Tokenizer.fromFile(file);
-      for (const [a, b] of PAIRS)
+      for (const [a, b] of [...PAIRS, ...EARLY_EXIT(MARKER[name])])
         for (const addSpecialTokens of [true, false]) {
           const c = { tokenizer: name, setting: s, text: a, pair: b, add_special_tokens: addSpecialTokens };
           try {

@@ -89,6 +89,7 @@ class JsonTokenizer final : public TokenizerBackend {
     for (const auto& r : raw) {
       if (r.token >= 0) {
         push(e, added_.tokens()[size_t(r.token)].id, {u32(r.content_begin), u32(r.content_end)});
+        mark_split(e, true);
       } else if (r.end > r.begin) {
         encode_piece(text.substr(r.begin, r.end - r.begin), u32(r.begin), e);
       }
@@ -136,9 +137,9 @@ class JsonTokenizer final : public TokenizerBackend {
 
  private:
   // One piece of text between added tokens: normalize, split off normalized added tokens,
-  // pre-tokenize, tokenize each word. Offsets need the general path; ids have fast ones.
+  // pre-tokenize, tokenize each word. Offsets and splits need the general path; ids have fast ones.
   void encode_piece(std::string_view piece, uint32_t base, Encoded& e) const {
-    if (!e.with_offsets) {
+    if (!e.with_offsets && !e.with_splits) {
       if (byte_level_) return encode_byte_level(piece, e);
       if (bert_ && is_ascii(piece)) return encode_bert_ascii(piece, e);
       if (metaspace_) return encode_metaspace(piece, e);
@@ -153,11 +154,13 @@ class JsonTokenizer final : public TokenizerBackend {
       for (const auto& s : normalized) {
         if (s.token >= 0) {
           push(e, added_.tokens()[size_t(s.token)].id, n.span(s.content_begin, s.content_end));
+          mark_split(e, true);
           continue;
         }
         if (s.end == s.begin) continue;
         if (!pre_tokenizer_ && !split_before_.empty()) {
           encode_split_before(n, s.begin, s.end, e);
+          mark_split(e, false);  // Hugging Face's one split: the cut before each '▁' is zest's own
           continue;
         }
         const bool whole = s.begin == 0 && s.end == n.text.size();
@@ -168,11 +171,12 @@ class JsonTokenizer final : public TokenizerBackend {
           // The ByteLevel fast path keys the cache by unmapped words: keep out of its way.
           if (!e.with_offsets && !byte_level_) {
             word_ids(w.text, e.ids);
-            continue;
+          } else {
+            tokens.clear();
+            model_->tokenize(w.text, tokens);
+            for (const auto& t : tokens) push(e, t.id, w.span(t.begin, t.end));
           }
-          tokens.clear();
-          model_->tokenize(w.text, tokens);
-          for (const auto& t : tokens) push(e, t.id, w.span(t.begin, t.end));
+          if (!w.text.empty()) mark_split(e, false);  // Hugging Face drops empty splits
         }
         if (whole) break;  // n was moved from, and was the only piece
       }
@@ -430,6 +434,11 @@ class JsonTokenizer final : public TokenizerBackend {
 
  private:
   static uint32_t u32(size_t v) { return uint32_t(v); }
+  // Ends a split (see Encoded::Split) at e's ids so far.
+  static void mark_split(Encoded& e, bool added) {
+    if (e.with_splits) e.splits.push_back({u32(e.ids.size()), added});
+  }
+
   static void push(Encoded& e, int32_t id, Span span) {
     e.ids.push_back(id);
     if (e.with_offsets) e.offsets.push_back(span);

@@ -4,6 +4,7 @@
 // ByteLevel with trim_offsets) trim whitespace off the offsets.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -20,11 +21,19 @@
 namespace zest::detail {
 
 struct Encoded {
+  // One of Hugging Face's pre-tokens ("splits"): a non-empty piece of text after the
+  // pre-tokenizer, or an added token. `end` is where its ids end in `ids`.
+  struct Split {
+    uint32_t end;
+    bool added;  // an added token (Hugging Face's split that comes already tokenized)
+  };
   std::vector<int32_t> ids;
   std::vector<Span> offsets;       // filled only when asked for
   std::vector<int32_t> type_ids;   // filled only when with_types (sentence pairs)
+  std::vector<Split> splits;       // filled only when with_splits (the pre-cut of a pair's texts)
   bool with_offsets = false;
   bool with_types = false;
+  bool with_splits = false;
 };
 
 // Appends `from` to `to` (ids, offsets, and type ids: from's own, or `type_id` when given).

@@ -95,6 +95,37 @@ inline void truncate(Encoded& e, size_t keep, bool left) {
   if (e.with_types) cut(e.type_ids);
 }
 
+// Hugging Face's early exit (tokenizers 0.23.0 on, PR #1990: TokenizerImpl::do_tokenize in
+// tokenizers/src/tokenizer/mod.rs calls PreTokenizedString::tokenize_with_limit in
+// tokenizers/src/tokenizer/pre_tokenizer.rs): a text of a pair is tokenized split by split (see
+// Encoded::Split) from the end it keeps, and the splits past the first one, not an added token,
+// that brings the count to max_length (special tokens not counted) are dropped. The pair is cut
+// afterwards (truncate_pair) from these lengths, so this decides which text LongestFirst takes
+// as the longer, and lets OnlyFirst keep an empty first text beside a second cut to max_length.
+// Needs e.splits (e.with_splits); a text encoded without them is left whole.
+inline void precut(Encoded& e, size_t max_length, bool left) {
+  const auto& s = e.splits;
+  if (s.empty()) return;
+  size_t keep = e.ids.size();
+  if (left) {
+    for (size_t i = s.size(); i-- > 0;) {
+      const size_t from = i == 0 ? 0 : s[i - 1].end;
+      if (!s[i].added && e.ids.size() - from >= max_length) {
+        keep = e.ids.size() - from;
+        break;
+      }
+    }
+  } else {
+    for (const auto& split : s)
+      if (!split.added && split.end >= max_length) {
+        keep = split.end;
+        break;
+      }
+  }
+  e.splits.clear();
+  truncate(e, keep, left);
+}
+
 // A sentence pair cut to `keep` ids in all, as Hugging Face's truncate_encodings: LongestFirst
 // gives the shorter text its length and the longer the rest, or, when the shorter is more than
 // half, each keep / 2 (the longer, or else the second, one more when keep is odd); OnlyFirst / OnlySecond cut that text alone, an error if it is too short.

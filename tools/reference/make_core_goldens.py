@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Golden values for zest's core tests, from independent references (numpy, PyTorch).
 
-tests/data/core/half.json: f32 values (bit patterns) with PyTorch's f16 and bf16 roundings.
+tests/data/kernels/half.json: f32 values (bit patterns) with PyTorch's f16 and bf16 roundings.
 tests/data/fixtures/*/tensors.json: every tensor's dtype, shape, f64 sum and first values, read
 with numpy from the safetensors files (a reader that shares no code with zest's).
 Run: /usr/bin/python3 tools/reference/make_core_goldens.py
@@ -53,7 +53,7 @@ def half_goldens():
     f16 = t.to(torch.float16).view(torch.int16).numpy().view(np.uint16)
     bf16 = t.to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16)
     cases = [[int(v), int(h), int(b)] for v, h, b in zip(values.view(np.uint32), f16, bf16)]
-    out = DATA / "core"
+    out = DATA / "kernels"
     out.mkdir(parents=True, exist_ok=True)
     (out / "half.json").write_text(json.dumps({"reference": f"torch {torch.__version__}", "columns":
                                                ["f32_bits", "f16_bits", "bf16_bits"], "cases": cases}) + "\n")

@@ -85,6 +85,7 @@ class JsonTokenizer final : public TokenizerBackend {
     thread_local std::vector<AddedSplit> raw;
     raw.clear();
     e.ids.reserve(text.size() / 3 + 4);
+    if (e.with_offsets) e.offsets.reserve(text.size() / 3 + 4);  // as ids: 180 -> 174 allocations per fuzz input
     added_.split(text, false, raw);
     for (const auto& r : raw) {
       if (r.token >= 0) {

@@ -1,4 +1,4 @@
-// f16/bf16 conversion against PyTorch's roundings (tests/data/core/half.json) and exhaustively
+// f16/bf16 conversion against PyTorch's roundings (tests/data/kernels/half.json) and exhaustively
 // against itself: every f16 and bf16 value must survive a round trip through f32.
 #include <doctest/doctest.h>
 
@@ -14,7 +14,7 @@
 using namespace zest::detail;
 
 TEST_CASE("f32 -> f16 and bf16 round as PyTorch does, scalar and array code alike") {
-  const auto golden = nlohmann::json::parse(read_file(ZEST_TEST_DATA "/core/half.json"));
+  const auto golden = nlohmann::json::parse(read_file(ZEST_TEST_DATA "/kernels/half.json"));
   std::vector<float> values;
   std::vector<uint16_t> want_f16, want_bf16;
   for (const auto& c : golden["cases"]) {

@@ -103,8 +103,8 @@ class Renderer {
     return nullptr;
   }
 
-  Value lookup(std::string_view name) const {
-    if (const Value* v = find(name)) return *v;
+  // A name no scope has: a global function, or undefined.
+  static Value lookup_missing(std::string_view name) {
     Value b;
     b.kind = Kind::builtin;
     if (name == "range") b.i = int64_t(BuiltinId::range);
@@ -161,7 +161,8 @@ class Renderer {
     switch (n.kind) {
       case NodeKind::text: write(n.text); return Flow::normal;
       case NodeKind::output: {
-        const Value v = eval(*n.expr);
+        Value t;
+        const Value& v = eval_ref(*n.expr, t);
         if (v.kind == Kind::string) {
           write(v.s);
         } else {
@@ -172,8 +173,10 @@ class Renderer {
         return Flow::normal;
       }
       case NodeKind::if_:
-        for (const auto& [cond, body] : n.branches)
-          if (truthy(eval(*cond))) return exec(body);
+        for (const auto& [cond, body] : n.branches) {
+          Value t;
+          if (truthy(eval_ref(*cond, t))) return exec(body);
+        }
         return exec(n.else_body);
       case NodeKind::for_: return exec_for(n);
       case NodeKind::set: exec_set(n); return Flow::normal;
@@ -265,9 +268,11 @@ class Renderer {
   }
 
   Flow exec_for(const Node& n) {
-    const Value iterable = eval(*n.expr);
     auto state = std::make_shared<LoopState>();
-    state->items = to_items(iterable);
+    {
+      Value t;
+      state->items = to_items(eval_ref(*n.expr, t));
+    }
     state->depth = loop_depth_ + 1;
     const int saved = scope_;
     scope_ = push_frame(saved);
@@ -289,7 +294,8 @@ class Renderer {
         step();
         frames_[size_t(frame)].vars.clear();
         unpack(frame, n.targets, item);
-        if (truthy(eval(*n.cond))) kept.push_back(item);
+        Value t;
+        if (truthy(eval_ref(*n.cond, t))) kept.push_back(item);
       }
       state->items = std::move(kept);
     }
@@ -329,10 +335,107 @@ class Renderer {
     return apply_filter(FilterId(e.id), operand, eval_args(e.args), limits_.sizes);
   }
 
+  // The value of e, owned.
   Value eval(const Expr& e) {
+    Value tmp;
+    const Value& v = eval_ref(e, tmp);
+    if (&v == &tmp) return tmp;
+    return v;
+  }
+
+  // The value of e without copying it where it already exists: a literal of the tree, a variable,
+  // an item or attribute of one; else it is computed into `tmp`, which it returns. A reference
+  // stays valid until template code runs (a macro, caller or method call: Expr::calls), which may
+  // reassign what it refers to; so where a later operand has calls, the earlier one is copied
+  // first (keep). What eval_ref computes never reads tmp's previous contents.
+  const Value& eval_ref(const Expr& e, Value& tmp) {
     switch (e.kind) {
       case ExprKind::literal: return e.value;
-      case ExprKind::name: return lookup(e.name);
+      case ExprKind::name:
+        if (const Value* v = find(e.name)) return *v;
+        return tmp = lookup_missing(e.name);
+      case ExprKind::getattr: {
+        Value t;
+        const Value& obj = eval_ref(*e.a, t);
+        if (&obj != &t) {
+          // An attribute of a value that lives on (not of t, which dies here).
+          if (obj.kind == Kind::dict && !(e.methods & method_of_dict)) {
+            if (const Value* x = obj.as_dict().find(e.name)) return *x;
+          } else if (obj.kind == Kind::ns) {
+            if (const Value* x = obj.as_namespace().find(e.name)) return *x;
+          }
+        }
+        return tmp = get_attribute(obj, e.name);
+      }
+      case ExprKind::getitem: {
+        Value t, tk;
+        const Value& obj = keep(eval_ref(*e.a, t), t, *e.b);
+        const Value& key = eval_ref(*e.b, tk);
+        if (&obj != &t) {
+          if (obj.kind == Kind::dict && key.kind == Kind::string) {
+            if (const Value* x = obj.as_dict().find(key.s)) return *x;
+          } else if ((obj.kind == Kind::list || obj.kind == Kind::tuple) &&
+                     (key.kind == Kind::integer || key.kind == Kind::boolean)) {
+            const auto& items = obj.as_list().items;
+            const int64_t n = int64_t(items.size());
+            int64_t k = int_of(key);
+            if (k < 0) k += n;
+            if (k >= 0 && k < n) return items[size_t(k)];
+          }
+        }
+        return tmp = get_item(obj, key);
+      }
+      case ExprKind::binary: return tmp = eval_binary(e);
+      case ExprKind::compare: return tmp = Value::boolean(eval_compare(e));
+      case ExprKind::not_: {
+        Value t;
+        return tmp = Value::boolean(!truthy(eval_ref(*e.a, t)));
+      }
+      case ExprKind::filter: {
+        Value t;
+        const Value& operand = keep(eval_ref(*e.a, t), t, e.args);
+        return tmp = apply_filter(FilterId(e.id), operand, eval_args(e.args), limits_.sizes);
+      }
+      case ExprKind::test: {
+        Value t;
+        const Value& operand = keep(eval_ref(*e.a, t), t, e.args);
+        const bool r = run_test(TestId(e.id), operand, eval_args(e.args));
+        return tmp = Value::boolean(r != e.negated);
+      }
+      case ExprKind::and_: {
+        const Value& a = eval_ref(*e.a, tmp);
+        if (!truthy(a)) return a;
+        return eval_ref(*e.b, tmp);
+      }
+      case ExprKind::or_: {
+        const Value& a = eval_ref(*e.a, tmp);
+        if (truthy(a)) return a;
+        return eval_ref(*e.b, tmp);
+      }
+      case ExprKind::cond:
+        if (truthy(eval_ref(*e.a, tmp))) return eval_ref(*e.b, tmp);
+        if (e.c) return eval_ref(*e.c, tmp);
+        return tmp = Value::undefined("the inline if-expression evaluated to false and no else section was defined.");
+      default: return tmp = eval_new(e);
+    }
+  }
+
+  // v, or where evaluating `later` may run template code and v is not already in tmp, a copy of v
+  // in tmp.
+  static const Value& keep(const Value& v, Value& tmp, const Expr& later) {
+    if (!later.calls || &v == &tmp) return v;
+    return tmp = v;
+  }
+  static const Value& keep(const Value& v, Value& tmp, const std::vector<Arg>& later) {
+    if (&v == &tmp) return v;
+    for (const auto& a : later)
+      if (a.value->calls) return tmp = v;
+    return v;
+  }
+
+  // The expressions that always build a new value.
+  Value eval_new(const Expr& e) {
+    switch (e.kind) {
       case ExprKind::list:
       case ExprKind::tuple: {
         std::vector<Value> items;
@@ -350,30 +453,16 @@ class Renderer {
         }
         return Value::dict(std::move(d));
       }
-      case ExprKind::getattr: return get_attribute(eval(*e.a), e.name);
-      case ExprKind::getitem: {
-        const Value obj = eval(*e.a);
-        return get_item(obj, eval(*e.b));
-      }
       case ExprKind::slice: {
         const Value obj = eval(*e.a);
         const auto part = [&](size_t k) { return e.items[k] ? eval(*e.items[k]) : Value::none(); };
         return get_slice(obj, part(0), part(1), part(2));
       }
       case ExprKind::call: return eval_call(e);
-      case ExprKind::filter: {
-        const Value operand = eval(*e.a);
-        return apply_filter(FilterId(e.id), operand, eval_args(e.args), limits_.sizes);
-      }
-      case ExprKind::test: {
-        const Value operand = eval(*e.a);
-        const bool r = run_test(TestId(e.id), operand, eval_args(e.args));
-        return Value::boolean(r != e.negated);
-      }
-      case ExprKind::not_: return Value::boolean(!truthy(eval(*e.a)));
       case ExprKind::neg:
       case ExprKind::pos: {
-        const Value v = eval(*e.a);
+        Value t;
+        const Value& v = eval_ref(*e.a, t);
         if (v.kind == Kind::undefined) runtime_error(v.s);
         const bool neg = e.kind == ExprKind::neg;
         if (v.kind == Kind::integer || v.kind == Kind::boolean) {
@@ -385,42 +474,55 @@ class Renderer {
         runtime_error("bad operand type for unary " + std::string(neg ? "-" : "+") + ": '" +
                       std::string(type_name(v)) + "'");
       }
-      case ExprKind::binary: {
-        const Value a = eval(*e.a);
-        const Value b = eval(*e.b);
-        return binary_op(e.op, a, b, limits_.sizes);
-      }
-      case ExprKind::compare: {
-        Value left = eval(*e.a);
-        for (const auto& [op, expr] : e.compares) {
-          Value right = eval(*expr);
-          if (!compare(op, left, right)) return Value::boolean(false);
-          left = std::move(right);
-        }
-        return Value::boolean(true);
-      }
-      case ExprKind::and_: {
-        Value a = eval(*e.a);
-        if (!truthy(a)) return a;
-        return eval(*e.b);
-      }
-      case ExprKind::or_: {
-        Value a = eval(*e.a);
-        if (truthy(a)) return a;
-        return eval(*e.b);
-      }
-      case ExprKind::cond:
-        if (truthy(eval(*e.a))) return eval(*e.b);
-        if (e.c) return eval(*e.c);
-        return Value::undefined("the inline if-expression evaluated to false and no else section was defined.");
+      default: return Value();
     }
-    return Value();
+  }
+
+  // a + b, a ~ b, ...: text appended in place where a is a string built here (a chain of + or ~
+  // builds one string, not one per operator).
+  Value eval_binary(const Expr& e) {
+    Value ta, tb;
+    const Value& a = keep(eval_ref(*e.a, ta), ta, *e.b);
+    const Value& b = eval_ref(*e.b, tb);
+    if (a.kind == Kind::string && (e.op == BinOp::concat || (e.op == BinOp::add && b.kind == Kind::string))) {
+      if (e.op == BinOp::add) check_bytes(a.s.size() + b.s.size(), limits_.sizes);
+      std::string out;
+      if (&a == &ta) {
+        out = std::move(ta.s);
+      } else {
+        const size_t n = a.s.size() + (b.kind == Kind::string ? b.s.size() : 0);
+        out.reserve(n + std::min<size_t>(n, 256));  // room for what a chain appends next
+        out = a.s;
+      }
+      if (b.kind == Kind::string)
+        out += b.s;
+      else
+        append_str(out, b);
+      if (e.op == BinOp::concat) check_bytes(out.size(), limits_.sizes);
+      return Value::string(std::move(out));
+    }
+    return binary_op(e.op, a, b, limits_.sizes);
+  }
+
+  // a op b op c...: false at the first comparison that fails.
+  bool eval_compare(const Expr& e) {
+    Value t1, t2;
+    const Value* left = &eval_ref(*e.a, t1);
+    for (const auto& [op, expr] : e.compares) {
+      if (expr->calls && left != &t1 && left != &t2) left = &(t1 = *left);
+      Value& spare = left == &t1 ? t2 : t1;
+      const Value* right = &eval_ref(*expr, spare);
+      if (!compare(op, *left, *right)) return false;
+      left = right;
+    }
+    return true;
   }
 
   Value eval_call(const Expr& e) {
     // x.method(...): call it without building the bound method.
     if (e.a->kind == ExprKind::getattr) {
-      const Value receiver = eval(*e.a->a);
+      Value t;
+      const Value& receiver = keep(eval_ref(*e.a->a, t), t, e.args);
       const std::string& name = e.a->name;
       bool is_method = false;
       switch (receiver.kind) {
@@ -436,7 +538,7 @@ class Renderer {
       const Value callee = get_attribute(receiver, name);
       return call_value(callee, eval_args(e.args), nullptr, e);
     }
-    const Value callee = eval(*e.a);
+    const Value callee = eval(*e.a);  // owned: a macro's body may reassign where it came from
     return call_value(callee, eval_args(e.args), nullptr, e);
   }
 

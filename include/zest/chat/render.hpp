@@ -83,6 +83,28 @@ class Renderer {
   }
   void pop_frame() { frames_[--frame_count_].vars.clear(); }
 
+  // Makes a pushed frame the scope, and counts one more level of `depth` (loops or macro calls),
+  // until it goes out of scope, thrown through or not: then the frame is popped and both restored.
+  class ScopeGuard {
+   public:
+    ScopeGuard(Renderer& r, int frame, int* depth) : r_(r), saved_(r.scope_), depth_(depth) {
+      r_.scope_ = frame;
+      if (depth_) ++*depth_;
+    }
+    ~ScopeGuard() {
+      r_.pop_frame();
+      r_.scope_ = saved_;
+      if (depth_) --*depth_;
+    }
+    ScopeGuard(const ScopeGuard&) = delete;
+    ScopeGuard& operator=(const ScopeGuard&) = delete;
+
+   private:
+    Renderer& r_;
+    int saved_;
+    int* depth_;
+  };
+
   void assign(int frame, std::string_view name, Value v) {
     auto& vars = frames_[size_t(frame)].vars;
     for (auto& [k, x] : vars)
@@ -222,20 +244,9 @@ class Renderer {
       case NodeKind::with: {
         std::vector<Value> values;
         for (const auto& e : n.values) values.push_back(eval(*e));
-        const int saved = scope_;
-        scope_ = push_frame(saved);
+        const ScopeGuard guard(*this, push_frame(scope_), nullptr);
         for (size_t k = 0; k < n.targets.size(); ++k) assign(scope_, n.targets[k], std::move(values[k]));
-        Flow flow;
-        try {
-          flow = exec(n.body);
-        } catch (...) {
-          pop_frame();
-          scope_ = saved;
-          throw;
-        }
-        pop_frame();
-        scope_ = saved;
-        return flow;
+        return exec(n.body);
       }
     }
     return Flow::normal;
@@ -274,19 +285,8 @@ class Renderer {
       state->items = to_items(eval_ref(*n.expr, t));
     }
     state->depth = loop_depth_ + 1;
-    const int saved = scope_;
-    scope_ = push_frame(saved);
-    const int frame = scope_;
-    struct Restore {
-      Renderer& r;
-      int saved;
-      ~Restore() {
-        r.pop_frame();
-        r.scope_ = saved;
-        --r.loop_depth_;
-      }
-    } restore{*this, saved};
-    ++loop_depth_;
+    const int frame = push_frame(scope_);
+    const ScopeGuard guard(*this, frame, &loop_depth_);
     if (n.cond) {
       // `for x in xs if cond`: the condition sees the target, not `loop`; loop.length counts what passed.
       std::vector<Value> kept;
@@ -564,19 +564,8 @@ class Renderer {
     const Node& n = *m.node;
     const bool is_caller = n.kind == NodeKind::call_block;
     const std::string& name = n.name;
-    const int saved = scope_;
     const int frame = push_frame(m.parent);
-    struct Restore {
-      Renderer& r;
-      int saved;
-      ~Restore() {
-        r.pop_frame();
-        r.scope_ = saved;
-        --r.call_depth_;
-      }
-    } restore{*this, saved};
-    ++call_depth_;
-    scope_ = frame;
+    const ScopeGuard guard(*this, frame, &call_depth_);
     // Positional arguments, then keywords; what is left over goes to varargs / kwargs when the
     // body uses them, else it is an error as in jinja2.
     const size_t np = n.params.size();

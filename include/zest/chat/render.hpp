@@ -169,6 +169,63 @@ class Renderer {
     return buffer;
   }
 
+  // {{ e }}. A chain of + and ~ whose first operand is a string is written piece by piece, as
+  // each operand is evaluated (in jinja2's order), never built as one string first; its checks
+  // and errors are those of building it.
+  void write_value(const Expr& e) {
+    constexpr int max_chain = 16;
+    const Expr* levels[max_chain];  // levels[0] is e; each one's a is the next
+    int depth = 0;
+    const Expr* first = &e;
+    while (first->kind == ExprKind::binary && (first->op == BinOp::add || first->op == BinOp::concat) &&
+           depth < max_chain) {
+      levels[depth++] = first;
+      first = first->a.get();
+    }
+    Value t;
+    const Value& v = eval_ref(*first, t);
+    if (v.kind != Kind::string || depth == 0) {
+      const Value* result = &v;
+      Value acc;
+      for (int k = depth - 1; k >= 0; --k) {
+        if (levels[k]->b->calls && result == &v && &v != &t) result = &(acc = v);
+        Value tb;
+        const Value& b = eval_ref(*levels[k]->b, tb);
+        acc = binary_op(levels[k]->op, *result, b, limits_.sizes);
+        result = &acc;
+      }
+      if (result->kind == Kind::string) {
+        write(result->s);
+      } else {
+        std::string s;
+        append_str(s, *result);
+        write(s);
+      }
+      return;
+    }
+    std::string& out = *out_;
+    out += v.s;
+    size_t size = v.s.size();  // of the string jinja2 builds
+    for (int k = depth - 1; k >= 0; --k) {
+      const Expr& level = *levels[k];
+      Value tb;
+      const Value& b = eval_ref(*level.b, tb);
+      if (level.op == BinOp::add) {
+        if (b.kind != Kind::string) binary_op(BinOp::add, Value::string({}), b, limits_.sizes);  // throws
+
+        check_bytes(size + b.s.size(), limits_.sizes);
+        out += b.s;
+        size += b.s.size();
+      } else {
+        const size_t before = out.size();
+        append_str(out, b);
+        size += out.size() - before;
+        check_bytes(size, limits_.sizes);
+      }
+    }
+    if (out.size() > limits_.sizes.max_bytes) check_bytes(out.size(), limits_.sizes);
+  }
+
   // ---- statements ----
 
   Flow exec(const Body& body) {
@@ -182,18 +239,7 @@ class Renderer {
   Flow exec(const Node& n) {
     switch (n.kind) {
       case NodeKind::text: write(n.text); return Flow::normal;
-      case NodeKind::output: {
-        Value t;
-        const Value& v = eval_ref(*n.expr, t);
-        if (v.kind == Kind::string) {
-          write(v.s);
-        } else {
-          std::string s;
-          append_str(s, v);
-          write(s);
-        }
-        return Flow::normal;
-      }
+      case NodeKind::output: write_value(*n.expr); return Flow::normal;
       case NodeKind::if_:
         for (const auto& [cond, body] : n.branches) {
           Value t;

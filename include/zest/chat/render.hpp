@@ -40,8 +40,10 @@ class Renderer {
   Renderer(const Variables& globals, const RenderLimits& limits, const std::tm& now)
       : globals_(globals), limits_(limits), now_(now) {}
 
-  std::string run(const Body& body) {
+  // `reserve`: the bytes to make room for at first (a guess at the output's size).
+  std::string run(const Body& body, size_t reserve = 0) {
     std::string out;
+    out.reserve(std::min(reserve, limits_.sizes.max_bytes));
     out_ = &out;
     push_frame(-1);
     scope_ = 0;
@@ -298,6 +300,13 @@ class Renderer {
     return Flow::normal;
   }
 
+  void unpack(int frame, const std::vector<std::string>& targets, Value&& v) {
+    if (targets.size() == 1) {
+      assign(frame, targets[0], std::move(v));
+      return;
+    }
+    unpack(frame, targets, std::as_const(v));
+  }
   void unpack(int frame, const std::vector<std::string>& targets, const Value& v) {
     if (targets.size() == 1) {
       assign(frame, targets[0], v);
@@ -321,14 +330,20 @@ class Renderer {
       target->as_namespace().set(n.attr, std::move(v));
       return;
     }
-    unpack(scope_, n.targets, v);
+    unpack(scope_, n.targets, std::move(v));
   }
 
   Flow exec_for(const Node& n) {
     auto state = std::make_shared<LoopState>();
     {
       Value t;
-      state->items = to_items(eval_ref(*n.expr, t));
+      const Value& iterable = eval_ref(*n.expr, t);
+      if (iterable.is_sequence_like()) {
+        state->list = iterable.obj;
+        state->items_ = &iterable.as_list().items;
+      } else {
+        state->copied = to_items(iterable);
+      }
     }
     state->depth = loop_depth_ + 1;
     const int frame = push_frame(scope_);
@@ -336,22 +351,25 @@ class Renderer {
     if (n.cond) {
       // `for x in xs if cond`: the condition sees the target, not `loop`; loop.length counts what passed.
       std::vector<Value> kept;
-      for (const auto& item : state->items) {
+      for (const auto& item : state->items()) {
         step();
         frames_[size_t(frame)].vars.clear();
         unpack(frame, n.targets, item);
         Value t;
         if (truthy(eval_ref(*n.cond, t))) kept.push_back(item);
       }
-      state->items = std::move(kept);
+      state->copied = std::move(kept);
+      state->items_ = &state->copied;
+      state->list.reset();
     }
     const Value loop = Value::object(Kind::loop, state);
-    const size_t count = state->items.size();
+    const std::vector<Value>& items = state->items();
+    const size_t count = items.size();
     for (size_t k = 0; k < count; ++k) {
       step();
       state->index = k;
       frames_[size_t(frame)].vars.clear();
-      unpack(frame, n.targets, state->items[k]);
+      unpack(frame, n.targets, items[k]);
       assign(frame, "loop", loop);
       if (exec(n.body) == Flow::break_) break;
     }

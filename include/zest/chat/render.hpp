@@ -110,7 +110,7 @@ class Renderer {
   void assign(int frame, std::string_view name, Value v) {
     auto& vars = frames_[size_t(frame)].vars;
     for (auto& [k, x] : vars)
-      if (k == name) {
+      if (same_name(k, name)) {
         x = std::move(v);
         return;
       }
@@ -120,24 +120,29 @@ class Renderer {
   const Value* find(std::string_view name) const {
     for (int f = scope_; f >= 0; f = frames_[size_t(f)].parent) {
       for (const auto& [k, x] : frames_[size_t(f)].vars)
-        if (k == name) return &x;
+        if (same_name(k, name)) return &x;
     }
     for (const auto& [k, x] : globals_)
-      if (k == name) return &x;
+      if (same_name(k, name)) return &x;
     return nullptr;
   }
 
   // A name no scope has: a global function, or undefined.
   static Value lookup_missing(std::string_view name) {
+    const int id = builtin_id(name);
+    if (id < 0) return Value::undefined("'" + std::string(name) + "' is undefined");
     Value b;
     b.kind = Kind::builtin;
-    if (name == "range") b.i = int64_t(BuiltinId::range);
-    else if (name == "dict") b.i = int64_t(BuiltinId::dict);
-    else if (name == "namespace") b.i = int64_t(BuiltinId::namespace_);
-    else if (name == "raise_exception") b.i = int64_t(BuiltinId::raise_exception);
-    else if (name == "strftime_now") b.i = int64_t(BuiltinId::strftime_now);
-    else return Value::undefined("'" + std::string(name) + "' is undefined");
+    b.i = id;
     return b;
+  }
+  static int builtin_id(std::string_view name) {
+    if (name == "range") return int(BuiltinId::range);
+    if (name == "dict") return int(BuiltinId::dict);
+    if (name == "namespace") return int(BuiltinId::namespace_);
+    if (name == "raise_exception") return int(BuiltinId::raise_exception);
+    if (name == "strftime_now") return int(BuiltinId::strftime_now);
+    return -1;
   }
 
   void step() {
@@ -243,10 +248,8 @@ class Renderer {
       case NodeKind::text: write(n.text); return Flow::normal;
       case NodeKind::output: write_value(*n.expr); return Flow::normal;
       case NodeKind::if_:
-        for (const auto& [cond, body] : n.branches) {
-          Value t;
-          if (truthy(eval_ref(*cond, t))) return exec(body);
-        }
+        for (const auto& [cond, body] : n.branches)
+          if (eval_bool(*cond)) return exec(body);
         return exec(n.else_body);
       case NodeKind::for_: return exec_for(n);
       case NodeKind::set: exec_set(n); return Flow::normal;
@@ -355,8 +358,7 @@ class Renderer {
         step();
         frames_[size_t(frame)].vars.clear();
         unpack(frame, n.targets, item);
-        Value t;
-        if (truthy(eval_ref(*n.cond, t))) kept.push_back(item);
+        if (eval_bool(*n.cond)) kept.push_back(item);
       }
       state->copied = std::move(kept);
       state->items_ = &state->copied;
@@ -451,21 +453,13 @@ class Renderer {
       }
       case ExprKind::binary: return tmp = eval_binary(e);
       case ExprKind::compare: return tmp = Value::boolean(eval_compare(e));
-      case ExprKind::not_: {
-        Value t;
-        return tmp = Value::boolean(!truthy(eval_ref(*e.a, t)));
-      }
+      case ExprKind::not_: return tmp = Value::boolean(!eval_bool(*e.a));
       case ExprKind::filter: {
         Value t;
         const Value& operand = keep(eval_ref(*e.a, t), t, e.args);
         return tmp = apply_filter(FilterId(e.id), operand, eval_args(e.args), limits_.sizes);
       }
-      case ExprKind::test: {
-        Value t;
-        const Value& operand = keep(eval_ref(*e.a, t), t, e.args);
-        const bool r = run_test(TestId(e.id), operand, eval_args(e.args));
-        return tmp = Value::boolean(r != e.negated);
-      }
+      case ExprKind::test: return tmp = Value::boolean(eval_test(e));
       case ExprKind::and_: {
         const Value& a = eval_ref(*e.a, tmp);
         if (!truthy(a)) return a;
@@ -477,11 +471,38 @@ class Renderer {
         return eval_ref(*e.b, tmp);
       }
       case ExprKind::cond:
-        if (truthy(eval_ref(*e.a, tmp))) return eval_ref(*e.b, tmp);
+        if (eval_bool(*e.a)) return eval_ref(*e.b, tmp);
         if (e.c) return eval_ref(*e.c, tmp);
         return tmp = Value::undefined("the inline if-expression evaluated to false and no else section was defined.");
       default: return tmp = eval_new(e);
     }
+  }
+
+  // truthy(eval(e)), without building the booleans of comparisons, tests, not, and, or.
+  bool eval_bool(const Expr& e) {
+    switch (e.kind) {
+      case ExprKind::compare: return eval_compare(e);
+      case ExprKind::not_: return !eval_bool(*e.a);
+      case ExprKind::and_: return eval_bool(*e.a) && eval_bool(*e.b);
+      case ExprKind::or_: return eval_bool(*e.a) || eval_bool(*e.b);
+      case ExprKind::test: return eval_test(e);
+      default: {
+        Value t;
+        return truthy(eval_ref(e, t));
+      }
+    }
+  }
+
+  bool eval_test(const Expr& e) {
+    // `name is defined`: no Undefined (and its message) built for a name that has no value.
+    if (e.a->kind == ExprKind::name && e.args.empty() && (TestId(e.id) == TestId::defined || TestId(e.id) == TestId::undefined)) {
+      const Value* v = find(e.a->name);
+      const bool defined = v ? v->kind != Kind::undefined : builtin_id(e.a->name) >= 0;
+      return (defined == (TestId(e.id) == TestId::defined)) != e.negated;
+    }
+    Value t;
+    const Value& operand = keep(eval_ref(*e.a, t), t, e.args);
+    return run_test(TestId(e.id), operand, eval_args(e.args)) != e.negated;
   }
 
   // v, or where evaluating `later` may run template code and v is not already in tmp, a copy of v

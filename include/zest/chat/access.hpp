@@ -20,7 +20,16 @@ struct Method : Object {
 
 // The state of a for loop, behind its `loop` variable.
 struct LoopState : Object {
-  std::vector<Value> items;
+  // What it iterates: a list's own items (held by `list`, not copied), or `copied`.
+  std::shared_ptr<const Object> list;
+  std::vector<Value> copied;
+  const std::vector<Value>* items_ = &copied;
+  const std::vector<Value>& items() const { return *items_; }
+
+  LoopState() = default;
+  LoopState(const LoopState&) = delete;
+  LoopState& operator=(const LoopState&) = delete;
+
   size_t index = 0;
   int depth = 1;
   bool has_last_changed = false;
@@ -58,7 +67,8 @@ inline Value bound_method(const Value& receiver, std::string_view name) {
 
 inline Value loop_attribute(const Value& v, std::string_view name) {
   const auto& s = static_cast<const LoopState&>(*v.obj);
-  const int64_t n = int64_t(s.items.size()), k = int64_t(s.index);
+  const auto& items = s.items();
+  const int64_t n = int64_t(items.size()), k = int64_t(s.index);
   if (name == "index") return Value::integer(k + 1);
   if (name == "index0") return Value::integer(k);
   if (name == "revindex") return Value::integer(n - k);
@@ -69,9 +79,9 @@ inline Value loop_attribute(const Value& v, std::string_view name) {
   if (name == "depth") return Value::integer(s.depth);
   if (name == "depth0") return Value::integer(s.depth - 1);
   if (name == "previtem")
-    return k > 0 ? s.items[size_t(k - 1)] : Value::undefined("there is no previous item");
+    return k > 0 ? items[size_t(k - 1)] : Value::undefined("there is no previous item");
   if (name == "nextitem")
-    return k + 1 < n ? s.items[size_t(k + 1)] : Value::undefined("there is no next item");
+    return k + 1 < n ? items[size_t(k + 1)] : Value::undefined("there is no next item");
   if (name == "cycle" || name == "changed") return bound_method(v, name);
   return undefined_attribute(v, name);
 }
@@ -155,8 +165,14 @@ inline Value get_item(const Value& v, const Value& key) {
   }
 }
 
-// Python's slice.indices(): the positions a[start:stop:step] takes from a sequence of n.
-inline std::vector<int64_t> slice_positions(int64_t n, const Value& start, const Value& stop, const Value& step) {
+// Python's slice.indices(): the positions a[start:stop:step] takes from a sequence of n, which
+// are first, first + step, ... (count of them).
+struct SlicePositions {
+  int64_t first = 0, step = 1, count = 0;
+  size_t operator[](int64_t j) const { return size_t(first + j * step); }
+};
+
+inline SlicePositions slice_positions(int64_t n, const Value& start, const Value& stop, const Value& step) {
   const auto as_index = [](const Value& x, int64_t fallback) -> int64_t {
     if (x.kind == Kind::none) return fallback;
     if (x.kind == Kind::integer) return x.i;
@@ -182,9 +198,10 @@ inline std::vector<int64_t> slice_positions(int64_t n, const Value& start, const
     a = std::min(a, n - 1);
     b = std::min(b, n - 1);
   }
-  std::vector<int64_t> out;
-  for (int64_t k = a; st > 0 ? k < b : k > b; k += st) out.push_back(k);
-  return out;
+  // a and b lie in [-1, n]: the count is at most n + 1, and no position overflows.
+  const __int128 stride = st, span = st > 0 ? __int128(b) - a : __int128(a) - b;
+  const __int128 count = span <= 0 ? 0 : (span + (stride > 0 ? stride : -stride) - 1) / (stride > 0 ? stride : -stride);
+  return {a, st, int64_t(count)};
 }
 
 // x[start:stop:step]; what cannot be sliced is an Undefined, as jinja2's getitem gives.
@@ -193,18 +210,23 @@ inline Value get_slice(const Value& v, const Value& start, const Value& stop, co
   if (v.kind == Kind::string) {
     if (is_ascii(v.s)) {
       std::string out;
-      for (const int64_t k : slice_positions(int64_t(v.s.size()), start, stop, step)) out += v.s[size_t(k)];
+      const SlicePositions at = slice_positions(int64_t(v.s.size()), start, stop, step);
+      out.reserve(size_t(at.count));
+      for (int64_t j = 0; j < at.count; ++j) out += v.s[at[j]];
       return Value::string(std::move(out));
     }
     const std::u32string u = to_u32(v.s);
     std::u32string out;
-    for (const int64_t k : slice_positions(int64_t(u.size()), start, stop, step)) out += u[size_t(k)];
+    const SlicePositions at = slice_positions(int64_t(u.size()), start, stop, step);
+    for (int64_t j = 0; j < at.count; ++j) out += u[at[j]];
     return Value::string(from_u32(out));
   }
   if (v.kind == Kind::list || v.kind == Kind::tuple) {
     const auto& items = v.as_list().items;
     std::vector<Value> out;
-    for (const int64_t k : slice_positions(int64_t(items.size()), start, stop, step)) out.push_back(items[size_t(k)]);
+    const SlicePositions at = slice_positions(int64_t(items.size()), start, stop, step);
+    out.reserve(size_t(at.count));
+    for (int64_t j = 0; j < at.count; ++j) out.push_back(items[at[j]]);
     return Value::list(std::move(out), v.kind);
   }
   return Value::undefined(object_type_repr(v) + " has no element slice");

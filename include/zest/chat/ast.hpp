@@ -35,6 +35,8 @@ enum class BinOp : uint8_t { add, sub, mul, div, floordiv, mod, pow, concat };
 enum class CmpOp : uint8_t { eq, ne, lt, le, gt, ge, in, not_in };
 
 struct Expr;
+// Expr::methods: x.name is a method of these kinds of value (else an item, or undefined).
+enum MethodOf : uint8_t { method_of_dict = 1, method_of_str = 2, method_of_list = 4, method_of_tuple = 8 };
 using ExprPtr = std::unique_ptr<Expr>;
 
 struct Arg {
@@ -48,6 +50,11 @@ struct Expr {
   Value value;
   std::string name;
   int id = 0;  // filter or test id, resolved when parsed
+  // Set once parsed (annotate): whether evaluating this expression may call a macro, a caller or a
+  // method (the only ways an expression runs template code or changes a value in place), and for
+  // getattr, which kinds of value have a method called `name` (method_of bits).
+  bool calls = false;
+  uint8_t methods = 0;
   BinOp op = BinOp::add;
   bool negated = false;
   ExprPtr a, b, c;

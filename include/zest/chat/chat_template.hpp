@@ -120,7 +120,8 @@ class ChatTemplate {
       localtime_r(&t, &now);
     }
     detail::jinja::Renderer renderer(vars, limits, now);
-    std::string out = renderer.run(*body_);
+    // Room for about as much as the template's text: most prompts are not much longer.
+    std::string out = renderer.run(*body_, source_.size());
     if (generation_spans) *generation_spans = std::move(renderer.generation_spans);
     return out;
   }

@@ -268,9 +268,11 @@ inline Value apply_filter(FilterId id, const Value& v, const Args& args, const L
       return Value::string(to_str(v));
     case FilterId::trim: {
       const Value& chars = args.get(0, "chars", none_value());
-      if (chars.kind == Kind::none) return Value::string(std::string(py_strip(to_str(v), true, true)));
+      std::string text;
+      const std::string_view view = v.kind == Kind::string ? std::string_view(v.s) : std::string_view(text = to_str(v));
+      if (chars.kind == Kind::none) return Value::string(std::string(py_strip(view, true, true)));
       const std::u32string set = to_u32(to_str(chars));
-      return Value::string(std::string(py_strip(to_str(v), true, true, &set)));
+      return Value::string(std::string(py_strip(view, true, true, &set)));
     }
     case FilterId::tojson: return do_tojson(v, args);
     case FilterId::length:

@@ -33,7 +33,7 @@ Value from_json(const Json& j) {
       return Value::integer(int64_t(u));
     }
     case Json::value_t::number_float: return Value::floating(j.template get<double>());
-    case Json::value_t::string: return Value::string(j.template get<std::string>());
+    case Json::value_t::string: return Value::string(j.template get_ref<const typename Json::string_t&>());
     case Json::value_t::array: {
       std::vector<Value> items;
       items.reserve(j.size());

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "zest/chat/access.hpp"
 #include "zest/chat/ast.hpp"
 #include "zest/chat/lexer.hpp"
 #include "zest/chat/names.hpp"
@@ -752,10 +753,47 @@ class Parser {
   }
 };
 
+// What the renderer reads from a parsed tree besides its shape (Expr::calls, Expr::methods).
+inline bool annotate(Expr& e) {
+  bool calls = e.kind == ExprKind::call;
+  for (Expr* x : {e.a.get(), e.b.get(), e.c.get()})
+    if (x) calls |= annotate(*x);
+  for (auto& x : e.items)
+    if (x) calls |= annotate(*x);
+  for (auto& arg : e.args) calls |= annotate(*arg.value);
+  for (auto& [op, x] : e.compares) calls |= annotate(*x);
+  if (e.kind == ExprKind::getattr)
+    e.methods = uint8_t((is_dict_method(e.name) ? method_of_dict : 0) | (is_str_method(e.name) ? method_of_str : 0) |
+                        (is_list_method(e.name) ? method_of_list : 0) |
+                        (is_tuple_method(e.name) ? method_of_tuple : 0));
+  e.calls = calls;
+  return calls;
+}
+
+inline void annotate(Body& body) {
+  const auto expr = [](ExprPtr& e) {
+    if (e) annotate(*e);
+  };
+  for (auto& n : body) {
+    expr(n->expr);
+    expr(n->cond);
+    for (auto& [cond, branch] : n->branches) {
+      expr(cond);
+      annotate(branch);
+    }
+    annotate(n->body);
+    annotate(n->else_body);
+    for (auto& e : n->defaults) expr(e);
+    for (auto& e : n->values) expr(e);
+  }
+}
+
 inline Body parse_template(std::string_view source) {
   Lexer lexer(source);
   Parser parser(source, lexer.run());
-  return parser.parse();
+  Body body = parser.parse();
+  annotate(body);
+  return body;
 }
 
 }  // namespace zest::detail::jinja

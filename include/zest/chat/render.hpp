@@ -40,8 +40,10 @@ class Renderer {
   Renderer(const Variables& globals, const RenderLimits& limits, const std::tm& now)
       : globals_(globals), limits_(limits), now_(now) {}
 
-  std::string run(const Body& body) {
+  // `reserve`: the bytes to make room for at first (a guess at the output's size).
+  std::string run(const Body& body, size_t reserve = 0) {
     std::string out;
+    out.reserve(std::min(reserve, limits_.sizes.max_bytes));
     out_ = &out;
     push_frame(-1);
     scope_ = 0;
@@ -83,10 +85,32 @@ class Renderer {
   }
   void pop_frame() { frames_[--frame_count_].vars.clear(); }
 
+  // Makes a pushed frame the scope, and counts one more level of `depth` (loops or macro calls),
+  // until it goes out of scope, thrown through or not: then the frame is popped and both restored.
+  class ScopeGuard {
+   public:
+    ScopeGuard(Renderer& r, int frame, int* depth) : r_(r), saved_(r.scope_), depth_(depth) {
+      r_.scope_ = frame;
+      if (depth_) ++*depth_;
+    }
+    ~ScopeGuard() {
+      r_.pop_frame();
+      r_.scope_ = saved_;
+      if (depth_) --*depth_;
+    }
+    ScopeGuard(const ScopeGuard&) = delete;
+    ScopeGuard& operator=(const ScopeGuard&) = delete;
+
+   private:
+    Renderer& r_;
+    int saved_;
+    int* depth_;
+  };
+
   void assign(int frame, std::string_view name, Value v) {
     auto& vars = frames_[size_t(frame)].vars;
     for (auto& [k, x] : vars)
-      if (k == name) {
+      if (same_name(k, name)) {
         x = std::move(v);
         return;
       }
@@ -96,24 +120,29 @@ class Renderer {
   const Value* find(std::string_view name) const {
     for (int f = scope_; f >= 0; f = frames_[size_t(f)].parent) {
       for (const auto& [k, x] : frames_[size_t(f)].vars)
-        if (k == name) return &x;
+        if (same_name(k, name)) return &x;
     }
     for (const auto& [k, x] : globals_)
-      if (k == name) return &x;
+      if (same_name(k, name)) return &x;
     return nullptr;
   }
 
-  Value lookup(std::string_view name) const {
-    if (const Value* v = find(name)) return *v;
+  // A name no scope has: a global function, or undefined.
+  static Value lookup_missing(std::string_view name) {
+    const int id = builtin_id(name);
+    if (id < 0) return Value::undefined("'" + std::string(name) + "' is undefined");
     Value b;
     b.kind = Kind::builtin;
-    if (name == "range") b.i = int64_t(BuiltinId::range);
-    else if (name == "dict") b.i = int64_t(BuiltinId::dict);
-    else if (name == "namespace") b.i = int64_t(BuiltinId::namespace_);
-    else if (name == "raise_exception") b.i = int64_t(BuiltinId::raise_exception);
-    else if (name == "strftime_now") b.i = int64_t(BuiltinId::strftime_now);
-    else return Value::undefined("'" + std::string(name) + "' is undefined");
+    b.i = id;
     return b;
+  }
+  static int builtin_id(std::string_view name) {
+    if (name == "range") return int(BuiltinId::range);
+    if (name == "dict") return int(BuiltinId::dict);
+    if (name == "namespace") return int(BuiltinId::namespace_);
+    if (name == "raise_exception") return int(BuiltinId::raise_exception);
+    if (name == "strftime_now") return int(BuiltinId::strftime_now);
+    return -1;
   }
 
   void step() {
@@ -147,6 +176,63 @@ class Renderer {
     return buffer;
   }
 
+  // {{ e }}. A chain of + and ~ whose first operand is a string is written piece by piece, as
+  // each operand is evaluated (in jinja2's order), never built as one string first; its checks
+  // and errors are those of building it.
+  void write_value(const Expr& e) {
+    constexpr int max_chain = 16;
+    const Expr* levels[max_chain];  // levels[0] is e; each one's a is the next
+    int depth = 0;
+    const Expr* first = &e;
+    while (first->kind == ExprKind::binary && (first->op == BinOp::add || first->op == BinOp::concat) &&
+           depth < max_chain) {
+      levels[depth++] = first;
+      first = first->a.get();
+    }
+    Value t;
+    const Value& v = eval_ref(*first, t);
+    if (v.kind != Kind::string || depth == 0) {
+      const Value* result = &v;
+      Value acc;
+      for (int k = depth - 1; k >= 0; --k) {
+        if (levels[k]->b->calls && result == &v && &v != &t) result = &(acc = v);
+        Value tb;
+        const Value& b = eval_ref(*levels[k]->b, tb);
+        acc = binary_op(levels[k]->op, *result, b, limits_.sizes);
+        result = &acc;
+      }
+      if (result->kind == Kind::string) {
+        write(result->s);
+      } else {
+        std::string s;
+        append_str(s, *result);
+        write(s);
+      }
+      return;
+    }
+    std::string& out = *out_;
+    out += v.s;
+    size_t size = v.s.size();  // of the string jinja2 builds
+    for (int k = depth - 1; k >= 0; --k) {
+      const Expr& level = *levels[k];
+      Value tb;
+      const Value& b = eval_ref(*level.b, tb);
+      if (level.op == BinOp::add) {
+        if (b.kind != Kind::string) binary_op(BinOp::add, Value::string({}), b, limits_.sizes);  // throws
+
+        check_bytes(size + b.s.size(), limits_.sizes);
+        out += b.s;
+        size += b.s.size();
+      } else {
+        const size_t before = out.size();
+        append_str(out, b);
+        size += out.size() - before;
+        check_bytes(size, limits_.sizes);
+      }
+    }
+    if (out.size() > limits_.sizes.max_bytes) check_bytes(out.size(), limits_.sizes);
+  }
+
   // ---- statements ----
 
   Flow exec(const Body& body) {
@@ -160,20 +246,10 @@ class Renderer {
   Flow exec(const Node& n) {
     switch (n.kind) {
       case NodeKind::text: write(n.text); return Flow::normal;
-      case NodeKind::output: {
-        const Value v = eval(*n.expr);
-        if (v.kind == Kind::string) {
-          write(v.s);
-        } else {
-          std::string s;
-          append_str(s, v);
-          write(s);
-        }
-        return Flow::normal;
-      }
+      case NodeKind::output: write_value(*n.expr); return Flow::normal;
       case NodeKind::if_:
         for (const auto& [cond, body] : n.branches)
-          if (truthy(eval(*cond))) return exec(body);
+          if (eval_bool(*cond)) return exec(body);
         return exec(n.else_body);
       case NodeKind::for_: return exec_for(n);
       case NodeKind::set: exec_set(n); return Flow::normal;
@@ -219,25 +295,21 @@ class Renderer {
       case NodeKind::with: {
         std::vector<Value> values;
         for (const auto& e : n.values) values.push_back(eval(*e));
-        const int saved = scope_;
-        scope_ = push_frame(saved);
+        const ScopeGuard guard(*this, push_frame(scope_), nullptr);
         for (size_t k = 0; k < n.targets.size(); ++k) assign(scope_, n.targets[k], std::move(values[k]));
-        Flow flow;
-        try {
-          flow = exec(n.body);
-        } catch (...) {
-          pop_frame();
-          scope_ = saved;
-          throw;
-        }
-        pop_frame();
-        scope_ = saved;
-        return flow;
+        return exec(n.body);
       }
     }
     return Flow::normal;
   }
 
+  void unpack(int frame, const std::vector<std::string>& targets, Value&& v) {
+    if (targets.size() == 1) {
+      assign(frame, targets[0], std::move(v));
+      return;
+    }
+    unpack(frame, targets, std::as_const(v));
+  }
   void unpack(int frame, const std::vector<std::string>& targets, const Value& v) {
     if (targets.size() == 1) {
       assign(frame, targets[0], v);
@@ -261,45 +333,45 @@ class Renderer {
       target->as_namespace().set(n.attr, std::move(v));
       return;
     }
-    unpack(scope_, n.targets, v);
+    unpack(scope_, n.targets, std::move(v));
   }
 
   Flow exec_for(const Node& n) {
-    const Value iterable = eval(*n.expr);
     auto state = std::make_shared<LoopState>();
-    state->items = to_items(iterable);
-    state->depth = loop_depth_ + 1;
-    const int saved = scope_;
-    scope_ = push_frame(saved);
-    const int frame = scope_;
-    struct Restore {
-      Renderer& r;
-      int saved;
-      ~Restore() {
-        r.pop_frame();
-        r.scope_ = saved;
-        --r.loop_depth_;
+    {
+      Value t;
+      const Value& iterable = eval_ref(*n.expr, t);
+      if (iterable.is_sequence_like()) {
+        state->list = iterable.obj;
+        state->items_ = &iterable.as_list().items;
+      } else {
+        state->copied = to_items(iterable);
       }
-    } restore{*this, saved};
-    ++loop_depth_;
+    }
+    state->depth = loop_depth_ + 1;
+    const int frame = push_frame(scope_);
+    const ScopeGuard guard(*this, frame, &loop_depth_);
     if (n.cond) {
       // `for x in xs if cond`: the condition sees the target, not `loop`; loop.length counts what passed.
       std::vector<Value> kept;
-      for (const auto& item : state->items) {
+      for (const auto& item : state->items()) {
         step();
         frames_[size_t(frame)].vars.clear();
         unpack(frame, n.targets, item);
-        if (truthy(eval(*n.cond))) kept.push_back(item);
+        if (eval_bool(*n.cond)) kept.push_back(item);
       }
-      state->items = std::move(kept);
+      state->copied = std::move(kept);
+      state->items_ = &state->copied;
+      state->list.reset();
     }
     const Value loop = Value::object(Kind::loop, state);
-    const size_t count = state->items.size();
+    const std::vector<Value>& items = state->items();
+    const size_t count = items.size();
     for (size_t k = 0; k < count; ++k) {
       step();
       state->index = k;
       frames_[size_t(frame)].vars.clear();
-      unpack(frame, n.targets, state->items[k]);
+      unpack(frame, n.targets, items[k]);
       assign(frame, "loop", loop);
       if (exec(n.body) == Flow::break_) break;
     }
@@ -329,10 +401,126 @@ class Renderer {
     return apply_filter(FilterId(e.id), operand, eval_args(e.args), limits_.sizes);
   }
 
+  // The value of e, owned.
   Value eval(const Expr& e) {
+    Value tmp;
+    const Value& v = eval_ref(e, tmp);
+    if (&v == &tmp) return tmp;
+    return v;
+  }
+
+  // The value of e without copying it where it already exists: a literal of the tree, a variable,
+  // an item or attribute of one; else it is computed into `tmp`, which it returns. A reference
+  // stays valid until template code runs (a macro, caller or method call: Expr::calls), which may
+  // reassign what it refers to; so where a later operand has calls, the earlier one is copied
+  // first (keep). What eval_ref computes never reads tmp's previous contents.
+  const Value& eval_ref(const Expr& e, Value& tmp) {
     switch (e.kind) {
       case ExprKind::literal: return e.value;
-      case ExprKind::name: return lookup(e.name);
+      case ExprKind::name:
+        if (const Value* v = find(e.name)) return *v;
+        return tmp = lookup_missing(e.name);
+      case ExprKind::getattr: {
+        Value t;
+        const Value& obj = eval_ref(*e.a, t);
+        if (&obj != &t) {
+          // An attribute of a value that lives on (not of t, which dies here).
+          if (obj.kind == Kind::dict && !(e.methods & method_of_dict)) {
+            if (const Value* x = obj.as_dict().find(e.name)) return *x;
+          } else if (obj.kind == Kind::ns) {
+            if (const Value* x = obj.as_namespace().find(e.name)) return *x;
+          }
+        }
+        return tmp = get_attribute(obj, e.name);
+      }
+      case ExprKind::getitem: {
+        Value t, tk;
+        const Value& obj = keep(eval_ref(*e.a, t), t, *e.b);
+        const Value& key = eval_ref(*e.b, tk);
+        if (&obj != &t) {
+          if (obj.kind == Kind::dict && key.kind == Kind::string) {
+            if (const Value* x = obj.as_dict().find(key.s)) return *x;
+          } else if ((obj.kind == Kind::list || obj.kind == Kind::tuple) &&
+                     (key.kind == Kind::integer || key.kind == Kind::boolean)) {
+            const auto& items = obj.as_list().items;
+            const int64_t n = int64_t(items.size());
+            int64_t k = int_of(key);
+            if (k < 0) k += n;
+            if (k >= 0 && k < n) return items[size_t(k)];
+          }
+        }
+        return tmp = get_item(obj, key);
+      }
+      case ExprKind::binary: return tmp = eval_binary(e);
+      case ExprKind::compare: return tmp = Value::boolean(eval_compare(e));
+      case ExprKind::not_: return tmp = Value::boolean(!eval_bool(*e.a));
+      case ExprKind::filter: {
+        Value t;
+        const Value& operand = keep(eval_ref(*e.a, t), t, e.args);
+        return tmp = apply_filter(FilterId(e.id), operand, eval_args(e.args), limits_.sizes);
+      }
+      case ExprKind::test: return tmp = Value::boolean(eval_test(e));
+      case ExprKind::and_: {
+        const Value& a = eval_ref(*e.a, tmp);
+        if (!truthy(a)) return a;
+        return eval_ref(*e.b, tmp);
+      }
+      case ExprKind::or_: {
+        const Value& a = eval_ref(*e.a, tmp);
+        if (truthy(a)) return a;
+        return eval_ref(*e.b, tmp);
+      }
+      case ExprKind::cond:
+        if (eval_bool(*e.a)) return eval_ref(*e.b, tmp);
+        if (e.c) return eval_ref(*e.c, tmp);
+        return tmp = Value::undefined("the inline if-expression evaluated to false and no else section was defined.");
+      default: return tmp = eval_new(e);
+    }
+  }
+
+  // truthy(eval(e)), without building the booleans of comparisons, tests, not, and, or.
+  bool eval_bool(const Expr& e) {
+    switch (e.kind) {
+      case ExprKind::compare: return eval_compare(e);
+      case ExprKind::not_: return !eval_bool(*e.a);
+      case ExprKind::and_: return eval_bool(*e.a) && eval_bool(*e.b);
+      case ExprKind::or_: return eval_bool(*e.a) || eval_bool(*e.b);
+      case ExprKind::test: return eval_test(e);
+      default: {
+        Value t;
+        return truthy(eval_ref(e, t));
+      }
+    }
+  }
+
+  bool eval_test(const Expr& e) {
+    // `name is defined`: no Undefined (and its message) built for a name that has no value.
+    if (e.a->kind == ExprKind::name && e.args.empty() && (TestId(e.id) == TestId::defined || TestId(e.id) == TestId::undefined)) {
+      const Value* v = find(e.a->name);
+      const bool defined = v ? v->kind != Kind::undefined : builtin_id(e.a->name) >= 0;
+      return (defined == (TestId(e.id) == TestId::defined)) != e.negated;
+    }
+    Value t;
+    const Value& operand = keep(eval_ref(*e.a, t), t, e.args);
+    return run_test(TestId(e.id), operand, eval_args(e.args)) != e.negated;
+  }
+
+  // v, or where evaluating `later` may run template code and v is not already in tmp, a copy of v
+  // in tmp.
+  static const Value& keep(const Value& v, Value& tmp, const Expr& later) {
+    if (!later.calls || &v == &tmp) return v;
+    return tmp = v;
+  }
+  static const Value& keep(const Value& v, Value& tmp, const std::vector<Arg>& later) {
+    if (&v == &tmp) return v;
+    for (const auto& a : later)
+      if (a.value->calls) return tmp = v;
+    return v;
+  }
+
+  // The expressions that always build a new value.
+  Value eval_new(const Expr& e) {
+    switch (e.kind) {
       case ExprKind::list:
       case ExprKind::tuple: {
         std::vector<Value> items;
@@ -350,30 +538,16 @@ class Renderer {
         }
         return Value::dict(std::move(d));
       }
-      case ExprKind::getattr: return get_attribute(eval(*e.a), e.name);
-      case ExprKind::getitem: {
-        const Value obj = eval(*e.a);
-        return get_item(obj, eval(*e.b));
-      }
       case ExprKind::slice: {
         const Value obj = eval(*e.a);
         const auto part = [&](size_t k) { return e.items[k] ? eval(*e.items[k]) : Value::none(); };
         return get_slice(obj, part(0), part(1), part(2));
       }
       case ExprKind::call: return eval_call(e);
-      case ExprKind::filter: {
-        const Value operand = eval(*e.a);
-        return apply_filter(FilterId(e.id), operand, eval_args(e.args), limits_.sizes);
-      }
-      case ExprKind::test: {
-        const Value operand = eval(*e.a);
-        const bool r = run_test(TestId(e.id), operand, eval_args(e.args));
-        return Value::boolean(r != e.negated);
-      }
-      case ExprKind::not_: return Value::boolean(!truthy(eval(*e.a)));
       case ExprKind::neg:
       case ExprKind::pos: {
-        const Value v = eval(*e.a);
+        Value t;
+        const Value& v = eval_ref(*e.a, t);
         if (v.kind == Kind::undefined) runtime_error(v.s);
         const bool neg = e.kind == ExprKind::neg;
         if (v.kind == Kind::integer || v.kind == Kind::boolean) {
@@ -385,42 +559,55 @@ class Renderer {
         runtime_error("bad operand type for unary " + std::string(neg ? "-" : "+") + ": '" +
                       std::string(type_name(v)) + "'");
       }
-      case ExprKind::binary: {
-        const Value a = eval(*e.a);
-        const Value b = eval(*e.b);
-        return binary_op(e.op, a, b, limits_.sizes);
-      }
-      case ExprKind::compare: {
-        Value left = eval(*e.a);
-        for (const auto& [op, expr] : e.compares) {
-          Value right = eval(*expr);
-          if (!compare(op, left, right)) return Value::boolean(false);
-          left = std::move(right);
-        }
-        return Value::boolean(true);
-      }
-      case ExprKind::and_: {
-        Value a = eval(*e.a);
-        if (!truthy(a)) return a;
-        return eval(*e.b);
-      }
-      case ExprKind::or_: {
-        Value a = eval(*e.a);
-        if (truthy(a)) return a;
-        return eval(*e.b);
-      }
-      case ExprKind::cond:
-        if (truthy(eval(*e.a))) return eval(*e.b);
-        if (e.c) return eval(*e.c);
-        return Value::undefined("the inline if-expression evaluated to false and no else section was defined.");
+      default: return Value();
     }
-    return Value();
+  }
+
+  // a + b, a ~ b, ...: text appended in place where a is a string built here (a chain of + or ~
+  // builds one string, not one per operator).
+  Value eval_binary(const Expr& e) {
+    Value ta, tb;
+    const Value& a = keep(eval_ref(*e.a, ta), ta, *e.b);
+    const Value& b = eval_ref(*e.b, tb);
+    if (a.kind == Kind::string && (e.op == BinOp::concat || (e.op == BinOp::add && b.kind == Kind::string))) {
+      if (e.op == BinOp::add) check_bytes(a.s.size() + b.s.size(), limits_.sizes);
+      std::string out;
+      if (&a == &ta) {
+        out = std::move(ta.s);
+      } else {
+        const size_t n = a.s.size() + (b.kind == Kind::string ? b.s.size() : 0);
+        out.reserve(n + std::min<size_t>(n, 256));  // room for what a chain appends next
+        out = a.s;
+      }
+      if (b.kind == Kind::string)
+        out += b.s;
+      else
+        append_str(out, b);
+      if (e.op == BinOp::concat) check_bytes(out.size(), limits_.sizes);
+      return Value::string(std::move(out));
+    }
+    return binary_op(e.op, a, b, limits_.sizes);
+  }
+
+  // a op b op c...: false at the first comparison that fails.
+  bool eval_compare(const Expr& e) {
+    Value t1, t2;
+    const Value* left = &eval_ref(*e.a, t1);
+    for (const auto& [op, expr] : e.compares) {
+      if (expr->calls && left != &t1 && left != &t2) left = &(t1 = *left);
+      Value& spare = left == &t1 ? t2 : t1;
+      const Value* right = &eval_ref(*expr, spare);
+      if (!compare(op, *left, *right)) return false;
+      left = right;
+    }
+    return true;
   }
 
   Value eval_call(const Expr& e) {
     // x.method(...): call it without building the bound method.
     if (e.a->kind == ExprKind::getattr) {
-      const Value receiver = eval(*e.a->a);
+      Value t;
+      const Value& receiver = keep(eval_ref(*e.a->a, t), t, e.args);
       const std::string& name = e.a->name;
       bool is_method = false;
       switch (receiver.kind) {
@@ -436,7 +623,7 @@ class Renderer {
       const Value callee = get_attribute(receiver, name);
       return call_value(callee, eval_args(e.args), nullptr, e);
     }
-    const Value callee = eval(*e.a);
+    const Value callee = eval(*e.a);  // owned: a macro's body may reassign where it came from
     return call_value(callee, eval_args(e.args), nullptr, e);
   }
 
@@ -462,19 +649,8 @@ class Renderer {
     const Node& n = *m.node;
     const bool is_caller = n.kind == NodeKind::call_block;
     const std::string& name = n.name;
-    const int saved = scope_;
     const int frame = push_frame(m.parent);
-    struct Restore {
-      Renderer& r;
-      int saved;
-      ~Restore() {
-        r.pop_frame();
-        r.scope_ = saved;
-        --r.call_depth_;
-      }
-    } restore{*this, saved};
-    ++call_depth_;
-    scope_ = frame;
+    const ScopeGuard guard(*this, frame, &call_depth_);
     // Positional arguments, then keywords; what is left over goes to varargs / kwargs when the
     // body uses them, else it is an error as in jinja2.
     const size_t np = n.params.size();

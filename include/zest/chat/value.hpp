@@ -113,18 +113,27 @@ struct List : Object {
   std::vector<Value> items;
 };
 
+// a == b for names and keys, which are short: compared in line, not by a call to memcmp.
+inline bool same_name(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  if (a.size() > 24) return a == b;
+  for (size_t k = 0; k < a.size(); ++k)
+    if (a[k] != b[k]) return false;
+  return true;
+}
+
 // Insertion-ordered, string keys (what JSON gives and chat templates build).
 struct Dict : Object {
   std::vector<std::pair<std::string, Value>> items;
 
   const Value* find(std::string_view key) const {
     for (const auto& [k, v] : items)
-      if (k == key) return &v;
+      if (same_name(k, key)) return &v;
     return nullptr;
   }
   void set(std::string key, Value value) {
     for (auto& [k, v] : items)
-      if (k == key) {
+      if (same_name(k, key)) {
         v = std::move(value);
         return;
       }

@@ -44,6 +44,26 @@ namespace zest::detail {
 
 
 class DecoderModel;
+class DecoderState;
+
+// The buffers of one forward pass over up to DecoderModel::kChunk rows: activations,
+// projections, rotary angles. Each DecoderState holds one; a batched decode step takes its own.
+struct DecoderScratch {
+  explicit DecoderScratch(const DecoderModel& model);
+  std::vector<float> x, h, y, qkv, attn, mlp, rope;
+  std::vector<float> freq;  // a dynamic-NTK table for the current length
+};
+
+// The rows of one pass: m positions of one sequence from its length on (a prompt's chunk), or
+// the next position of each of m sequences (a batched decode step).
+struct PassRows {
+  DecoderState* one = nullptr;
+  size_t seq_len = 0;  // with `one`: the call's last position + 1 (length-dependent rotary tables follow it)
+  std::span<DecoderState* const> many;
+  DecoderState& state(size_t r) const { return one ? *one : *many[r]; }
+  size_t pos(size_t r) const;
+  size_t seq_len_of(size_t r) const { return one ? seq_len : pos(r) + 1; }
+};
 
 // One sequence's KV cache and scratch buffers, sized once for `capacity` positions.
 class DecoderState {
@@ -62,11 +82,11 @@ class DecoderState {
 
  private:
   friend class DecoderModel;
+  friend struct PassRows;
   size_t capacity_ = 0, length_ = 0, kv_dim_ = 0, head_dim_ = 0, layers_ = 0, max_capacity_ = 0;
   KvType kv_type_ = KvType::f32;
   detail::AlignedVector<std::byte> k_, v_;  // [layer][kv head][position][head_dim]: each head's keys one stream
-  std::vector<float> x_, h_, y_, qkv_, attn_, mlp_, rope_;
-  std::vector<float> freq_scratch_;  // a dynamic-NTK table for the current length
+  DecoderScratch scratch_;
   std::vector<int32_t> ids_;         // the cached positions' ids: LongRoPE's recompute reads them
 };
 
@@ -154,6 +174,42 @@ class DecoderModel {
     run(state, ids, logits, all_positions, pool);
   }
 
+  // One decode step of many sequences: ids[i] at the next position of *states[i], its logits in
+  // row i of `logits` (vocab_size() floats a row). The Linear layers run as GEMMs over the rows,
+  // reading each weight once for the batch; attention runs per sequence over its own cache.
+  void forward_batch(std::span<DecoderState* const> states, std::span<const int32_t> ids, std::span<float> logits,
+                     DecoderScratch& scratch, ThreadPool& pool) const {
+    if (states.size() != ids.size()) detail::fail(Error::Kind::input, "forward_batch: ", states.size(), " states for ", ids.size(), " ids");
+    if (logits.size() < ids.size() * vocab_size())
+      detail::fail(Error::Kind::input, "forward_batch: logits buffer holds ", logits.size(), " floats, need ", ids.size() * vocab_size());
+    std::vector<DecoderState*> batch;  // the rows that run together: the others run alone
+    std::vector<int32_t> batch_ids;
+    std::vector<size_t> rows;
+    for (size_t i = 0; i < states.size(); ++i) {
+      DecoderState& s = *states[i];
+      if (std::find(states.begin(), states.begin() + ptrdiff_t(i), &s) != states.begin() + ptrdiff_t(i))
+        detail::fail(Error::Kind::input, "forward_batch: a sequence appears twice in one step");
+      if (s.length_ == 0) detail::fail(Error::Kind::input, "forward_batch: a sequence without a prompt (prefill it first)");
+      if (crosses_longrope_switch(s, 1)) {  // its recompute of the whole sequence, alone
+        forward(s, ids.subspan(i, 1), logits.subspan(i * vocab_size(), vocab_size()), pool);
+        continue;
+      }
+      if (s.length_ + 1 > s.capacity_)
+        detail::fail(Error::Kind::input, "forward_batch: a sequence of ", s.length_, " positions is at its capacity");
+      if (ids[i] < 0 || ids[i] >= config_.vocab_size)
+        detail::fail(Error::Kind::input, "token id ", ids[i], " is outside the vocabulary of ", config_.vocab_size);
+      batch.push_back(&s), batch_ids.push_back(ids[i]), rows.push_back(i);
+    }
+    std::vector<float> out(std::min(kChunk, batch.size()) * vocab_size());
+    for (size_t done = 0; done < batch.size(); done += kChunk) {
+      const size_t m = std::min(kChunk, batch.size() - done);
+      const PassRows pass{.many = std::span<DecoderState* const>(batch).subspan(done, m)};
+      run_chunk(scratch, pass, std::span<const int32_t>(batch_ids).subspan(done, m), out.data(), m, pool);
+      for (size_t r = 0; r < m; ++r)
+        std::copy_n(out.data() + r * vocab_size(), vocab_size(), logits.data() + rows[done + r] * vocab_size());
+    }
+  }
+
  private:
   friend class DecoderState;
 
@@ -167,13 +223,12 @@ class DecoderModel {
   // follow the call's last position, as transformers' per-call update does, in every chunk.
   void run(DecoderState& state, std::span<const int32_t> ids, std::span<float> logits, bool all_positions,
            ThreadPool& pool) const {
-    std::copy(ids.begin(), ids.end(), state.ids_.begin() + ptrdiff_t(state.length_));
-    const size_t seq_len = state.length_ + ids.size();
+    const PassRows pass{.one = &state, .seq_len = state.length_ + ids.size()};
     for (size_t done = 0; done < ids.size(); done += kChunk) {
       const size_t m = std::min(kChunk, ids.size() - done);
       const bool last_chunk = done + m == ids.size();
-      if (all_positions) run_chunk(state, ids.subspan(done, m), seq_len, logits.data() + done * vocab_size(), m, pool);
-      else run_chunk(state, ids.subspan(done, m), seq_len, last_chunk ? logits.data() : nullptr, last_chunk ? 1 : 0, pool);
+      if (all_positions) run_chunk(state.scratch_, pass, ids.subspan(done, m), logits.data() + done * vocab_size(), m, pool);
+      else run_chunk(state.scratch_, pass, ids.subspan(done, m), last_chunk ? logits.data() : nullptr, last_chunk ? 1 : 0, pool);
     }
   }
 
@@ -268,16 +323,16 @@ class DecoderModel {
     }
   }
 
-  // One pass over m <= kChunk positions of a call that ends at seq_len positions; logits of the
-  // last `n_logits` of them into `logits`.
-  void run_chunk(DecoderState& s, std::span<const int32_t> ids, size_t seq_len, float* logits, size_t n_logits,
+  // One pass over m <= kChunk rows (see PassRows); logits of the last `n_logits` of them into
+  // `logits`.
+  void run_chunk(DecoderScratch& sc, const PassRows& rows, std::span<const int32_t> ids, float* logits, size_t n_logits,
                  ThreadPool& pool) const {
     const auto& c = config_;
-    const size_t m = ids.size(), d = size_t(c.hidden_size), hd = size_t(c.head_dim), pos0 = s.length_;
+    const size_t m = ids.size(), d = size_t(c.hidden_size), hd = size_t(c.head_dim);
     const size_t qd = q_dim(), kvd = kv_dim(), qkv_cols = qd + 2 * kvd, inter = size_t(c.intermediate_size);
     const bool gated = c.model_type != ModelType::gpt2;
-    float *x = s.x_.data(), *h = s.h_.data(), *y = s.y_.data(), *qkv = s.qkv_.data(), *attn = s.attn_.data(),
-          *u = s.mlp_.data();
+    float *x = sc.x.data(), *h = sc.h.data(), *y = sc.y.data(), *qkv = sc.qkv.data(), *attn = sc.attn.data(),
+          *u = sc.mlp.data();
 
     const float embedding_scale = float(c.layout.embedding_scale);
     for (size_t r = 0; r < m; ++r) {
@@ -285,7 +340,7 @@ class DecoderModel {
       if (embedding_scale != 1) for (size_t i = 0; i < d; ++i) x[r * d + i] *= embedding_scale;
       if (w_.positions.raw()) {
         float* pe = h;  // scratch for the position row
-        embedding_row(w_.positions, int64_t(pos0 + r), pe);
+        embedding_row(w_.positions, int64_t(rows.pos(r)), pe);
         add(x + r * d, pe, d);
       }
     }
@@ -293,12 +348,12 @@ class DecoderModel {
     // rotary_dim / 2 each, in hd floats per position and table.
     for (size_t t = 0; t < w_.ropes.size(); ++t) {
       const detail::RopeTable& table = w_.ropes[t];
-      const std::vector<float>& inv_freq = table.inv_freq(seq_len, s.freq_scratch_);
       const size_t half = table.rotary_dim() / 2;
       const float scaling = table.attention_scaling();
       for (size_t r = 0; r < m; ++r) {
-        float* cos = s.rope_.data() + (t * kChunk + r) * hd;
-        rope_cos_sin(pos0 + r, inv_freq.data(), half, cos, cos + half);
+        const std::vector<float>& inv_freq = table.inv_freq(rows.seq_len_of(r), sc.freq);
+        float* cos = sc.rope.data() + (t * kChunk + r) * hd;
+        rope_cos_sin(rows.pos(r), inv_freq.data(), half, cos, cos + half);
         if (scaling != 1) for (size_t i = 0; i < 2 * half; ++i) cos[i] *= scaling;
       }
     }
@@ -310,33 +365,38 @@ class DecoderModel {
       const float* attn_input = x;
       if (!l.attn_in.weight.empty()) norm_rows(l.attn_in, x, h, m, pool), attn_input = h;
       matmul(attn_input, m, l.qkv, qkv, pool, {.bias = l.qkv_bias.empty() ? nullptr : l.qkv_bias.data()});
-      const size_t head_stride = s.capacity_ * hd, layer_bytes = s.capacity_ * kvd * kv_element_size(s.kv_type_);
-      std::byte* k_cache = s.k_.data() + li * layer_bytes;
-      std::byte* v_cache = s.v_.data() + li * layer_bytes;
       for (size_t r = 0; r < m; ++r) {
         float* row = qkv + r * qkv_cols;
+        const LayerCache cache = layer_cache(rows.state(r), li);
         if (!l.q_norm.empty()) normalize_qk(l, row);
         if (l.rope >= 0) {
           const size_t rot = w_.ropes[size_t(l.rope)].rotary_dim();
-          const float* cos = s.rope_.data() + (size_t(l.rope) * kChunk + r) * hd;
+          const float* cos = sc.rope.data() + (size_t(l.rope) * kChunk + r) * hd;
           const float* sin = cos + rot / 2;
           rope_rotate_half(row, size_t(c.num_attention_heads), hd, rot, cos, sin);
           rope_rotate_half(row + qd, size_t(c.num_key_value_heads), hd, rot, cos, sin);
         }
         for (size_t kh = 0; kh < size_t(c.num_key_value_heads); ++kh) {
-          const size_t at = kh * head_stride + (pos0 + r) * hd;
-          store_kv(row + qd + kh * hd, hd, s.kv_type_, k_cache, at);
-          store_kv(row + qd + kvd + kh * hd, hd, s.kv_type_, v_cache, at);
+          const size_t at = kh * cache.k.head_stride + rows.pos(r) * hd;
+          store_kv(row + qd + kh * hd, hd, cache.k.type, cache.k_data, at);
+          store_kv(row + qd + kvd + kh * hd, hd, cache.v.type, cache.v_data, at);
         }
         std::memcpy(attn + r * qd, row, qd * sizeof(float));  // the queries, gathered for attention
       }
-      const KvView k{k_cache, s.kv_type_, hd, head_stride}, v{v_cache, s.kv_type_, hd, head_stride};
       AttentionShape shape = shape_base;
       shape.scale = l.attn_scale;
       shape.window = l.window;
-      // Queries were gathered into attn; the result goes to h (free until the next norm).
-      if (m == 1) attend_decode(attn, k, v, pos0 + 1, shape, h, pool);
-      else attend_prefill(attn, m, pos0, k, v, shape, h, pool);
+      // Queries were gathered into attn; the result goes to h (free until the next norm). A
+      // batch's rows attend each over its own sequence.
+      if (rows.one && m > 1) {
+        const LayerCache cache = layer_cache(*rows.one, li);
+        attend_prefill(attn, m, rows.pos(0), cache.k, cache.v, shape, h, pool);
+      } else {
+        for (size_t r = 0; r < m; ++r) {
+          const LayerCache cache = layer_cache(rows.state(r), li);
+          attend_decode(attn + r * qd, cache.k, cache.v, rows.pos(r) + 1, shape, h + r * qd, pool);
+        }
+      }
       add_block_output(h, m, l.out, l.out_bias, l.attn_out, x, y, pool);
 
       const float* mlp_input = x;
@@ -347,7 +407,9 @@ class DecoderModel {
         for (size_t r = 1; r < m; ++r) std::memmove(u + r * inter, u + r * 2 * inter, inter * sizeof(float));
       add_block_output(u, m, l.down, l.down_bias, l.mlp_out, x, y, pool);
     }
-    s.length_ += m;
+    for (size_t r = 0; r < m; ++r) rows.state(r).ids_[rows.pos(r)] = ids[r];
+    if (rows.one) rows.one->length_ += m;
+    else for (size_t r = 0; r < m; ++r) ++rows.state(r).length_;
     if (n_logits == 0) return;
     const float* last = x + (m - n_logits) * d;
     norm(w_.final_norm, last, h, n_logits);
@@ -359,6 +421,18 @@ class DecoderModel {
   }
 
   static size_t kv_element_size(KvType type) { return type == KvType::f32 ? sizeof(float) : sizeof(uint16_t); }
+
+  // Layer li's keys and values in a sequence's cache.
+  struct LayerCache {
+    std::byte *k_data, *v_data;
+    KvView k, v;
+  };
+  static LayerCache layer_cache(DecoderState& s, size_t li) {
+    const size_t head_stride = s.capacity_ * s.head_dim_, layer_bytes = s.capacity_ * s.kv_dim_ * kv_element_size(s.kv_type_);
+    std::byte* k = s.k_.data() + li * layer_bytes;
+    std::byte* v = s.v_.data() + li * layer_bytes;
+    return {k, v, KvView{k, s.kv_type_, s.head_dim_, head_stride}, KvView{v, s.kv_type_, s.head_dim_, head_stride}};
+  }
 
   // n values into a cache of `type`, at element `at`.
   static void store_kv(const float* src, size_t n, KvType type, std::byte* cache, size_t at) {
@@ -373,7 +447,21 @@ class DecoderModel {
   double load_seconds_ = 0;
 };
 
-inline DecoderState::DecoderState(const DecoderModel& model, size_t capacity) {
+inline DecoderScratch::DecoderScratch(const DecoderModel& model) {
+  const auto& c = model.config();
+  const size_t chunk = DecoderModel::kChunk, d = size_t(c.hidden_size), inter = size_t(c.intermediate_size);
+  x.assign(chunk * d, 0.0f);
+  h.assign(chunk * std::max(d, model.q_dim()), 0.0f);
+  y.assign(chunk * d, 0.0f);
+  qkv.assign(chunk * (model.q_dim() + 2 * model.kv_dim()), 0.0f);
+  attn.assign(chunk * model.q_dim(), 0.0f);
+  mlp.assign(chunk * 2 * inter, 0.0f);
+  rope.assign(std::max<size_t>(1, c.ropes.size()) * chunk * size_t(c.head_dim), 0.0f);
+}
+
+inline size_t PassRows::pos(size_t r) const { return one ? one->length_ + r : many[r]->length_; }
+
+inline DecoderState::DecoderState(const DecoderModel& model, size_t capacity) : scratch_(model) {
   const auto& c = model.config();
   if (capacity == 0 || capacity > c.max_sequence_length())
     detail::fail(Error::Kind::input, "a session of ", capacity, " positions does not fit the model's maximum of ",
@@ -383,19 +471,10 @@ inline DecoderState::DecoderState(const DecoderModel& model, size_t capacity) {
   kv_dim_ = model.kv_dim();
   head_dim_ = size_t(c.head_dim);
   layers_ = size_t(c.num_hidden_layers);
-  const size_t layers = layers_, chunk = DecoderModel::kChunk, d = size_t(c.hidden_size);
-  const size_t qkv = model.q_dim() + 2 * kv_dim_, inter = size_t(c.intermediate_size);
   kv_type_ = model.kv_type();
-  k_.assign(layers * capacity * kv_dim_ * DecoderModel::kv_element_size(kv_type_), std::byte{0});
+  k_.assign(layers_ * capacity * kv_dim_ * DecoderModel::kv_element_size(kv_type_), std::byte{0});
   v_.assign(k_.size(), std::byte{0});
-  x_.assign(chunk * d, 0.0f);
-  h_.assign(chunk * std::max(d, model.q_dim()), 0.0f);
-  y_.assign(chunk * d, 0.0f);
   ids_.assign(capacity, 0);
-  qkv_.assign(chunk * qkv, 0.0f);
-  attn_.assign(chunk * model.q_dim(), 0.0f);
-  mlp_.assign(chunk * 2 * inter, 0.0f);
-  rope_.assign(std::max<size_t>(1, c.ropes.size()) * chunk * size_t(c.head_dim), 0.0f);
 }
 
 inline void DecoderState::reserve(size_t capacity) {

@@ -44,6 +44,18 @@ Output run_chat(const char* program, const std::string& args, const std::string&
   return o;
 }
 
+// The program under test, or null (then the test says it is skipped).
+const char* chat_program() {
+  const char* program = std::getenv("ZEST_CHAT_PROGRAM");
+  if (!program) MESSAGE("skipped: ZEST_CHAT_PROGRAM is not set (the ctest test zest-chat-render-only sets it)");
+  return program;
+}
+
+nlohmann::ordered_json focused_goldens() {
+  std::ifstream file(test_data("chat/goldens.json"));
+  return nlohmann::ordered_json::parse(file);
+}
+
 std::vector<nlohmann::ordered_json> json_lines(const std::string& text) {
   std::vector<nlohmann::ordered_json> lines;
   std::stringstream in(text);
@@ -54,14 +66,10 @@ std::vector<nlohmann::ordered_json> json_lines(const std::string& text) {
 }  // namespace
 
 TEST_CASE("zest-chat --render-only renders each line as jinja2 does") {
-  const char* program = std::getenv("ZEST_CHAT_PROGRAM");
-  if (!program) {
-    MESSAGE("skipped: ZEST_CHAT_PROGRAM is not set (the ctest test zest-chat-render-only sets it)");
-    return;
-  }
+  const char* program = chat_program();
+  if (!program) return;
   using Json = nlohmann::ordered_json;
-  std::ifstream golden_file(test_data("chat/goldens.json"));
-  const Json goldens = Json::parse(golden_file);
+  const Json goldens = focused_goldens();
 
   // Every focused golden whose strftime_now does not matter (the program uses the clock), then
   // lines the program must refuse, one error each, without stopping.
@@ -109,14 +117,10 @@ TEST_CASE("zest-chat --render-only renders each line as jinja2 does") {
 }
 
 TEST_CASE("zest-chat --render-only --model renders with the model's template and special tokens") {
-  const char* program = std::getenv("ZEST_CHAT_PROGRAM");
-  if (!program) {
-    MESSAGE("skipped: ZEST_CHAT_PROGRAM is not set (the ctest test zest-chat-render-only sets it)");
-    return;
-  }
+  const char* program = chat_program();
+  if (!program) return;
   using Json = nlohmann::ordered_json;
-  std::ifstream golden_file(test_data("chat/goldens.json"));
-  const Json goldens = Json::parse(golden_file);
+  const Json goldens = focused_goldens();
   // The first golden that uses both special tokens and renders without error or clock.
   const Json* chosen = nullptr;
   for (const auto& c : goldens["cases"]) {
@@ -146,11 +150,8 @@ TEST_CASE("zest-chat --render-only --model renders with the model's template and
 }
 
 TEST_CASE("zest-chat keeps the conversation's cache: a later turn prefills only its new tokens") {
-  const char* program = std::getenv("ZEST_CHAT_PROGRAM");
-  if (!program) {
-    MESSAGE("skipped: ZEST_CHAT_PROGRAM is not set (the ctest test zest-chat-render-only sets it)");
-    return;
-  }
+  const char* program = chat_program();
+  if (!program) return;
   const Output o = run_chat(program, "--greedy --max-new-tokens 8 --threads 2",
                             "The jury said\nWhat did the mayor do?\n/reset\nThe jury said\n/quit\nnot read\n");
   // One "[prefill N new tokens (M cached) ..." line a turn.

@@ -23,24 +23,38 @@ std::vector<float> random_vector(size_t n, unsigned seed) {
   return v;
 }
 
+// Where a cache keeps (position, kv head): positions outermost, heads outermost, or paged (blocks
+// of kKvBlock positions, heads outermost within a block, the blocks stored in reverse order
+// behind an unused one).
+enum class Layout { pos_major, head_major, paged };
+
 // A cache of n positions in the chosen element type and layout, plus its values as doubles in
 // [pos][kv_head][dim] order for the reference.
 struct Cache {
   std::vector<uint16_t> halves;
   std::vector<float> floats;
   std::vector<double> values;
+  std::vector<int32_t> table;
   zest::detail::KvView view;
-  Cache(size_t n, size_t kv_heads, size_t d, zest::detail::KvType type, bool head_major, unsigned seed) {
+  Cache(size_t n, size_t kv_heads, size_t d, zest::detail::KvType type, Layout layout, unsigned seed) {
+    constexpr size_t block = zest::detail::kKvBlock;
+    const size_t n_blocks = (n + block - 1) / block;
     const auto src = random_vector(n * kv_heads * d, seed);
     values.resize(src.size());
-    floats.resize(src.size());
-    halves.resize(src.size());
-    view = {nullptr, type, head_major ? d : kv_heads * d, head_major ? n * d : d};
+    const size_t stored_n = layout == Layout::paged ? (n_blocks + 1) * block : n;
+    floats.resize(stored_n * kv_heads * d);
+    halves.resize(floats.size());
+    if (layout == Layout::pos_major) view = {nullptr, type, kv_heads * d, d};
+    if (layout == Layout::head_major) view = {nullptr, type, d, n * d};
+    if (layout == Layout::paged) {
+      for (size_t b = 0; b < n_blocks; ++b) table.push_back(int32_t(n_blocks - b));
+      view = {nullptr, type, d, block * d, table.data(), block * kv_heads * d};
+    }
     for (size_t t = 0; t < n; ++t)
       for (size_t h = 0; h < kv_heads; ++h)
         for (size_t i = 0; i < d; ++i) {
           const float x = src[(t * kv_heads + h) * d + i];
-          const size_t at = t * view.pos_stride + h * view.head_stride + i;
+          const size_t at = view.offset(t, h) + i;
           float stored = x;
           if (type == zest::detail::KvType::f16) stored = zest::detail::f16_to_f32(halves[at] = zest::detail::f32_to_f16(x));
           if (type == zest::detail::KvType::bf16) stored = zest::detail::bf16_to_f32(halves[at] = zest::detail::f32_to_bf16(x));
@@ -91,17 +105,17 @@ TEST_CASE("decode attention: MHA, GQA, MQA, sliding window, every cache type and
   zest::detail::ThreadPool pool(2);
   for (const Case& c : kCases)
     for (auto type : {zest::detail::KvType::f32, zest::detail::KvType::f16, zest::detail::KvType::bf16})
-      for (bool head_major : {false, true})
+      for (Layout layout : {Layout::pos_major, Layout::head_major, Layout::paged})
         for (size_t n_ctx : {1u, 5u, 64u, 300u, 1100u}) {
           CAPTURE(c.n_heads);
           CAPTURE(c.n_kv_heads);
           CAPTURE(c.head_dim);
           CAPTURE(c.window);
           CAPTURE(int(type));
-          CAPTURE(head_major);
+          CAPTURE(int(layout));
           CAPTURE(n_ctx);
           const zest::detail::AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, 1.f / std::sqrt(float(c.head_dim)), c.window};
-          const Cache k(n_ctx, c.n_kv_heads, c.head_dim, type, head_major, 1), v(n_ctx, c.n_kv_heads, c.head_dim, type, head_major, 2);
+          const Cache k(n_ctx, c.n_kv_heads, c.head_dim, type, layout, 1), v(n_ctx, c.n_kv_heads, c.head_dim, type, layout, 2);
           const auto q = random_vector(c.n_heads * c.head_dim, 3);
           std::vector<float> out(q.size(), NAN);
           zest::detail::attend_decode(q.data(), k.view, v.view, n_ctx, s, out.data(), pool);
@@ -114,20 +128,22 @@ TEST_CASE("prefill attention: causal, after a cached prefix, tiles of every size
   for (const Case& c : kCases)
     for (auto type : {zest::detail::KvType::f32, zest::detail::KvType::bf16})
       for (size_t m : {1u, 7u, 150u})
-        for (size_t pos0 : {0u, 37u}) {
-          CAPTURE(c.n_heads);
-          CAPTURE(c.n_kv_heads);
-          CAPTURE(c.head_dim);
-          CAPTURE(c.window);
-          CAPTURE(m);
-          CAPTURE(pos0);
-          const zest::detail::AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, 0.3f, c.window};
-          const Cache k(pos0 + m, c.n_kv_heads, c.head_dim, type, false, 4), v(pos0 + m, c.n_kv_heads, c.head_dim, type, false, 5);
-          const auto q = random_vector(m * c.n_heads * c.head_dim, 6);
-          std::vector<float> out(q.size(), NAN);
-          zest::detail::attend_prefill(q.data(), m, pos0, k.view, v.view, s, out.data(), pool);
-          check_close(out, reference(q, m, pos0, k, v, s));
-        }
+        for (size_t pos0 : {0u, 37u})
+          for (Layout layout : {Layout::pos_major, Layout::paged}) {
+            CAPTURE(int(layout));
+            CAPTURE(c.n_heads);
+            CAPTURE(c.n_kv_heads);
+            CAPTURE(c.head_dim);
+            CAPTURE(c.window);
+            CAPTURE(m);
+            CAPTURE(pos0);
+            const zest::detail::AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, 0.3f, c.window};
+            const Cache k(pos0 + m, c.n_kv_heads, c.head_dim, type, layout, 4), v(pos0 + m, c.n_kv_heads, c.head_dim, type, layout, 5);
+            const auto q = random_vector(m * c.n_heads * c.head_dim, 6);
+            std::vector<float> out(q.size(), NAN);
+            zest::detail::attend_prefill(q.data(), m, pos0, k.view, v.view, s, out.data(), pool);
+            check_close(out, reference(q, m, pos0, k, v, s));
+          }
 }
 
 TEST_CASE("bidirectional (encoder) prefill sees every key") {
@@ -138,7 +154,8 @@ TEST_CASE("bidirectional (encoder) prefill sees every key") {
       CAPTURE(c.head_dim);
       CAPTURE(m);
       const zest::detail::AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, 0.3f, c.window, false};
-      const Cache k(m, c.n_kv_heads, c.head_dim, zest::detail::KvType::f32, true, 7), v(m, c.n_kv_heads, c.head_dim, zest::detail::KvType::f32, true, 8);
+      const Cache k(m, c.n_kv_heads, c.head_dim, zest::detail::KvType::f32, Layout::head_major, 7),
+          v(m, c.n_kv_heads, c.head_dim, zest::detail::KvType::f32, Layout::head_major, 8);
       const auto q = random_vector(m * c.n_heads * c.head_dim, 9);
       std::vector<float> out(q.size(), NAN);
       zest::detail::attend_prefill(q.data(), m, 0, k.view, v.view, s, out.data(), pool);
@@ -151,6 +168,30 @@ TEST_CASE("bidirectional (encoder) prefill sees every key") {
       zest::detail::attend_prefill(wide.data(), m, 0, k.view, v.view, s, out.data(), pool, 3 * width);
       check_close(out, reference(q, m, 0, k, v, s));
     }
+}
+
+TEST_CASE("a paged cache gives the contiguous cache's results bit for bit") {
+  // Tiles are cut at the same absolute positions in every layout, so the batching engine's paged
+  // sequences sum exactly as a Session's contiguous one.
+  zest::detail::ThreadPool pool(2);
+  const Case c{8, 2, 72, 0};
+  for (size_t n_ctx : {70u, 300u, 1100u}) {
+    CAPTURE(n_ctx);
+    const zest::detail::AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, 0.2f, c.window};
+    const Cache k(n_ctx, c.n_kv_heads, c.head_dim, zest::detail::KvType::f16, Layout::head_major, 1),
+        v(n_ctx, c.n_kv_heads, c.head_dim, zest::detail::KvType::f16, Layout::head_major, 2),
+        pk(n_ctx, c.n_kv_heads, c.head_dim, zest::detail::KvType::f16, Layout::paged, 1),
+        pv(n_ctx, c.n_kv_heads, c.head_dim, zest::detail::KvType::f16, Layout::paged, 2);
+    const auto q = random_vector(5 * c.n_heads * c.head_dim, 3);
+    std::vector<float> a(c.n_heads * c.head_dim), b(a.size());
+    zest::detail::attend_decode(q.data(), k.view, v.view, n_ctx, s, a.data(), pool);
+    zest::detail::attend_decode(q.data(), pk.view, pv.view, n_ctx, s, b.data(), pool);
+    CHECK(a == b);
+    a.assign(q.size(), 0.f), b.assign(q.size(), 0.f);
+    zest::detail::attend_prefill(q.data(), 5, n_ctx - 5, k.view, v.view, s, a.data(), pool);
+    zest::detail::attend_prefill(q.data(), 5, n_ctx - 5, pk.view, pv.view, s, b.data(), pool);
+    CHECK(a == b);
+  }
 }
 
 TEST_CASE("bad attention shapes are zest::Errors") {

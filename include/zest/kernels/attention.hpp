@@ -28,14 +28,34 @@ namespace zest::detail {
 
 enum class KvType { f32, f16, bf16 };
 
+inline constexpr size_t kKeyTile = 64;
+inline constexpr size_t kMaxTileRows = 64;
+// Positions per block of a paged cache: one key tile, so a tile never spans two blocks.
+inline constexpr size_t kKvBlock = kKeyTile;
+
 // One layer's keys or values: element (position t, kv head h, dim i) is at
-// data[t * pos_stride + h * head_stride + i], of type `type`. Strides count elements.
+// data[t * pos_stride + h * head_stride + i], of type `type`. Strides count elements. Paged
+// (blocks set): position t is row t % kKvBlock of block blocks[t / kKvBlock], which starts
+// blocks[t / kKvBlock] * block_stride elements from data.
 struct KvView {
   const void* data = nullptr;
   KvType type = KvType::f32;
   size_t pos_stride = 0;
   size_t head_stride = 0;
+  const int32_t* blocks = nullptr;
+  size_t block_stride = 0;
+
+  // Elements from data to (position t, kv head h, dim 0). Rows t..t' share a stride while they
+  // are in one key tile (t / kKeyTile == t' / kKeyTile).
+  size_t offset(size_t t, size_t h) const {
+    if (!blocks) return t * pos_stride + h * head_stride;
+    return size_t(blocks[t / kKvBlock]) * block_stride + (t % kKvBlock) * pos_stride + h * head_stride;
+  }
 };
+
+// Keys [t0, t0 + n) of a tile: up to the next multiple of kKeyTile, or `end`. Every kernel cuts
+// tiles at the same absolute positions, so a paged cache and a contiguous one sum alike.
+inline size_t tile_keys(size_t t0, size_t end) { return std::min(kKeyTile - t0 % kKeyTile, end - t0); }
 
 struct AttentionShape {
   size_t n_heads = 0;     // query heads
@@ -46,10 +66,6 @@ struct AttentionShape {
   bool causal = true;     // false (BERT's encoder): every query sees every key; window unused
   float softcap = 0.f;    // > 0 (Gemma 2): scaled scores become softcap * tanh(score / softcap)
 };
-
-
-inline constexpr size_t kKeyTile = 64;
-inline constexpr size_t kMaxTileRows = 64;
 
 // How each cache element type is read: kLanes at a time into f32 lanes, or one.
 template <KvType type>
@@ -137,8 +153,6 @@ template <KvType type>
 inline void attend_keys(const AttendTask& a, const KvView& k, const KvView& v, const AttentionShape& shape,
                         float* out, float* row_max, float* row_sum) {
   using T = typename KvElement<type>::T;
-  const T* k_head = static_cast<const T*>(k.data) + a.kv_head * k.head_stride;
-  const T* v_head = static_cast<const T*>(v.data) + a.kv_head * v.head_stride;
   const size_t d = shape.head_dim, rows = a.n_pos * a.group;
   constexpr float minus_inf = -std::numeric_limits<float>::infinity();
   std::fill(out, out + rows * d, 0.f);
@@ -150,10 +164,10 @@ inline void attend_keys(const AttendTask& a, const KvView& k, const KvView& v, c
   // Without the causal mask every row sees up to the last key, as if at its position.
   const size_t window = shape.causal ? shape.window : 0;
   const size_t last_pos = shape.causal ? a.pos0 + a.n_pos - 1 : a.key_end - 1;
-  for (size_t t0 = a.key_begin; t0 < a.key_end && t0 <= last_pos; t0 += kKeyTile) {
-    const size_t tn = std::min(kKeyTile, a.key_end - t0);
+  for (size_t t0 = a.key_begin, tn = 0; t0 < a.key_end && t0 <= last_pos; t0 += tn) {
+    tn = tile_keys(t0, a.key_end);
     if (window && t0 + tn - 1 + window <= a.pos0) continue;  // too old for every row
-    const T* kt = k_head + t0 * k.pos_stride;
+    const T* kt = static_cast<const T*>(k.data) + k.offset(t0, a.kv_head);
     for (size_t r = 0; r < rows; ++r) {
       // Keys t0 + j visible from position pos: pos - window < t0 + j <= pos.
       const size_t pos = shape.causal ? a.pos0 + r / a.group : last_pos;
@@ -183,7 +197,7 @@ inline void attend_keys(const AttendTask& a, const KvView& k, const KvView& v, c
       }
       row_sum[r] = row_sum[r] * correction[r] + reduce_add(vsum);
     }
-    const T* vt = v_head + t0 * v.pos_stride;
+    const T* vt = static_cast<const T*>(v.data) + v.offset(t0, a.kv_head);
     for (size_t r = 0; r < rows; ++r)
       if (visible_begin[r] < visible_end[r])
         accumulate_values<type>(s[r], vt, v.pos_stride, visible_begin[r], visible_end[r], d, correction[r], out + r * d);
@@ -275,8 +289,6 @@ template <KvType type>
 inline void attend_rows(const AttendTask& a, const KvView& k, const KvView& v, const AttentionShape& shape,
                         float* out, float* row_max, float* row_sum, AlignedVector<float>& scratch) {
   using T = typename KvElement<type>::T;
-  const T* k_head = static_cast<const T*>(k.data) + a.kv_head * k.head_stride;
-  const T* v_head = static_cast<const T*>(v.data) + a.kv_head * v.head_stride;
   const size_t d = shape.head_dim, rows = a.n_pos * a.group, lanes = (rows + kLanes - 1) / kLanes * kLanes;
   constexpr float minus_inf = -std::numeric_limits<float>::infinity();
   scratch.resize(lanes * (d + kKeyTile + 3) + 2 * kKeyTile * d);
@@ -300,17 +312,19 @@ inline void attend_rows(const AttendTask& a, const KvView& k, const KvView& v, c
     hi[r] = float(pos + 1);
     lo[r] = window && pos + 1 > window ? float(pos + 1 - window) : 0.f;
   }
-  for (size_t t0 = a.key_begin; t0 < a.key_end && t0 <= last_pos; t0 += kKeyTile) {
-    const size_t tn = std::min(kKeyTile, a.key_end - t0);
+  for (size_t t0 = a.key_begin, tn = 0; t0 < a.key_end && t0 <= last_pos; t0 += tn) {
+    tn = tile_keys(t0, a.key_end);
     if (window && t0 + tn - 1 + window <= a.pos0) continue;  // too old for every row
+    const T* k_tile = static_cast<const T*>(k.data) + k.offset(t0, a.kv_head);
+    const T* v_tile = static_cast<const T*>(v.data) + v.offset(t0, a.kv_head);
     // Keys are read once per tile: in place if f32. Values are read once per block of rows, so
     // they are copied whole: rows a cache stride apart (often a multiple of 1 KiB) would share a
     // few L1 sets and evict each other between the blocks.
     size_t ks = d;
     const float* kt = kbuf;
-    if constexpr (type == KvType::f32) kt = k_head + t0 * k.pos_stride, ks = k.pos_stride;
-    else copy_f32_rows<type>(k_head + t0 * k.pos_stride, k.pos_stride, tn, d, kbuf);
-    copy_f32_rows<type>(v_head + t0 * v.pos_stride, v.pos_stride, tn, d, vbuf);
+    if constexpr (type == KvType::f32) kt = k_tile, ks = k.pos_stride;
+    else copy_f32_rows<type>(k_tile, k.pos_stride, tn, d, kbuf);
+    copy_f32_rows<type>(v_tile, v.pos_stride, tn, d, vbuf);
     for (size_t b0 = 0; b0 < lanes / kLanes; b0 += kAttendBatches) {
       const size_t nb = std::min(kAttendBatches, lanes / kLanes - b0);
       for (size_t j = 0; j < tn; j += kAttendBlock)

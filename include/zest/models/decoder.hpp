@@ -23,6 +23,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "zest/kernels/half.hpp"
@@ -35,6 +36,7 @@
 #include "zest/kernels/norm.hpp"
 #include "zest/kernels/rope.hpp"
 #include "zest/models/decoder_weights.hpp"
+#include "zest/models/kv_cache.hpp"
 #include "zest/models/options.hpp"
 #include "zest/models/rope_tables.hpp"
 #include "zest/models/weight_reader.hpp"
@@ -52,6 +54,11 @@ struct DecoderScratch {
   explicit DecoderScratch(const DecoderModel& model);
   std::vector<float> x, h, y, qkv, attn, mlp, rope;
   std::vector<float> freq;  // a dynamic-NTK table for the current length
+  // A batched step's bookkeeping: the rows that run together, and their logits when some ran alone.
+  std::vector<DecoderState*> batch;
+  std::vector<int32_t> batch_ids;
+  std::vector<size_t> batch_rows;
+  std::vector<float> logits;
 };
 
 // The rows of one pass: m positions of one sequence from its length on (a prompt's chunk), or
@@ -65,28 +72,53 @@ struct PassRows {
   size_t seq_len_of(size_t r) const { return one ? seq_len : pos(r) + 1; }
 };
 
-// One sequence's KV cache and scratch buffers, sized once for `capacity` positions.
+// One sequence: its KV cache (blocks of its own, or of a pool the caller shares out) and the ids
+// of the cached positions.
 class DecoderState {
  public:
+  // A cache of its own for `capacity` positions.
   DecoderState(const DecoderModel& model, size_t capacity);
+  // A cache in `pool`'s blocks, which the caller assigns (add_block) before the positions need them.
+  DecoderState(const DecoderModel& model, KvBlocks& pool);
 
   size_t length() const { return length_; }      // positions already in the cache
-  size_t capacity() const { return capacity_; }
+  size_t capacity() const { return std::min(table_.size() * kKvBlock, max_capacity_); }
   // The ids of the cached positions.
   std::span<const int32_t> ids() const { return std::span(ids_).first(length_); }
   void reset() { length_ = 0; }
   // Forgets positions from `n` on (to re-run a shorter prefix).
   void truncate(size_t n) { length_ = std::min(length_, n); }
-  // Grows the cache to hold `capacity` positions (up to the model's maximum), keeping those held.
+  // Grows an own cache to hold `capacity` positions (up to the model's maximum), keeping those held.
   void reserve(size_t capacity);
+
+  // The block table, in position order.
+  std::span<const int32_t> blocks() const { return table_; }
+  // Appends a block of the pool (a shared cache only).
+  void add_block(int32_t id);
+  // Takes positions [length, length + ids.size()) as already cached in the blocks held (a prefix
+  // another sequence computed).
+  void adopt(std::span<const int32_t> ids);
+  // Empties the sequence and returns its blocks to the caller.
+  std::vector<int32_t> release_blocks() {
+    length_ = 0;
+    return std::exchange(table_, {});
+  }
 
  private:
   friend class DecoderModel;
   friend struct PassRows;
-  size_t capacity_ = 0, length_ = 0, kv_dim_ = 0, head_dim_ = 0, layers_ = 0, max_capacity_ = 0;
-  KvType kv_type_ = KvType::f32;
-  detail::AlignedVector<std::byte> k_, v_;  // [layer][kv head][position][head_dim]: each head's keys one stream
-  DecoderScratch scratch_;
+  KvView keys(size_t li) const { return blocks_->view(li, false, table_); }
+  KvView values(size_t li) const { return blocks_->view(li, true, table_); }
+  DecoderScratch& scratch(const DecoderModel& model) {
+    if (!scratch_) scratch_ = std::make_unique<DecoderScratch>(model);
+    return *scratch_;
+  }
+
+  size_t length_ = 0, max_capacity_ = 0;
+  std::unique_ptr<KvBlocks> own_;    // a cache of its own, or none
+  KvBlocks* blocks_ = nullptr;       // own_ or the shared pool
+  std::vector<int32_t> table_;
+  std::unique_ptr<DecoderScratch> scratch_;  // made on the first forward() (a batch brings its own)
   std::vector<int32_t> ids_;         // the cached positions' ids: LongRoPE's recompute reads them
 };
 
@@ -149,16 +181,11 @@ class DecoderModel {
   // all_positions, ids.size() rows of them.
   void forward(DecoderState& state, std::span<const int32_t> ids, std::span<float> logits, ThreadPool& pool,
                bool all_positions = false) const {
-    if (ids.empty()) detail::fail(Error::Kind::input, "forward: no token ids");
-    if (state.length_ + ids.size() > state.capacity_)
-      detail::fail(Error::Kind::input, "forward: ", state.length_ + ids.size(), " positions exceed the session's capacity of ",
-                   state.capacity_, " (the model's maximum is ", config_.max_sequence_length(), ")");
+    check_pass(state, ids, "forward");
     const size_t wanted = all_positions ? ids.size() : 1;
     if (logits.size() < wanted * vocab_size())
       detail::fail(Error::Kind::input, "forward: logits buffer holds ", logits.size(), " floats, need ", wanted * vocab_size());
-    for (int32_t id : ids)
-      if (id < 0 || id >= config_.vocab_size)
-        detail::fail(Error::Kind::input, "token id ", id, " is outside the vocabulary of ", config_.vocab_size);
+    DecoderScratch& scratch = state.scratch(*this);
     if (crosses_longrope_switch(state, ids.size())) {
       // Phi-3's generate recomputes the whole sequence with the long factors when a call takes it
       // past original_max_position_embeddings (Phi3ForCausalLM.prepare_inputs_for_generation):
@@ -167,11 +194,26 @@ class DecoderModel {
       all.insert(all.end(), ids.begin(), ids.end());
       state.reset();
       std::vector<float> all_logits(all_positions ? all.size() * vocab_size() : vocab_size());
-      run(state, all, all_logits, all_positions, pool);
+      run(state, all, all.size(), all_logits.data(), all_positions, scratch, pool);
       std::copy(all_logits.end() - ptrdiff_t(wanted * vocab_size()), all_logits.end(), logits.begin());
       return;
     }
-    run(state, ids, logits, all_positions, pool);
+    run(state, ids, state.length_ + ids.size(), logits.data(), all_positions, scratch, pool);
+  }
+
+  // A part of a prompt, for a scheduler that prefills in pieces: `ids` at the state's next
+  // positions, as a piece of one call that ends at position call_end - 1 (length-dependent rotary
+  // tables follow it, as they would for the whole prompt at once). The last position's logits go
+  // to `logits` unless it is empty.
+  void forward_part(DecoderState& state, std::span<const int32_t> ids, size_t call_end, std::span<float> logits,
+                    DecoderScratch& scratch, ThreadPool& pool) const {
+    check_pass(state, ids, "forward_part");
+    if (call_end < state.length_ + ids.size() || call_end > state.capacity())
+      detail::fail(Error::Kind::input, "forward_part: the call's end ", call_end, " is outside [", state.length_ + ids.size(),
+                   ", ", state.capacity(), "]");
+    if (!logits.empty() && logits.size() < vocab_size())
+      detail::fail(Error::Kind::input, "forward_part: logits buffer holds ", logits.size(), " floats, need ", vocab_size());
+    run(state, ids, call_end, logits.empty() ? nullptr : logits.data(), false, scratch, pool);
   }
 
   // One decode step of many sequences: ids[i] at the next position of *states[i], its logits in
@@ -182,9 +224,10 @@ class DecoderModel {
     if (states.size() != ids.size()) detail::fail(Error::Kind::input, "forward_batch: ", states.size(), " states for ", ids.size(), " ids");
     if (logits.size() < ids.size() * vocab_size())
       detail::fail(Error::Kind::input, "forward_batch: logits buffer holds ", logits.size(), " floats, need ", ids.size() * vocab_size());
-    std::vector<DecoderState*> batch;  // the rows that run together: the others run alone
-    std::vector<int32_t> batch_ids;
-    std::vector<size_t> rows;
+    auto& batch = scratch.batch;  // the rows that run together: the others run alone
+    auto& batch_ids = scratch.batch_ids;
+    auto& rows = scratch.batch_rows;
+    batch.clear(), batch_ids.clear(), rows.clear();
     for (size_t i = 0; i < states.size(); ++i) {
       DecoderState& s = *states[i];
       if (std::find(states.begin(), states.begin() + ptrdiff_t(i), &s) != states.begin() + ptrdiff_t(i))
@@ -194,24 +237,35 @@ class DecoderModel {
         forward(s, ids.subspan(i, 1), logits.subspan(i * vocab_size(), vocab_size()), pool);
         continue;
       }
-      if (s.length_ + 1 > s.capacity_)
-        detail::fail(Error::Kind::input, "forward_batch: a sequence of ", s.length_, " positions is at its capacity");
-      if (ids[i] < 0 || ids[i] >= config_.vocab_size)
-        detail::fail(Error::Kind::input, "token id ", ids[i], " is outside the vocabulary of ", config_.vocab_size);
+      check_pass(s, ids.subspan(i, 1), "forward_batch");
       batch.push_back(&s), batch_ids.push_back(ids[i]), rows.push_back(i);
     }
-    std::vector<float> out(std::min(kChunk, batch.size()) * vocab_size());
+    const bool in_place = batch.size() == states.size();  // row r's logits are row r of `logits`
+    if (!in_place) scratch.logits.resize(std::min(kChunk, batch.size()) * vocab_size());
     for (size_t done = 0; done < batch.size(); done += kChunk) {
       const size_t m = std::min(kChunk, batch.size() - done);
       const PassRows pass{.many = std::span<DecoderState* const>(batch).subspan(done, m)};
-      run_chunk(scratch, pass, std::span<const int32_t>(batch_ids).subspan(done, m), out.data(), m, pool);
-      for (size_t r = 0; r < m; ++r)
-        std::copy_n(out.data() + r * vocab_size(), vocab_size(), logits.data() + rows[done + r] * vocab_size());
+      float* out = in_place ? logits.data() + done * vocab_size() : scratch.logits.data();
+      run_chunk(scratch, pass, std::span<const int32_t>(batch_ids).subspan(done, m), out, m, pool);
+      if (!in_place)
+        for (size_t r = 0; r < m; ++r)
+          std::copy_n(out + r * vocab_size(), vocab_size(), logits.data() + rows[done + r] * vocab_size());
     }
   }
 
  private:
   friend class DecoderState;
+
+  // Throws unless `ids` fit the state's cache and the vocabulary.
+  void check_pass(const DecoderState& state, std::span<const int32_t> ids, const char* who) const {
+    if (ids.empty()) detail::fail(Error::Kind::input, who, ": no token ids");
+    if (state.length_ + ids.size() > state.capacity())
+      detail::fail(Error::Kind::input, who, ": ", state.length_ + ids.size(), " positions exceed the session's capacity of ",
+                   state.capacity(), " (the model's maximum is ", config_.max_sequence_length(), ")");
+    for (int32_t id : ids)
+      if (id < 0 || id >= config_.vocab_size)
+        detail::fail(Error::Kind::input, "token id ", id, " is outside the vocabulary of ", config_.vocab_size);
+  }
 
   bool crosses_longrope_switch(const DecoderState& state, size_t n) const {
     if (w_.ropes.empty() || config_.ropes.front().type != RopeType::longrope || state.length_ == 0) return false;
@@ -219,16 +273,19 @@ class DecoderModel {
     return state.length_ <= original && state.length_ + n > original;
   }
 
-  // forward() after its checks. Rotary tables that depend on the length (dynamic NTK, LongRoPE)
-  // follow the call's last position, as transformers' per-call update does, in every chunk.
-  void run(DecoderState& state, std::span<const int32_t> ids, std::span<float> logits, bool all_positions,
-           ThreadPool& pool) const {
-    const PassRows pass{.one = &state, .seq_len = state.length_ + ids.size()};
+  // Runs `ids` in chunks of kChunk as (part of) one call ending at position call_end - 1:
+  // rotary tables that depend on the length (dynamic NTK, LongRoPE) follow it, as transformers'
+  // per-call update does, in every chunk. Logits of the last position, or with all_positions of
+  // every one, into `logits` unless it is null.
+  void run(DecoderState& state, std::span<const int32_t> ids, size_t call_end, float* logits, bool all_positions,
+           DecoderScratch& scratch, ThreadPool& pool) const {
+    const PassRows pass{.one = &state, .seq_len = call_end};
     for (size_t done = 0; done < ids.size(); done += kChunk) {
       const size_t m = std::min(kChunk, ids.size() - done);
       const bool last_chunk = done + m == ids.size();
-      if (all_positions) run_chunk(state.scratch_, pass, ids.subspan(done, m), logits.data() + done * vocab_size(), m, pool);
-      else run_chunk(state.scratch_, pass, ids.subspan(done, m), last_chunk ? logits.data() : nullptr, last_chunk ? 1 : 0, pool);
+      if (all_positions) run_chunk(scratch, pass, ids.subspan(done, m), logits + done * vocab_size(), m, pool);
+      else if (last_chunk && logits) run_chunk(scratch, pass, ids.subspan(done, m), logits, 1, pool);
+      else run_chunk(scratch, pass, ids.subspan(done, m), nullptr, 0, pool);
     }
   }
 
@@ -367,7 +424,6 @@ class DecoderModel {
       matmul(attn_input, m, l.qkv, qkv, pool, {.bias = l.qkv_bias.empty() ? nullptr : l.qkv_bias.data()});
       for (size_t r = 0; r < m; ++r) {
         float* row = qkv + r * qkv_cols;
-        const LayerCache cache = layer_cache(rows.state(r), li);
         if (!l.q_norm.empty()) normalize_qk(l, row);
         if (l.rope >= 0) {
           const size_t rot = w_.ropes[size_t(l.rope)].rotary_dim();
@@ -376,10 +432,10 @@ class DecoderModel {
           rope_rotate_half(row, size_t(c.num_attention_heads), hd, rot, cos, sin);
           rope_rotate_half(row + qd, size_t(c.num_key_value_heads), hd, rot, cos, sin);
         }
+        DecoderState& state = rows.state(r);
         for (size_t kh = 0; kh < size_t(c.num_key_value_heads); ++kh) {
-          const size_t at = kh * cache.k.head_stride + rows.pos(r) * hd;
-          store_kv(row + qd + kh * hd, hd, cache.k.type, cache.k_data, at);
-          store_kv(row + qd + kvd + kh * hd, hd, cache.v.type, cache.v_data, at);
+          store_kv(row + qd + kh * hd, hd, state.blocks_->row(li, false, state.table_, rows.pos(r), kh));
+          store_kv(row + qd + kvd + kh * hd, hd, state.blocks_->row(li, true, state.table_, rows.pos(r), kh));
         }
         std::memcpy(attn + r * qd, row, qd * sizeof(float));  // the queries, gathered for attention
       }
@@ -389,12 +445,12 @@ class DecoderModel {
       // Queries were gathered into attn; the result goes to h (free until the next norm). A
       // batch's rows attend each over its own sequence.
       if (rows.one && m > 1) {
-        const LayerCache cache = layer_cache(*rows.one, li);
-        attend_prefill(attn, m, rows.pos(0), cache.k, cache.v, shape, h, pool);
+        const DecoderState& state = *rows.one;
+        attend_prefill(attn, m, rows.pos(0), state.keys(li), state.values(li), shape, h, pool);
       } else {
         for (size_t r = 0; r < m; ++r) {
-          const LayerCache cache = layer_cache(rows.state(r), li);
-          attend_decode(attn + r * qd, cache.k, cache.v, rows.pos(r) + 1, shape, h + r * qd, pool);
+          const DecoderState& state = rows.state(r);
+          attend_decode(attn + r * qd, state.keys(li), state.values(li), rows.pos(r) + 1, shape, h + r * qd, pool);
         }
       }
       add_block_output(h, m, l.out, l.out_bias, l.attn_out, x, y, pool);
@@ -420,24 +476,10 @@ class DecoderModel {
     if (c.layout.final_logit_softcap > 0) soft_cap(logits, n, float(c.layout.final_logit_softcap));
   }
 
-  static size_t kv_element_size(KvType type) { return type == KvType::f32 ? sizeof(float) : sizeof(uint16_t); }
-
-  // Layer li's keys and values in a sequence's cache.
-  struct LayerCache {
-    std::byte *k_data, *v_data;
-    KvView k, v;
-  };
-  static LayerCache layer_cache(DecoderState& s, size_t li) {
-    const size_t head_stride = s.capacity_ * s.head_dim_, layer_bytes = s.capacity_ * s.kv_dim_ * kv_element_size(s.kv_type_);
-    std::byte* k = s.k_.data() + li * layer_bytes;
-    std::byte* v = s.v_.data() + li * layer_bytes;
-    return {k, v, KvView{k, s.kv_type_, s.head_dim_, head_stride}, KvView{v, s.kv_type_, s.head_dim_, head_stride}};
-  }
-
-  // n values into a cache of `type`, at element `at`.
-  static void store_kv(const float* src, size_t n, KvType type, std::byte* cache, size_t at) {
-    if (type == KvType::f32) std::memcpy(reinterpret_cast<float*>(cache) + at, src, n * sizeof(float));
-    else detail::f32_to_f16(src, reinterpret_cast<uint16_t*>(cache) + at, n);
+  // n values into a cache row of `type`.
+  void store_kv(const float* src, size_t n, std::byte* row) const {
+    if (kv_type() == KvType::f32) std::memcpy(row, src, n * sizeof(float));
+    else detail::f32_to_f16(src, reinterpret_cast<uint16_t*>(row), n);
   }
 
   ModelConfig config_;
@@ -461,37 +503,48 @@ inline DecoderScratch::DecoderScratch(const DecoderModel& model) {
 
 inline size_t PassRows::pos(size_t r) const { return one ? one->length_ + r : many[r]->length_; }
 
-inline DecoderState::DecoderState(const DecoderModel& model, size_t capacity) : scratch_(model) {
+inline KvBlocks::Shape kv_shape(const DecoderModel& model) {
   const auto& c = model.config();
-  if (capacity == 0 || capacity > c.max_sequence_length())
+  return {size_t(c.num_hidden_layers), size_t(c.num_key_value_heads), size_t(c.head_dim), model.kv_type()};
+}
+
+inline DecoderState::DecoderState(const DecoderModel& model, KvBlocks& pool)
+    : max_capacity_(model.config().max_sequence_length()), blocks_(&pool) {}
+
+inline DecoderState::DecoderState(const DecoderModel& model, size_t capacity)
+    : max_capacity_(model.config().max_sequence_length()) {
+  if (capacity == 0 || capacity > max_capacity_)
     detail::fail(Error::Kind::input, "a session of ", capacity, " positions does not fit the model's maximum of ",
-                 c.max_sequence_length(), " (max_position_embeddings = ", c.max_position_embeddings, ")");
-  capacity_ = capacity;
-  max_capacity_ = c.max_sequence_length();
-  kv_dim_ = model.kv_dim();
-  head_dim_ = size_t(c.head_dim);
-  layers_ = size_t(c.num_hidden_layers);
-  kv_type_ = model.kv_type();
-  k_.assign(layers_ * capacity * kv_dim_ * DecoderModel::kv_element_size(kv_type_), std::byte{0});
-  v_.assign(k_.size(), std::byte{0});
-  ids_.assign(capacity, 0);
+                 max_capacity_, " (max_position_embeddings = ", model.config().max_position_embeddings, ")");
+  own_ = std::make_unique<KvBlocks>(kv_shape(model), 0);
+  blocks_ = own_.get();
+  reserve(capacity);
 }
 
 inline void DecoderState::reserve(size_t capacity) {
-  if (capacity <= capacity_) return;
+  if (capacity <= this->capacity()) return;
+  if (!own_) detail::fail(Error::Kind::input, "reserve: this sequence's blocks come from a shared pool");
   if (capacity > max_capacity_)
     detail::fail(Error::Kind::input, "a session of ", capacity, " positions does not fit the model's maximum of ", max_capacity_);
-  // Each (layer, kv head) keeps its positions in one stream of capacity_ rows: copy the rows held.
-  const size_t element = DecoderModel::kv_element_size(kv_type_), row = head_dim_ * element;
-  const size_t streams = layers_ * (kv_dim_ / head_dim_);
-  for (auto* cache : {&k_, &v_}) {
-    detail::AlignedVector<std::byte> grown(streams * capacity * row, std::byte{0});
-    for (size_t s = 0; s < streams; ++s)
-      std::memcpy(grown.data() + s * capacity * row, cache->data() + s * capacity_ * row, length_ * row);
-    *cache = std::move(grown);
-  }
-  ids_.resize(capacity, 0);
-  capacity_ = capacity;
+  const size_t n = (capacity + kKvBlock - 1) / kKvBlock;
+  own_->grow(n);
+  while (table_.size() < n) table_.push_back(int32_t(table_.size()));
+  ids_.resize(table_.size() * kKvBlock, 0);
+}
+
+inline void DecoderState::add_block(int32_t id) {
+  if (own_) detail::fail(Error::Kind::input, "add_block: this sequence owns its cache");
+  if (id < 0 || size_t(id) >= blocks_->size())
+    detail::fail(Error::Kind::input, "add_block: block ", id, " is outside the pool of ", blocks_->size());
+  table_.push_back(id);
+  ids_.resize(table_.size() * kKvBlock, 0);
+}
+
+inline void DecoderState::adopt(std::span<const int32_t> ids) {
+  if (length_ + ids.size() > capacity())
+    detail::fail(Error::Kind::input, "adopt: ", length_ + ids.size(), " positions exceed the blocks held (", capacity(), ")");
+  std::copy(ids.begin(), ids.end(), ids_.begin() + ptrdiff_t(length_));
+  length_ += ids.size();
 }
 
 }  // namespace zest::detail

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # zest's test suite, the README's test command and what CI runs:
 #   1. Release build (-march=native) of everything, and its tests (ctest)
-#   2. the tests again under AddressSanitizer + UndefinedBehaviorSanitizer, and the test of
-#      threads sharing one Pipeline under ThreadSanitizer
+#   2. the tests again under AddressSanitizer + UndefinedBehaviorSanitizer, and the tests of
+#      threads sharing one Pipeline, Encoder, Tokenizer or Engine under ThreadSanitizer
 #   3. the suites with ISA-specific code built for x86-64-v2 (no AVX2/AVX-512), so the portable
 #      fallbacks stay honest
 #   4. consumer projects: FetchContent (SOURCE_DIR and GIT_REPOSITORY) and find_package after install
@@ -66,7 +66,7 @@ else
   record "sanitizer build" 1
 fi
 
-tsan_targets=(test_models test_encoder test_tokenizer) tsan_tests=(pipeline encoder tokenizer)
+tsan_targets=(test_models test_encoder test_tokenizer test_serve) tsan_tests=(pipeline encoder tokenizer serve)
 mkdir -p build-tsan build-fuzz
 if cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
     -DZEST_SANITIZE=thread -DZEST_BUILD_EXAMPLES=OFF -DZEST_BUILD_BENCH=OFF >build-tsan/configure.log 2>&1 &&

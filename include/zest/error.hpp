@@ -18,6 +18,7 @@ class Error : public std::runtime_error {
     unsupported,  // valid input that zest does not handle (a model type, a component)
     input,        // a bad argument at run time (ids out of range, prompt too long, bad UTF-8)
     device,       // a device that is not available
+    busy,         // a full queue: the same request may succeed later
   };
 
   Error(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
@@ -36,6 +37,7 @@ inline std::string_view to_string(Error::Kind kind) {
     case Error::Kind::unsupported: return "unsupported";
     case Error::Kind::input: return "input";
     case Error::Kind::device: return "device";
+    case Error::Kind::busy: return "busy";
   }
   return "unknown";
 }

@@ -143,6 +143,7 @@ class Pipeline {
   double load_seconds() const { return load_seconds_; }
 
  private:
+  friend class Engine;  // runs the model, tokenizer and pool for many requests at once
   Pipeline() = default;
 
   // Appends `ids` to the session, prefills what its cache lacks and generates. A call that brings

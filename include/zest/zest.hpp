@@ -6,6 +6,7 @@
 #include "zest/encoder.hpp"
 #include "zest/error.hpp"
 #include "zest/pipeline.hpp"
+#include "zest/serve/engine.hpp"
 #include "zest/tensor.hpp"
 #include "zest/tokenizer.hpp"
 #include "zest/version.hpp"

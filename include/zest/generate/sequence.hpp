@@ -24,7 +24,7 @@
 
 namespace zest {
 
-enum class StopReason { eos, length, stop_string, callback };
+enum class StopReason { eos, length, stop_string, callback, cancelled };
 
 inline std::string_view to_string(StopReason reason) {
   switch (reason) {
@@ -32,6 +32,7 @@ inline std::string_view to_string(StopReason reason) {
     case StopReason::length: return "length";
     case StopReason::stop_string: return "stop";
     case StopReason::callback: return "callback";
+    case StopReason::cancelled: return "cancelled";
   }
   return "?";
 }

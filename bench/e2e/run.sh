@@ -41,21 +41,8 @@ kernels=$dir/bench/kernels/bench_kernels
 [ -x "$gen" ] || die "$gen was not built"
 [ -x "$kernels" ] || die "$kernels was not built"
 
-# The models: regenerated when tools/make_bench_models.py changes (its hash is stamped beside them).
-stamp=$(sha256sum tools/make_bench_models.py | cut -c1-16)
-mkdir -p "$dir/models" "$dir/gguf" "$dir/results"
-for m in $models; do
-  out=$dir/models/$m
-  if [ "$(cat "$out/.stamp" 2>/dev/null)" != "$stamp" ]; then
-    log "making $out (f32 weights, seeded)"
-    rm -rf "$out" "$out.tmp"
-    "$py" tools/make_bench_models.py "$m" --out "$out.tmp" --dtype f32 >&2 || die "make_bench_models.py $m failed"
-    echo "$stamp" > "$out.tmp/.stamp"
-    mv "$out.tmp" "$out"
-  else
-    log "reusing $out"
-  fi
-done
+. bench/models.sh
+bench_models "$dir" "$py" $models
 
 # llama.cpp: the kit builds llama-bench (at once when already built) and converts the same weights.
 llama_bench=
@@ -81,16 +68,7 @@ else
     fi
     llama_bench=$src/build-noamx/bin/llama-bench
   fi
-  for m in $models; do
-    for t in f32 f16 q8_0; do
-      g=$dir/gguf/$m-$t.gguf
-      if [ ! -f "$g" ] || [ "$dir/models/$m/.stamp" -nt "$g" ]; then
-        log "converting $m to $g"
-        "$py" "$peers/to_gguf.py" "$dir/models/$m" --type "$t" --out "$g.tmp" >&2 || die "to_gguf.py $m $t failed"
-        mv "$g.tmp" "$g"
-      fi
-    done
-  done
+  bench_ggufs "$dir" "$py" "$peers" $models
 fi
 
 export ZEST_E2E_GEN=$gen ZEST_E2E_KERNELS=$kernels ZEST_E2E_LLAMA_BENCH=$llama_bench ZEST_E2E_ROOT=$root

@@ -2,8 +2,11 @@
 //   zest-generate [--model DIR] (--prompt TEXT | --prompt-file F | --prompt-ids 1,2,3) [--max-new-tokens N]
 //     [--greedy] [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S]
 //     [--stop STR]... [--ignore-eos] [--threads N] [--dtype f32|bf16|f16|int8] [--json]
-//     [--chat [--system TEXT] [--chat-template FILE]]
+//     [--chat [--system TEXT] [--chat-template FILE]] [--parallel N]
 // Without --model, the embedded demo model. Streams the new text to stdout; with --json prints instead one JSON object as the last line.
+// --parallel N submits N copies of the request at once to one zest::Engine (batched decoding) and
+// adds the serving figures to the JSON (examples/zest-generate/parallel.hpp); the text and the
+// usual fields are the first stream's.
 // Sampling settings start from the model's generation_config.json (examples/common/sampling_flags.hpp).
 // --chat makes the prompt one user message (after --system's, if given) in the model's chat
 // template (or FILE's), and stops at the template's end of turn.
@@ -20,6 +23,7 @@
 
 #include "../common/read_file.hpp"
 #include "../common/sampling_flags.hpp"
+#include "parallel.hpp"
 #include "zest/zest.hpp"
 
 namespace {
@@ -48,6 +52,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Generate text with a Hugging Face model directory"};
   std::string model_dir, prompt, prompt_file, prompt_ids, dtype = "f32", system, chat_template;
   std::optional<int> threads;
+  std::optional<size_t> parallel;
   examples::SamplingFlags sampling;
   bool json = false, chat = false;
   app.add_option("--model", model_dir, "model directory (default: the embedded demo model)");
@@ -64,6 +69,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "threads (default: all hardware threads)");
   app.add_option("--dtype", dtype, "compute dtype of the weights")->check(CLI::IsMember({"f32", "bf16", "f16", "int8"}));
   app.add_flag("--json", json, "print one JSON object instead of streaming text");
+  app.add_option("--parallel", parallel, "submit N copies of the request at once to one batching Engine")
+      ->check(CLI::Range(size_t(1), size_t(4096)));
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -86,27 +93,45 @@ int main(int argc, char** argv) {
       };
 
     const std::string text = prompt_ids.empty() && !prompt_file.empty() ? examples::read_file(prompt_file) : prompt;
-    zest::Generation g;
+    auto messages = nlohmann::ordered_json::array();
+    std::vector<int32_t> ids;
     if (chat) {
-      auto messages = nlohmann::ordered_json::array();
       if (!system.empty()) messages.push_back({{"role", "system"}, {"content", system}});
       messages.push_back({{"role", "user"}, {"content", text}});
-      g = pipeline.chat(messages, params);
     } else {
-      g = pipeline.generate_ids(prompt_ids.empty() ? pipeline.tokenizer().encode(text, true) : parse_ids(prompt_ids), params);
+      ids = prompt_ids.empty() ? pipeline.tokenizer().encode(text, true) : parse_ids(prompt_ids);
+    }
+    zest::Generation g;
+    nlohmann::json serving;
+    if (parallel) {
+      // A KV cache for every copy's prompt and new tokens, and a batch that holds them all.
+      const size_t prompt_length = chat ? pipeline.tokenizer().encode(pipeline.apply_chat_template(messages)).size() : ids.size();
+      const size_t blocks = (prompt_length + size_t(params.max_new_tokens) + 63) / 64;
+      zest::EngineOptions engine_options;
+      engine_options.max_batch = *parallel;
+      engine_options.kv_cache_bytes = *parallel * blocks * 64 * pipeline.kv_bytes_per_position();
+      zest::Engine engine(pipeline, engine_options);
+      auto run = examples::run_parallel(engine, *parallel, params, [&](zest::Engine& e, const zest::GenerateParams& p) {
+        return chat ? e.submit_chat(messages, p) : e.submit_ids(ids, p);
+      });
+      g = std::move(run.first);
+      serving = std::move(run.figures);
+    } else {
+      g = chat ? pipeline.chat(messages, params) : pipeline.generate_ids(ids, params);
     }
 
     if (json) {
-      const nlohmann::json out = {{"ids", g.ids},
-                                  {"text", g.text},
-                                  {"prompt_tokens", g.timings.prompt_tokens},
-                                  {"new_tokens", g.ids.size()},
-                                  {"stop_reason", zest::to_string(g.stop_reason)},
-                                  {"load_s", pipeline.load_seconds()},
-                                  {"prefill_tok_s", g.timings.prefill_tok_s()},
-                                  {"decode_tok_s", g.timings.decode_tok_s()},
-                                  {"weight_bytes", pipeline.weight_bytes()},
-                                  {"kv_bytes_per_position", pipeline.kv_bytes_per_position()}};
+      nlohmann::json out = {{"ids", g.ids},
+                            {"text", g.text},
+                            {"prompt_tokens", g.timings.prompt_tokens},
+                            {"new_tokens", g.ids.size()},
+                            {"stop_reason", zest::to_string(g.stop_reason)},
+                            {"load_s", pipeline.load_seconds()},
+                            {"prefill_tok_s", g.timings.prefill_tok_s()},
+                            {"decode_tok_s", g.timings.decode_tok_s()},
+                            {"weight_bytes", pipeline.weight_bytes()},
+                            {"kv_bytes_per_position", pipeline.kv_bytes_per_position()}};
+      if (parallel) out.update(serving);
       std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
       std::cout << std::endl;

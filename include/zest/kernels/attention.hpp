@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -411,40 +412,55 @@ inline size_t heads_per_unit(const AttentionShape& s) {
 }
 
 
-// Decode: q holds one query row per head (n_heads x head_dim) for position n_ctx - 1, whose key
-// and value are already in the cache with those of positions [0, n_ctx - 1). out gets
-// n_heads x head_dim.
-inline void attend_decode(const float* q, const KvView& k, const KvView& v, size_t n_ctx, const AttentionShape& shape,
-                          float* out, ThreadPool& pool) {
-  detail::check_attention(q, k, v, shape, out, "attend_decode");
-  if (n_ctx == 0) detail::fail(Error::Kind::input, "attend_decode: n_ctx = 0, the cache holds no position");
-  const size_t d = shape.head_dim, pos = n_ctx - 1;
-  const size_t begin = shape.window && n_ctx > shape.window ? n_ctx - shape.window : 0;
+// One sequence's row of a decode step: q holds one query row per head (n_heads x head_dim) for
+// position n_ctx - 1, whose key and value are already in the cache with those of positions
+// [0, n_ctx - 1). out gets n_heads x head_dim.
+struct DecodeRow {
+  const float* q = nullptr;
+  KvView k, v;
+  size_t n_ctx = 0;
+  float* out = nullptr;
+};
+
+// Decode attention for the rows of a batched step (or one sequence's), in one fork/join: each
+// row's query heads in units that share a KV head, and when the units are fewer than the threads
+// (one short batch), each unit's keys split by position, the partial softmaxes merged after.
+inline void attend_decode(std::span<const DecodeRow> rows, const AttentionShape& shape, ThreadPool& pool) {
+  for (const DecodeRow& row : rows) {
+    detail::check_attention(row.q, row.k, row.v, shape, row.out, "attend_decode");
+    if (row.n_ctx == 0) detail::fail(Error::Kind::input, "attend_decode: n_ctx = 0, the cache holds no position");
+  }
+  if (rows.empty()) return;
+  const size_t d = shape.head_dim;
   const size_t group = shape.n_heads / shape.n_kv_heads, unit_heads = detail::heads_per_unit(shape);
-  const size_t units = shape.n_heads / unit_heads;
+  const size_t units = shape.n_heads / unit_heads, row_units = rows.size() * units;
   // Split the keys when there are fewer units than threads, keeping >= 256 keys per split.
-  size_t splits = units >= pool.size() ? 1 : (pool.size() + units - 1) / units;
-  splits = std::max<size_t>(1, std::min(splits, (n_ctx - begin) / 256));
+  size_t shortest = rows[0].n_ctx;
+  for (const DecodeRow& row : rows) shortest = std::min(shortest, row.n_ctx);
+  size_t splits = row_units >= pool.size() ? 1 : (pool.size() + row_units - 1) / row_units;
+  splits = std::max<size_t>(1, std::min(splits, shortest / 256));
   // The caller's scratch, kept between calls: a decode step allocates nothing.
   thread_local std::vector<float> scratch;
-  scratch.resize(units * splits * unit_heads * (d + 2));
+  scratch.resize(row_units * splits * unit_heads * (d + 2));
   float* partial = scratch.data();  // the caller's thread_local, named here for the workers
   auto state = [&](size_t unit, size_t split) { return partial + (unit * splits + split) * unit_heads * (d + 2); };
   pool.run([&](size_t t, size_t nt) {
-    for (size_t task = t; task < units * splits; task += nt) {
-      const size_t unit = task / splits, split = task % splits, head0 = unit * unit_heads;
-      const size_t n_keys = n_ctx - begin;
-      const detail::AttendTask a{q, shape.n_heads * d, head0, unit_heads, pos, 1, head0 / group,
+    for (size_t task = t; task < row_units * splits; task += nt) {
+      const size_t unit = task / splits, split = task % splits, head0 = unit % units * unit_heads;
+      const DecodeRow& row = rows[unit / units];
+      const size_t begin = shape.window && row.n_ctx > shape.window ? row.n_ctx - shape.window : 0;
+      const size_t n_keys = row.n_ctx - begin;
+      const detail::AttendTask a{row.q, shape.n_heads * d, head0, unit_heads, row.n_ctx - 1, 1, head0 / group,
                                  begin + n_keys * split / splits, begin + n_keys * (split + 1) / splits};
       float* st = state(unit, split);
-      detail::attend_keys(a, k, v, shape, st, st + unit_heads * d, st + unit_heads * (d + 1));
+      detail::attend_keys(a, row.k, row.v, shape, st, st + unit_heads * d, st + unit_heads * (d + 1));
     }
   });
-  for (size_t unit = 0; unit < units; ++unit)
+  for (size_t unit = 0; unit < row_units; ++unit)
     for (size_t h = 0; h < unit_heads; ++h) {
       float max = -std::numeric_limits<float>::infinity();
       for (size_t sp = 0; sp < splits; ++sp) max = std::max(max, state(unit, sp)[unit_heads * d + h]);
-      float* o = out + (unit * unit_heads + h) * d;
+      float* o = rows[unit / units].out + (unit % units * unit_heads + h) * d;
       std::fill(o, o + d, 0.f);
       float sum = 0.f;
       for (size_t sp = 0; sp < splits; ++sp) {
@@ -456,6 +472,13 @@ inline void attend_decode(const float* q, const KvView& k, const KvView& v, size
       }
       for (size_t i = 0; i < d; ++i) o[i] /= sum;
     }
+}
+
+// Decode attention of one sequence (see DecodeRow).
+inline void attend_decode(const float* q, const KvView& k, const KvView& v, size_t n_ctx, const AttentionShape& shape,
+                          float* out, ThreadPool& pool) {
+  const DecodeRow row{q, k, v, n_ctx, out};
+  attend_decode(std::span(&row, 1), shape, pool);
 }
 
 // Prefill: q holds m rows (m x n_heads x head_dim) for positions [pos0, pos0 + m), whose keys

@@ -59,6 +59,7 @@ struct DecoderScratch {
   std::vector<int32_t> batch_ids;
   std::vector<size_t> batch_rows;
   std::vector<float> logits;
+  std::vector<DecodeRow> decode_rows;
 };
 
 // The rows of one pass: m positions of one sequence from its length on (a prompt's chunk), or
@@ -448,10 +449,12 @@ class DecoderModel {
         const DecoderState& state = *rows.one;
         attend_prefill(attn, m, rows.pos(0), state.keys(li), state.values(li), shape, h, pool);
       } else {
+        sc.decode_rows.resize(m);
         for (size_t r = 0; r < m; ++r) {
           const DecoderState& state = rows.state(r);
-          attend_decode(attn + r * qd, state.keys(li), state.values(li), rows.pos(r) + 1, shape, h + r * qd, pool);
+          sc.decode_rows[r] = {attn + r * qd, state.keys(li), state.values(li), rows.pos(r) + 1, h + r * qd};
         }
+        attend_decode(sc.decode_rows, shape, pool);
       }
       add_block_output(h, m, l.out, l.out_bias, l.attn_out, x, y, pool);
 

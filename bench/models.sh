@@ -1,0 +1,40 @@
+# Sourced by the benchmarks' run.sh: the seeded random-weight models (tools/make_bench_models.py)
+# and the same weights as GGUF for llama.cpp (the peer kit's to_gguf.py), made once and remade
+# when make_bench_models.py changes (its hash is stamped beside them). Each function expects the
+# caller's log and die.
+
+# bench_models DIR PYTHON MODEL...: DIR/models/MODEL for each.
+bench_models() {
+  local dir=$1 py=$2 stamp m out
+  shift 2
+  stamp=$(sha256sum tools/make_bench_models.py | cut -c1-16)
+  mkdir -p "$dir/models" "$dir/gguf" "$dir/results"
+  for m in "$@"; do
+    out=$dir/models/$m
+    if [ "$(cat "$out/.stamp" 2>/dev/null)" != "$stamp" ]; then
+      log "making $out (f32 weights, seeded)"
+      rm -rf "$out" "$out.tmp"
+      "$py" tools/make_bench_models.py "$m" --out "$out.tmp" --dtype f32 >&2 || die "make_bench_models.py $m failed"
+      echo "$stamp" > "$out.tmp/.stamp"
+      mv "$out.tmp" "$out"
+    else
+      log "reusing $out"
+    fi
+  done
+}
+
+# bench_ggufs DIR PYTHON PEER_KIT MODEL...: DIR/gguf/MODEL-{f32,f16,q8_0}.gguf for each.
+bench_ggufs() {
+  local dir=$1 py=$2 peers=$3 m t g
+  shift 3
+  for m in "$@"; do
+    for t in f32 f16 q8_0; do
+      g=$dir/gguf/$m-$t.gguf
+      if [ ! -f "$g" ] || [ "$dir/models/$m/.stamp" -nt "$g" ]; then
+        log "converting $m to $g"
+        "$py" "$peers/to_gguf.py" "$dir/models/$m" --type "$t" --out "$g.tmp" >&2 || die "to_gguf.py $m $t failed"
+        mv "$g.tmp" "$g"
+      fi
+    done
+  done
+}

@@ -10,7 +10,7 @@ import sys
 import time
 
 env = os.environ
-GEN, BATCHED = env["ZEST_SERVE_GEN"], env.get("ZEST_SERVE_BATCHED", "")
+GEN, PREFIX, BATCHED = env["ZEST_SERVE_GEN"], env["ZEST_SERVE_PREFIX"], env.get("ZEST_SERVE_BATCHED", "")
 MODELS_DIR, GGUF_DIR, RESULTS = env["ZEST_SERVE_MODELS_DIR"], env["ZEST_SERVE_GGUF_DIR"], env["ZEST_SERVE_RESULTS"]
 MODELS = env["ZEST_SERVE_MODEL_LIST"].split()
 REPS = int(env.get("ZEST_SERVE_REPS", "3"))
@@ -103,6 +103,19 @@ def main():
                 peer_cols = f"{GGUF_TYPE[dtype].upper()} | {p:.1f} | {agg / p:.2f}" if p else "- | - | -"
                 print(f"| {dtype} | {n} | {agg:.1f} | {agg / base:.2f} | {z['ttft_ms_p50']:.1f} | {z['ttft_ms_p99']:.1f} | "
                       f"{z['itl_ms_p50']:.2f} | {z['itl_ms_p99']:.2f} | {z['all_equal']} | {peer_cols} |", flush=True)
+        print()
+        print(f"Prefix cache, {model}: `bench_prefix_cache MODEL --prefix 1000 --suffix 16 --threads {THREADS} --dtype D "
+              f"--reps {max(REPS, 3)}` (medians)\n")
+        print("| dtype | cached tokens | TTFT uncached ms | TTFT cached ms | cached / uncached |")
+        print("|---|---|---|---|---|")
+        for dtype in DTYPES:
+            log(model, dtype, "prefix cache")
+            out = run([PREFIX, os.path.join(MODELS_DIR, model), "--prefix", "1000", "--suffix", "16", "--threads",
+                       str(THREADS), "--dtype", dtype, "--reps", str(max(REPS, 3))])
+            p = json.loads(out.strip().splitlines()[-1])
+            raw[f"{model}/{dtype}/prefix"] = p
+            print(f"| {dtype} | {p['cached_tokens']} | {p['uncached_ttft_ms']:.1f} | {p['cached_ttft_ms']:.1f} | "
+                  f"{p['ratio']:.3f} |", flush=True)
         print()
     path = os.path.join(RESULTS, time.strftime("serve-%Y%m%d-%H%M%S.json"))
     with open(path, "w") as f:

@@ -2,7 +2,9 @@
 # Serving benchmark: N concurrent streams (1, 2, 4, 8, 16, 32, 64) of 128-token prompts and 128 new
 # tokens submitted at once to one zest::Engine (zest-generate --parallel N --json), greedy, on 2
 # threads, on random-weight gpt2-small and llama-small (tools/make_bench_models.py): aggregate
-# decode tok/s, time to first token and inter-token latency (p50 / p99) per N. Peer in the same
+# decode tok/s, time to first token and inter-token latency (p50 / p99) per N; and the time to
+# first token of a prompt whose 1,000-token prefix is in the prefix cache (bench_prefix_cache)
+# against the same prompt computed whole. Peer in the same
 # run, on the same weights: llama.cpp's llama-batched-bench (-npp 128 -ntg 128 -npl ...), F32 for
 # f32, F16 for bf16, Q8_0 for int8. Prints a markdown report on stdout; logs go to stderr; raw
 # JSON to $DIR/results/.
@@ -28,10 +30,10 @@ models=${ZEST_SERVE_MODELS:-gpt2-small llama-small}
 die() { echo "bench/serve/run.sh: $*" >&2; exit 1; }
 log() { echo "[serve] $*" >&2; }
 
-log "building zest-generate in $dir (Release, -march=native)"
+log "building zest-generate and bench_prefix_cache in $dir (Release, -march=native)"
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DZEST_NATIVE=ON -DZEST_BUILD_TESTS=OFF \
-  -DZEST_BUILD_EXAMPLES=ON -DZEST_BUILD_BENCH=OFF >&2 || die "cmake configure failed"
-cmake --build "$dir" --target zest-generate >&2 || die "build failed"
+  -DZEST_BUILD_EXAMPLES=ON -DZEST_BUILD_BENCH=ON >&2 || die "cmake configure failed"
+cmake --build "$dir" --target zest-generate bench_prefix_cache >&2 || die "build failed"
 gen=$dir/examples/zest-generate/zest-generate
 
 . bench/models.sh
@@ -49,7 +51,7 @@ else
   bench_ggufs "$dir" "$py" "$peers" $models
 fi
 
-export ZEST_SERVE_GEN=$gen ZEST_SERVE_BATCHED=$batched ZEST_SERVE_ROOT=$root
+export ZEST_SERVE_GEN=$gen ZEST_SERVE_PREFIX=$dir/bench/serve/bench_prefix_cache ZEST_SERVE_BATCHED=$batched ZEST_SERVE_ROOT=$root
 export ZEST_SERVE_MODELS_DIR=$dir/models ZEST_SERVE_GGUF_DIR=$dir/gguf ZEST_SERVE_RESULTS=$dir/results
 export ZEST_SERVE_MODEL_LIST=$models
 exec python3 bench/serve/measure.py

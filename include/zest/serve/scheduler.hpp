@@ -1,7 +1,8 @@
 // The batching engine's scheduler: one step() advances every running sequence by a token, in one
-// batched forward pass (DecoderModel::forward_batch), and prefills up to prefill_chunk prompt
-// tokens of the sequences still reading their prompts (chunked prefill: a long prompt delays
-// the others' next tokens by one chunk a step, not by its whole length). Sequences take KV
+// batched forward pass (DecoderModel::forward_batch), and prefills the prompts of the sequences
+// still reading them: while others are generating, up to prefill_chunk tokens a step (chunked
+// prefill: a long prompt delays the others' next tokens by one chunk a step, not by its whole
+// length). Sequences take KV
 // blocks from one pool as they grow: a prompt's blocks at admission (after the prefix cache's
 // share), one more each time a sequence crosses into a new block. Admission waits while the
 // pool lacks the blocks; a sequence that needs a block when none is left preempts the newest
@@ -194,10 +195,13 @@ class Scheduler {
     waiting_.push_front(std::move(s));
   }
 
-  // Up to prefill_chunk tokens of the sequences reading their prompts, oldest first; a sequence
-  // whose prompt is in picks its first token.
+  // The prompts of the sequences reading them, oldest first: up to prefill_chunk tokens while
+  // others wait for their next token, all of them when none does (requests that arrive together
+  // start decoding together, none of them slowed by the others' prompts). A sequence whose prompt
+  // is in picks its first token.
   void prefill() {
-    size_t budget = options_.prefill_chunk;
+    const bool decoding = std::any_of(running_.begin(), running_.end(), [](const auto& s) { return s->sampling; });
+    size_t budget = decoding ? options_.prefill_chunk : SIZE_MAX;
     for (size_t i = 0; i < running_.size() && budget > 0; ++i) {
       Sequence& s = *running_[i];
       if (s.sampling || s.request->cancelled.load(std::memory_order_relaxed)) continue;

@@ -21,6 +21,8 @@ std::vector<int32_t> tokens(size_t n_blocks, int32_t first) {
 
 }  // namespace
 
+TEST_SUITE_BEGIN("serve");
+
 TEST_CASE("blocks are taken and given back by reference count") {
   BlockPool pool(3);
   const int32_t a = pool.allocate(), b = pool.allocate(), c = pool.allocate();
@@ -93,3 +95,5 @@ TEST_CASE("cached blocks nobody reads are evicted least recently released first,
   CHECK(pool.allocate() == seq[1]);
   CHECK(pool.match(t, 9) == std::vector<int32_t>{seq[0]});
 }
+
+TEST_SUITE_END();

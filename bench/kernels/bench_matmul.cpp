@@ -1,6 +1,7 @@
 // GEMV (decode) and GEMM (prefill) for each weight format at gpt2-small and 1B-LLaMA shapes,
 // beside OpenBLAS cblas_sgemv / cblas_sgemm and Eigen. GEMV counts the weight bytes it streams
-// (GB/s, to compare with the triad); GEMM counts 2 M N K flops.
+// (GB/s, to compare with the triad); GEMM counts 2 M N K flops. decode_rows is a batched decode
+// step's Linear: M = 1..64 rows against weights beyond the cache, as the GEMV reads them.
 #include <memory>
 #include <string>
 #include <string_view>
@@ -89,6 +90,26 @@ void gemv(benchmark::State& state, Shape s, Format format, size_t threads) {
   set_rates(state, double(mats[0].bytes()), 2.0 * s.in * s.out);
 }
 
+// A batched decode step's Linear: m rows (one token of each of m sequences) times weights read
+// from beyond the cache, cycled as the GEMV cycles them. The time is one step's; `per_row` the
+// step's time over m (seconds, shown in the unit of the counter), `m` the rows, `bytes` the weight
+// bytes read per second.
+void decode_rows(benchmark::State& state, Shape s, size_t m, Format format, size_t threads) {
+  const auto& mats = packed(s, format, true);
+  const auto x = random_floats(m * s.in, 1.f, 3);
+  std::vector<float> y(m * s.out);
+  size_t i = 0;
+  for (auto _ : state) {
+    zest::detail::matmul(x.data(), m, mats[i], y.data(), pool(threads));
+    i = (i + 1) % mats.size();
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_rates(state, double(mats[0].bytes()), 2.0 * m * s.in * s.out);
+  state.counters["per_row"] = benchmark::Counter(double(m), benchmark::Counter::kIsIterationInvariantRate |
+                                                               benchmark::Counter::kInvert);
+  state.counters["m"] = double(m);
+}
+
 void gemv_openblas(benchmark::State& state, Shape s, size_t threads) {
   const auto& mats = raw_copies(s);
   const auto x = random_floats(s.in, 1.f, 3);
@@ -158,6 +179,15 @@ void register_matmul() {
                                    [=](benchmark::State& st) { gemv_openblas(st, s, t); })
           ->UseRealTime()->Unit(benchmark::kMicrosecond);
   }
+  // Batched decode, gpt2-small's shapes: qkv, MLP up, MLP down, the vocabulary head.
+  for (Shape s : {Shape{768, 2304}, Shape{768, 3072}, Shape{3072, 768}, Shape{768, 50257}})
+    for (const Format& f : {kF32, kBf16, kInt8r})
+      for (size_t m : {1u, 2u, 4u, 8u, 16u, 32u, 64u})
+        for (size_t t : {2u})
+          benchmark::RegisterBenchmark(("decode_rows/" + std::string(f.name) + "/" + shape_name(s) + "/m:" +
+                                        std::to_string(m) + "/threads:" + std::to_string(t)).c_str(),
+                                       [=](benchmark::State& st) { decode_rows(st, s, m, f, t); })
+              ->UseRealTime()->Unit(benchmark::kMicrosecond);
   for (Shape s : kShapes) {
     if (s.out > 10000) continue;  // the vocabulary head runs once per sequence, as a GEMV
     for (size_t m : {128u, 512u}) {

@@ -196,6 +196,43 @@ TEST_CASE("the 50257-row vocabulary head, one row, split across threads") {
   }
 }
 
+TEST_CASE("a decode batch: each of M rows gets what the row alone gets") {
+  // Up to kDecodeRows / kInt8DecodeRows rows a matmul is a decode step of M sequences: int8 rows
+  // equal the row alone bit for bit (whole panels, integer dot products; AMX's tiles, where they
+  // run, sum the levels in another order), float rows within 1e-5 (a batch sums in cache blocks).
+  // K = 1030 crosses the float and int8 cache blocks; N = 100 ends on a partial panel.
+  zest::detail::ThreadPool pool(2);
+  const size_t n = 100, k = 1030;
+  auto w = random_vector(n * k, 0.1f, 17), bias = random_vector(n, 1.f, 18);
+  struct Format {
+    zest::detail::WeightFormat format;
+    zest::detail::Int8Scheme int8;
+  };
+  using zest::detail::WeightFormat;
+  for (const Format f : {Format{WeightFormat::f32, {}}, Format{WeightFormat::bf16, {}}, Format{WeightFormat::f16, {}},
+                         Format{WeightFormat::int8, {32, true}}, Format{WeightFormat::int8, {128, false}}})
+    for (size_t m : {2u, 3u, 4u, 13u, 16u, 64u}) {
+      CAPTURE(zest::detail::to_string(f.format));
+      CAPTURE(f.int8.activation_residual);
+      CAPTURE(m);
+      const zest::detail::PackedMatrix packed(w.data(), n, k, f.format, f.int8);
+      auto x = random_vector(m * k, 1.f, unsigned(19 + m));
+      std::vector<float> y(m * n, NAN), alone(n, NAN);
+      zest::detail::matmul(x.data(), m, packed, y.data(), pool, {bias.data(), false});
+      bool exact = f.format == WeightFormat::int8;
+#if defined(ZEST_HAVE_AMX_INT8)
+      if (m * zest::detail::int8_levels(packed) >= zest::detail::kAmxRows && zest::detail::amx_int8_usable()) exact = false;
+#endif
+      for (size_t r = 0; r < m; ++r) {
+        CAPTURE(r);
+        zest::detail::matmul(x.data() + r * k, 1, packed, alone.data(), pool, {bias.data(), false});
+        const std::vector<float> row(y.begin() + r * n, y.begin() + (r + 1) * n);
+        if (exact) CHECK(row == alone);
+        else CHECK(relative_error(row, to_matrix(alone, 1, n)) < 1e-5);
+      }
+    }
+}
+
 TEST_CASE("bad matmul inputs are zest::Errors") {
   std::vector<float> w(12, 1.f), x(4, 1.f), y(3);
   CHECK_THROWS_AS(zest::detail::PackedMatrix(w.data(), 0, 4, zest::detail::WeightFormat::f32), zest::Error);

@@ -194,17 +194,23 @@ inline void finish_int8_tile(const vfloat (&acc)[Rows][kPanelBatches], const Qua
   }
 }
 
-// MR quantized rows from quantized row q0 x one panel over the weight blocks [b0, b1).
+// MR quantized rows from quantized row q0 x one panel over the weight blocks [b0, b1), while
+// `prefetch_count` cache lines from `prefetch` (the weights that the next tiles read) go to L2,
+// spread over the blocks.
 template <typename Dot, int MR, int Levels>
 inline void int8_tile(const QuantizedRows& x, size_t q0, const PackedMatrix& w, size_t p, size_t b0, size_t b1,
-                      float* y, size_t ldy, size_t n_valid, const float* bias, bool load_y) {
+                      float* y, size_t ldy, size_t n_valid, const float* bias, bool load_y,
+                      const char* prefetch = nullptr, size_t prefetch_count = 0) {
   static_assert(MR % Levels == 0);
   const size_t group = w.group();
   const uint8_t* panel = w.int8_panel(p);
   vfloat acc[MR][kPanelBatches];
   for (int r = 0; r < MR; ++r)
     for (size_t j = 0; j < kPanelBatches; ++j) acc[r][j] = vfloat(0.f);
+  const size_t per_block = b1 > b0 ? (prefetch_count + (b1 - b0) - 1) / (b1 - b0) : 0;
   for (size_t b = b0; b < b1; ++b) {
+    for (size_t l = (b - b0) * per_block, end = std::min(prefetch_count, l + per_block); l < end; ++l)
+      __builtin_prefetch(prefetch + l * 64, 0, 2);
     const uint8_t* block = panel + b * w.int8_block_bytes();
     Dot::template scaled_block<MR>(x.q.data() + q0 * x.stride + b * group, x.stride,
                                    reinterpret_cast<const int8_t*>(block),
@@ -233,12 +239,27 @@ inline void amx_int8_tile(const QuantizedRows& x, size_t q0, const PackedMatrix&
 }
 #endif
 
+// Activation rows up to which an int8 matmul is a decode batch (one token of each of m
+// sequences, or a GEMV): each panel goes whole, its weights read once in their stored order, and
+// every row tile re-reads them from L1 / L2 while the tiles prefetch the next panel. Whole panels
+// also make each row's result that of the row alone (M = 1), bit for bit.
+inline constexpr size_t kInt8DecodeRows = 64;
+
 template <typename Dot, int Levels>
 inline void int8_matmul_levels(const QuantizedRows& x, const PackedMatrix& w, float* y, const float* bias,
                                bool accumulate, size_t p0, size_t p1) {
   const size_t n = w.rows(), m = x.rows, quantized_rows = m * Levels;
   const size_t blocks = w.cols_padded() / w.group();
-  const size_t blocks_per_step = m < kMinRowsToBlock ? blocks : std::max<size_t>(1, kInt8BlockInputs / w.group());
+  const bool decode = m <= kInt8DecodeRows;
+  const size_t blocks_per_step = decode ? blocks : std::max<size_t>(1, kInt8BlockInputs / w.group());
+  // Decode batches from kMinRowsToBlock rows: the tiles of a panel share out the prefetch of the
+  // next (a GEMV's one stream is left to the hardware prefetchers).
+  const size_t panel_lines = blocks * w.int8_block_bytes() / 64;
+  size_t tiles_per_panel = 0;
+  if (decode && m >= kMinRowsToBlock) {
+    size_t rest = quantized_rows;
+    for (size_t R : {size_t(kInt8TileRows), size_t(4), size_t(Levels)}) tiles_per_panel += rest / R, rest %= R;
+  }
   for (size_t b0 = 0; b0 < blocks; b0 += blocks_per_step) {
     const size_t b1 = std::min(blocks, b0 + blocks_per_step);
     for (size_t p = p0; p < p1; ++p) {
@@ -247,9 +268,15 @@ inline void int8_matmul_levels(const QuantizedRows& x, const PackedMatrix& w, fl
       if (bias && b0 == 0) std::memcpy(panel_bias, bias + n0, n_valid * sizeof(float));
       const float* tile_bias = bias && b0 == 0 ? panel_bias : nullptr;
       const bool load_y = accumulate || b0 > 0;
+      const char* next_panel = p + 1 < p1 ? reinterpret_cast<const char*>(w.int8_panel(p + 1)) : nullptr;
+      const size_t share = next_panel && tiles_per_panel ? (panel_lines + tiles_per_panel - 1) / tiles_per_panel : 0;
+      size_t tile = 0;
       auto tiles = [&]<int MR>(size_t& q) {
-        for (; q + MR <= quantized_rows; q += MR)
-          int8_tile<Dot, MR, Levels>(x, q, w, p, b0, b1, y + q / Levels * n + n0, n, n_valid, tile_bias, load_y);
+        for (; q + MR <= quantized_rows; q += MR, ++tile) {
+          const size_t first = std::min(panel_lines, tile * share);
+          int8_tile<Dot, MR, Levels>(x, q, w, p, b0, b1, y + q / Levels * n + n0, n, n_valid, tile_bias, load_y,
+                                     next_panel + first * 64, std::min(share, panel_lines - first));
+        }
       };
       size_t q = 0;
 #if defined(ZEST_HAVE_AMX_INT8)

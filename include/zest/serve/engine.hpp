@@ -84,7 +84,6 @@ class Engine {
     scheduler_ = std::make_unique<detail::Scheduler>(
         model, pipeline_.tokenizer_.get(), *pipeline_.pool_,
         detail::Scheduler::Options{blocks, options.max_batch, options.prefill_chunk, options.prefix_caching});
-    kv_blocks_ = blocks;
     thread_ = std::thread([this] { loop(); });
   }
 
@@ -177,7 +176,7 @@ class Engine {
     std::lock_guard lock(mutex_);
     stats_.waiting = scheduler_->waiting();
     stats_.running = scheduler_->running();
-    stats_.kv_blocks = kv_blocks_;
+    stats_.kv_blocks = blocks.size();
     stats_.kv_blocks_used = blocks.in_use();
     stats_.kv_blocks_cached = blocks.cached();
     stats_.finished = c.finished;
@@ -190,7 +189,6 @@ class Engine {
 
   Pipeline pipeline_;  // shares the loaded model and tokenizer
   EngineOptions options_;
-  size_t kv_blocks_ = 0;
   std::unique_ptr<detail::Scheduler> scheduler_;  // the engine thread's alone
   mutable std::mutex mutex_;
   std::condition_variable wake_;

@@ -183,7 +183,7 @@ void register_matmul() {
   for (Shape s : {Shape{768, 2304}, Shape{768, 3072}, Shape{3072, 768}, Shape{768, 50257}})
     for (const Format& f : {kF32, kBf16, kInt8r})
       for (size_t m : {1u, 2u, 4u, 8u, 16u, 32u, 64u})
-        for (size_t t : {2u})
+        for (size_t t : {1u, 2u})
           benchmark::RegisterBenchmark(("decode_rows/" + std::string(f.name) + "/" + shape_name(s) + "/m:" +
                                         std::to_string(m) + "/threads:" + std::to_string(t)).c_str(),
                                        [=](benchmark::State& st) { decode_rows(st, s, m, f, t); })

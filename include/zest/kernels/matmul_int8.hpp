@@ -39,13 +39,22 @@
 namespace zest::detail {
 
 
+// A tile's f32 accumulators, acc[r] = sum over blocks of d_w * the block's int32 sums of row r.
+// They live in memory (L1), not registers: a block's int32 sums for 8 rows already take 16 of
+// AVX-512's 32 registers, and 16 more for these left the compiler spilling and copying
+// registers in the inner loop (int8r decode_rows 768x2304 m:16, 2 threads: see bench/README.md).
+template <int MR>
+using TileSums = float[MR][kPanel];
+
 // acc[r] += d_w * sums[r], d_w the block's 32 f16 scales: the step after a block's dot products.
 template <int MR>
-inline void add_scaled_sums(const int32_t (*sums)[kPanel], const uint16_t* d, vfloat (&acc)[MR][kPanelBatches]) {
+inline void add_scaled_sums(const int32_t (*sums)[kPanel], const uint16_t* d, TileSums<MR>& acc) {
   for (size_t j = 0; j < kPanelBatches; ++j) {
     const vfloat dj = load_f16_batch(d + j * kLanes);
     for (int r = 0; r < MR; ++r)
-      acc[r][j] = xsimd::fma(xsimd::to_float(xsimd::batch<int32_t>::load_aligned(sums[r] + j * kLanes)), dj, acc[r][j]);
+      xsimd::fma(xsimd::to_float(xsimd::batch<int32_t>::load_aligned(sums[r] + j * kLanes)), dj,
+                 vfloat::load_aligned(acc[r] + j * kLanes))
+          .store_aligned(acc[r] + j * kLanes);
   }
 }
 
@@ -56,7 +65,7 @@ template <typename Dot>
 struct ScaledFromSums {
   template <int MR>
   static void scaled_block(const uint8_t* a, size_t lda, const int8_t* q, size_t quads, const uint16_t* d,
-                           vfloat (&acc)[MR][kPanelBatches]) {
+                           TileSums<MR>& acc) {
     alignas(64) int32_t sums[MR][kPanel];
     Dot::template block<MR>(a, lda, q, quads, sums);
     add_scaled_sums<MR>(sums, d, acc);
@@ -106,6 +115,19 @@ struct Int8DotAvx2 : ScaledFromSums<Int8DotAvx2> {
 #endif
 
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+// sum + the dot products of x's unsigned and w's signed byte quads. GCC 12 compiles
+// _mm512_dpbusd_epi32 on an array of accumulators into a copy to a fresh register and back around
+// each instruction, and spills (int8r decode_rows 768x2304 m:16: see bench/README.md); the asm
+// updates the accumulator in its register.
+inline __m512i dpbusd(__m512i sum, __m512i x, __m512i w) {
+#if defined(__GNUC__) && !defined(__clang__)
+  asm("vpdpbusd %2, %1, %0" : "+v"(sum) : "v"(x), "v"(w));
+  return sum;
+#else
+  return _mm512_dpbusd_epi32(sum, x, w);
+#endif
+}
+
 struct Int8DotVnni {
   static constexpr bool kOffsetActivations = true;
   // The int32 sums stay in registers from the dot products to the scaling. A GEMV's one or two
@@ -117,7 +139,7 @@ struct Int8DotVnni {
 
   template <int MR>
   static void scaled_block(const uint8_t* a, size_t lda, const int8_t* q, size_t quads, const uint16_t* d,
-                           vfloat (&acc)[MR][kPanelBatches]) {
+                           TileSums<MR>& acc) {
     static_assert(kPanelBatches == 2);
     constexpr int C = kChains<MR>;
     __m512i sum[C][MR][2];
@@ -130,8 +152,8 @@ struct Int8DotVnni {
         int32_t four;
         std::memcpy(&four, a + r * lda + 4 * i, 4);
         const __m512i x = _mm512_set1_epi32(four);
-        sum[c][r][0] = _mm512_dpbusd_epi32(sum[c][r][0], x, w0);
-        sum[c][r][1] = _mm512_dpbusd_epi32(sum[c][r][1], x, w1);
+        sum[c][r][0] = dpbusd(sum[c][r][0], x, w0);
+        sum[c][r][1] = dpbusd(sum[c][r][1], x, w1);
       }
     };
     size_t i = 0;
@@ -143,8 +165,8 @@ struct Int8DotVnni {
     for (int r = 0; r < MR; ++r) {
       for (int c = 1; c < C; ++c)
         for (int h = 0; h < 2; ++h) sum[0][r][h] = _mm512_add_epi32(sum[0][r][h], sum[c][r][h]);
-      acc[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[0][r][0]), d0, acc[r][0]);
-      acc[r][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[0][r][1]), d1, acc[r][1]);
+      _mm512_store_ps(acc[r], _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[0][r][0]), d0, _mm512_load_ps(acc[r])));
+      _mm512_store_ps(acc[r] + 16, _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[0][r][1]), d1, _mm512_load_ps(acc[r] + 16)));
     }
   }
 };
@@ -204,9 +226,7 @@ inline void int8_tile(const QuantizedRows& x, size_t q0, const PackedMatrix& w, 
   static_assert(MR % Levels == 0);
   const size_t group = w.group();
   const uint8_t* panel = w.int8_panel(p);
-  vfloat acc[MR][kPanelBatches];
-  for (int r = 0; r < MR; ++r)
-    for (size_t j = 0; j < kPanelBatches; ++j) acc[r][j] = vfloat(0.f);
+  alignas(64) TileSums<MR> acc = {};
   const size_t per_block = b1 > b0 ? (prefetch_count + (b1 - b0) - 1) / (b1 - b0) : 0;
   for (size_t b = b0; b < b1; ++b) {
     for (size_t l = (b - b0) * per_block, end = std::min(prefetch_count, l + per_block); l < end; ++l)
@@ -219,8 +239,9 @@ inline void int8_tile(const QuantizedRows& x, size_t q0, const PackedMatrix& w, 
   vfloat rows[MR / Levels][kPanelBatches];
   for (int r = 0; r < MR / Levels; ++r)
     for (size_t j = 0; j < kPanelBatches; ++j)
-      rows[r][j] = Levels == 1 ? acc[r][j]
-                               : xsimd::fma(acc[r * Levels + 1][j], vfloat(1.f / kResidualSteps), acc[r * Levels][j]);
+      rows[r][j] = Levels == 1 ? vfloat::load_aligned(acc[r] + j * kLanes)
+                               : xsimd::fma(vfloat::load_aligned(acc[r * Levels + 1] + j * kLanes), vfloat(1.f / kResidualSteps),
+                                            vfloat::load_aligned(acc[r * Levels] + j * kLanes));
   finish_int8_tile<Dot::kOffsetActivations, MR / Levels, Levels>(rows, x, q0 / Levels, w, p, b0 == 0, y, ldy,
                                                                  n_valid, bias, load_y);
 }

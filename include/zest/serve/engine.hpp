@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -159,6 +160,7 @@ class Engine {
       {
         std::unique_lock lock(mutex_);
         wake_.wait(lock, [&] { return stop_ || !incoming_.empty() || !scheduler_->idle(); });
+        if (scheduler_->idle()) gather_burst(lock);
         for (auto& r : incoming_) scheduler_->add(std::move(r));
         incoming_.clear();
         if (stop_) break;
@@ -168,6 +170,19 @@ class Engine {
     }
     scheduler_->cancel_all();
     publish_stats();
+  }
+
+  // An idle engine woken by a request waits while more keep arriving (each within kBurstGap of
+  // the last, kBurstLimit at most), so that requests sent together are prefilled in one step.
+  // Started at once, the first step would take the cores from the submitting threads, and the
+  // rest of the burst would join step by step, each prompt's prefill stalling the tokens of
+  // those already running (gpt2-small int8, 8 requests at once: inter-token p99 30 ms, from
+  // the prefills of the late ones).
+  void gather_burst(std::unique_lock<std::mutex>& lock) {
+    constexpr std::chrono::microseconds kBurstGap(300), kBurstLimit(3000);
+    const auto deadline = std::chrono::steady_clock::now() + kBurstLimit;
+    for (size_t seen = incoming_.size(); !stop_ && std::chrono::steady_clock::now() < deadline; seen = incoming_.size())
+      if (!wake_.wait_for(lock, kBurstGap, [&] { return stop_ || incoming_.size() != seen; })) break;
   }
 
   void publish_stats() {

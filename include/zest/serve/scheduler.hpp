@@ -197,17 +197,20 @@ class Scheduler {
 
   // The prompts of the sequences reading them, oldest first: up to prefill_chunk tokens while
   // others wait for their next token, all of them when none does (requests that arrive together
-  // start decoding together, none of them slowed by the others' prompts). A sequence whose prompt
-  // is in picks its first token.
+  // start decoding together, none of them slowed by the others' prompts). The sequences whose
+  // prompts are in pick their first tokens after the step's last prompt, so that no stream's
+  // first inter-token gap holds the prefill of the prompts after its own.
   void prefill() {
     const bool decoding = std::any_of(running_.begin(), running_.end(), [](const auto& s) { return s->sampling; });
     size_t budget = decoding ? options_.prefill_chunk : SIZE_MAX;
+    prefilled_.clear();  // row r of logits_ holds prefilled_[r]'s last logits
     for (size_t i = 0; i < running_.size() && budget > 0; ++i) {
       Sequence& s = *running_[i];
       if (s.sampling || s.request->cancelled.load(std::memory_order_relaxed)) continue;
       const size_t end = s.tokens.size(), n = std::min(budget, end - s.state.length());
       const bool last = s.state.length() + n == end;
-      std::span<float> logits = last ? std::span(logits_).first(model_.vocab_size()) : std::span<float>{};
+      std::span<float> logits = last ? std::span(logits_).subspan(prefilled_.size() * model_.vocab_size(), model_.vocab_size())
+                                     : std::span<float>{};
       try {
         model_.forward_part(s.state, std::span(s.tokens).subspan(s.state.length(), n), end, logits, scratch_, pool_);
       } catch (...) {
@@ -218,9 +221,11 @@ class Scheduler {
       s.timings.prompt_tokens += n;
       counters_.prompt_tokens += n;
       publish_full_blocks(s);
-      if (!last) continue;
-      s.sampling = true;
-      sample(s, logits);
+      if (last) prefilled_.push_back(&s);
+    }
+    for (size_t r = 0; r < prefilled_.size(); ++r) {
+      prefilled_[r]->sampling = true;
+      sample(*prefilled_[r], std::span(logits_).subspan(r * model_.vocab_size(), model_.vocab_size()));
     }
     remove_finished();
   }
@@ -296,7 +301,7 @@ class Scheduler {
   BlockPool blocks_;
   DecoderScratch scratch_;
   Queue waiting_, running_;  // admission order: the newest last
-  std::vector<Sequence*> batch_, finished_;
+  std::vector<Sequence*> batch_, finished_, prefilled_;
   std::vector<DecoderState*> states_;
   std::vector<int32_t> ids_;
   std::vector<float> logits_;

@@ -111,7 +111,11 @@ inline std::optional<int64_t> get_integer(const Json& request, const char* name,
   const Json& v = field(request, name);
   if (v.is_null()) return std::nullopt;
   if (!v.is_number_integer()) throw wrong_type(name, "an integer", v);
-  if (v.is_number_unsigned() ? v.get<uint64_t>() > uint64_t(high) : v.get<int64_t>() > high || v.get<int64_t>() < low)
+  // nlohmann keeps non-negative integers unsigned, and those above INT64_MAX only so.
+  const bool in_range = v.is_number_unsigned()
+                            ? v.get<uint64_t>() <= uint64_t(high) && (low <= 0 || v.get<uint64_t>() >= uint64_t(low))
+                            : v.get<int64_t>() >= low && v.get<int64_t>() <= high;
+  if (!in_range)
     throw invalid(name, "'" + std::string(name) + "' must be from " + std::to_string(low) + " to " + std::to_string(high) +
                             ", got " + v.dump());
   return v.get<int64_t>();

@@ -274,6 +274,7 @@ inline GenerationRequest parse_generation_request(std::string_view body, bool ch
   p.presence_penalty = float(get_number(request, "presence_penalty", -2, 2).value_or(0));
   p.frequency_penalty = float(get_number(request, "frequency_penalty", -2, 2).value_or(0));
   p.logit_bias = parse_logit_bias(request, model);
+  p.ignore_eos = get_bool(request, "ignore_eos").value_or(false);  // vLLM's and llama-server's extension: benchmarks use it
   return out;
 }
 

@@ -10,7 +10,7 @@ packages=(
   g++ cmake ninja-build pkg-config git
   libeigen3-dev libxsimd-dev nlohmann-json3-dev libutf8proc-dev libpcre2-dev
   libsentencepiece-dev sentencepiece libcli11-dev doctest-dev libbenchmark-dev libopenblas-dev
-  clang libclang-rt-14-dev libcpp-httplib-dev nginx
+  clang libclang-rt-14-dev libcpp-httplib-dev nginx curl
 )
 # A Node.js that ships its own npm (not Debian's) conflicts with Debian's npm package: keep it.
 command -v npm >/dev/null || packages+=(nodejs npm)

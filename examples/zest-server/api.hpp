@@ -5,6 +5,7 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -92,8 +93,7 @@ class Api {
       api_.in_flight_.emplace(request_.id(), request_);
     }
     ~InFlight() {
-      request_.cancel();  // a no-op for a request that has ended
-      request_.future().wait();
+      request_.cancel();  // a no-op for a request that has ended; else it ends at the next step
       try {
         if (request_.wait().stop_reason == zest::StopReason::cancelled) api_.metrics_.count_cancelled();
       } catch (const std::exception&) {
@@ -169,7 +169,7 @@ class Api {
     } catch (const zest::Error& e) {  // a template that refuses the conversation, text that is not UTF-8
       throw invalid(chat ? "messages" : "prompt", e.what());
     }
-    if (ids.empty()) throw invalid("prompt", "the prompt has no tokens");
+    if (ids.empty()) throw invalid(chat ? "messages" : "prompt", "the prompt has no tokens");
     fit_prompt(r, ids.size(), model_);
 
     auto stream = std::make_shared<TokenStream>(metrics_, arrived);

@@ -11,7 +11,7 @@
 #include <httplib.h>
 #include <pthread.h>
 
-#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -116,9 +116,15 @@ int main(int argc, char** argv) {
     http.set_keep_alive_timeout(2);
     const int bound = port == 0 ? http.bind_to_any_port(host) : (http.bind_to_port(host, port) ? port : -1);
     if (bound < 0) throw zest::Error(zest::Error::Kind::io, "cannot listen on " + host + ":" + std::to_string(port));
+    std::atomic<bool> listened{false};
+    std::thread listener([&] {
+      http.listen_after_bind();
+      listened = true;
+    });
+    // Until it runs, stop() would not stop it: a SIGTERM right after the line below must find it running.
+    while (!http.is_running() && !listened) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     std::cerr << "zest-server: " << served.id << (engine ? "" : " (embeddings)") << ", listening on http://" << host << ":"
               << bound << std::endl;
-    std::thread listener([&] { http.listen_after_bind(); });
 
     int signal = 0;
     sigwait(&stop_signals, &signal);

@@ -72,7 +72,7 @@ serve() {
   die "$name did not become ready"
 }
 
-# measure PORT N: the load's JSON line with the server's peak RSS added; then stops the server.
+# measure PORT N: the load's JSON line with the server's peak RSS added, in $result; then stops the server.
 measure() {
   local port=$1 n=$2 out rss
   out=$(node bench/serve/load.mjs --url "http://127.0.0.1:$port" --concurrency "$n" --requests $((n * rounds)) \
@@ -80,7 +80,7 @@ measure() {
   rss=$(awk '/^VmHWM/ { print $2 / 1024 }' "/proc/$server_pid/status")
   kill -TERM "$server_pid"
   wait "$server_pid" || true
-  node -e 'const r = JSON.parse(process.argv[1]); r.rss_mib = Number(process.argv[2]); console.log(JSON.stringify(r))' "$out" "$rss"
+  result=$(node -e 'const r = JSON.parse(process.argv[1]); r.rss_mib = Number(process.argv[2]); console.log(JSON.stringify(r))' "$out" "$rss")
 }
 
 field() { node -e 'const r = JSON.parse(process.argv[1]); const v = r[process.argv[2]]; console.log(Number.isInteger(v) ? v : v.toFixed(process.argv[3] ?? 1))' "$@"; }
@@ -108,7 +108,8 @@ for model in $models; do
       kv_mib=$(( (n * (prompt + new + 64) * kv_per_position >> 20) + 1 ))
       serve zest-server "$port" "$zest_server" --model "$dir/models/$model" --dtype "$dtype" --threads "$threads" \
         --max-batch "$n" --kv-cache-mib "$kv_mib" --port "$port"
-      z=$(measure "$port" "$n")
+      measure "$port" "$n"
+      z=$result
       echo "{\"server\":\"zest\",\"model\":\"$model\",\"dtype\":\"$dtype\",\"result\":$z}" >>"$results"
       peer="- | - | - | - | - | -"
       if [ -n "$llama_server" ]; then
@@ -116,7 +117,8 @@ for model in $models; do
         port=$(free_port)
         serve llama-server "$port" "$llama_server" -m "$dir/gguf/$model-${gguf_type[$dtype]}.gguf" -t "$threads" -tb "$threads" \
           --parallel "$n" --cont-batching -c $((n * (prompt + new + 16))) --host 127.0.0.1 --port "$port"
-        l=$(measure "$port" "$n")
+        measure "$port" "$n"
+        l=$result
         echo "{\"server\":\"llama\",\"model\":\"$model\",\"dtype\":\"$dtype\",\"result\":$l}" >>"$results"
         ratio=$(node -e 'console.log((JSON.parse(process.argv[1]).tok_s / JSON.parse(process.argv[2]).tok_s).toFixed(2))' "$z" "$l")
         peer="${gguf_type[$dtype]^^} | $(field "$l" tok_s) | $(field "$l" ttft_ms_p50) / $(field "$l" ttft_ms_p99) | $(field "$l" errors) | $(field "$l" rss_mib 0) | $ratio"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # zest's test suite, the README's test command and what CI runs:
-#   1. Release build (-march=native) of everything, and its tests (ctest)
-#   2. the tests again under AddressSanitizer + UndefinedBehaviorSanitizer, and the tests of
-#      threads sharing one Pipeline, Encoder, Tokenizer or Engine under ThreadSanitizer
+#   1. Release build (-march=native) of everything, and its tests (ctest; zest-server's openai client
+#      suite and nginx deploy test among them)
+#   2. the tests again under AddressSanitizer + UndefinedBehaviorSanitizer (zest-server too, with the
+#      client suite), and the tests of threads sharing one Pipeline, Encoder, Tokenizer or Engine
+#      under ThreadSanitizer
 #   3. the suites with ISA-specific code built for x86-64-v2 (no AVX2/AVX-512), so the portable
 #      fallbacks stay honest
 #   4. consumer projects: FetchContent (SOURCE_DIR and GIT_REPOSITORY) and find_package after install
@@ -64,6 +66,21 @@ if configure_build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAG
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_ctest asan build-asan
 else
   record "sanitizer build" 1
+fi
+# zest-server under the same sanitizers while the openai client suite and its fault cases run (the
+# build above has no examples: this one builds the server alone; the reference programs are
+# stage 1's).
+mkdir -p build-asan-server
+if cmake -S . -B build-asan-server -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
+    -DZEST_SANITIZE=address,undefined -DZEST_BUILD_TESTS=OFF -DZEST_BUILD_BENCH=OFF >build-asan-server/configure.log 2>&1 &&
+    cmake --build build-asan-server -j"$jobs" --target zest-server; then
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 node tests/server/client_test.mjs \
+    --server build-asan-server/examples/zest-server/zest-server --generate build/examples/zest-generate/zest-generate \
+    --embed build/examples/zest-embed/zest-embed --encoder tests/data/models/st-bert-mean
+  record "zest-server under asan" $?
+else
+  cat build-asan-server/configure.log
+  record "zest-server sanitizer build" 1
 fi
 
 tsan_targets=(test_models test_encoder test_tokenizer test_serve) tsan_tests=(pipeline encoder tokenizer serve)

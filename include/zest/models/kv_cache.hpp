@@ -9,10 +9,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <span>
 
 #include "zest/error.hpp"
 #include "zest/kernels/attention.hpp"
+#include "zest/kernels/simd.hpp"
 
 namespace zest::detail {
 
@@ -36,32 +38,41 @@ class KvBlocks {
   size_t block_bytes() const { return block_elements_ * kv_element_size(shape_.type); }
 
   // Grows to n_blocks, keeping the blocks' contents (their ids stay valid).
+  // The memory is left unwritten: a position is stored before anything reads it, and an Engine's
+  // pool of thousands of blocks costs resident memory only as sequences fill it.
   void grow(size_t n_blocks) {
     if (n_blocks <= n_blocks_) return;
-    AlignedVector<std::byte> grown(n_blocks * block_bytes(), std::byte{0});
-    if (n_blocks_) std::memcpy(grown.data(), data_.data(), n_blocks_ * block_bytes());
+    const size_t bytes = n_blocks * block_bytes();
+    Buffer grown(AlignedAllocator<std::byte>().allocate(bytes), Free{bytes});
+    if (n_blocks_) std::memcpy(grown.get(), data_.get(), n_blocks_ * block_bytes());
     data_ = std::move(grown);
     n_blocks_ = n_blocks;
   }
 
   // Layer li's keys (values = false) or values through a block table.
   KvView view(size_t li, bool values, std::span<const int32_t> table) const {
-    return KvView{data_.data() + first_row(li, values) * kv_element_size(shape_.type), shape_.type, shape_.head_dim,
+    return KvView{data_.get() + first_row(li, values) * kv_element_size(shape_.type), shape_.type, shape_.head_dim,
                   head_elements_, table.data(), block_elements_};
   }
   // Where (position t, kv head h) of layer li's keys or values is stored.
   std::byte* row(size_t li, bool values, std::span<const int32_t> table, size_t t, size_t h) {
     const size_t at = size_t(table[t / kKvBlock]) * block_elements_ + first_row(li, values) +
                       (t % kKvBlock) * shape_.head_dim + h * head_elements_;
-    return data_.data() + at * kv_element_size(shape_.type);
+    return data_.get() + at * kv_element_size(shape_.type);
   }
 
  private:
   size_t first_row(size_t li, bool values) const { return (li * 2 + (values ? 1 : 0)) * shape_.kv_heads * head_elements_; }
 
+  struct Free {
+    size_t bytes;
+    void operator()(std::byte* p) const { AlignedAllocator<std::byte>().deallocate(p, bytes); }
+  };
+  using Buffer = std::unique_ptr<std::byte[], Free>;
+
   Shape shape_;
   size_t head_elements_ = 0, block_elements_ = 0, n_blocks_ = 0;
-  AlignedVector<std::byte> data_;
+  Buffer data_{nullptr, Free{0}};
 };
 
 }  // namespace zest::detail

@@ -167,9 +167,11 @@ class Engine {
       }
       scheduler_->step();
       publish_stats();
+      scheduler_->settle();
     }
     scheduler_->cancel_all();
     publish_stats();
+    scheduler_->settle();
   }
 
   // An idle engine woken by a request waits while more keep arriving (each within kBurstGap of
@@ -177,9 +179,10 @@ class Engine {
   // Started at once, the first step would take the cores from the submitting threads, and the
   // rest of the burst would join step by step, each prompt's prefill stalling the tokens of
   // those already running (gpt2-small int8, 8 requests at once: inter-token p99 30 ms, from
-  // the prefills of the late ones).
+  // the prefills of the late ones). One thread's 16 submissions in a loop came up to 1 ms apart:
+  // the gap allows 2 ms, which a lone request pays once in its time to first token.
   void gather_burst(std::unique_lock<std::mutex>& lock) {
-    constexpr std::chrono::microseconds kBurstGap(300), kBurstLimit(3000);
+    constexpr std::chrono::microseconds kBurstGap(2000), kBurstLimit(10000);
     const auto deadline = std::chrono::steady_clock::now() + kBurstLimit;
     for (size_t seen = incoming_.size(); !stop_ && std::chrono::steady_clock::now() < deadline; seen = incoming_.size())
       if (!wake_.wait_for(lock, kBurstGap, [&] { return stop_ || incoming_.size() != seen; })) break;

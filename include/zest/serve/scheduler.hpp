@@ -88,6 +88,16 @@ class Scheduler {
       while (!queue->empty()) end(*queue, queue->size() - 1, StopReason::cancelled);
   }
 
+  // Fulfils the promises of the requests that ended since the last call. The engine calls it
+  // after publishing its stats, so that a thread woken by Request::wait reads counters that
+  // include its request.
+  void settle() {
+    for (Ended& e : ended_)
+      if (e.error) e.request->promise.set_exception(e.error);
+      else e.request->promise.set_value(std::move(e.result));
+    ended_.clear();
+  }
+
   void step() {
     ++counters_.steps;
     drop_cancelled();
@@ -106,7 +116,7 @@ class Scheduler {
     bool sampling = false;         // prefilled: each step runs the last token and samples the next
     size_t published = 0;         // leading blocks offered to the prefix cache
     bool counted_cache = false;    // its first admission's prefix hits are in the timings
-    bool failed = false;           // its promise holds an exception
+    std::exception_ptr error;      // what ended it, when its callback or a pass threw
     Timings timings;
     Clock::time_point first_token;
   };
@@ -269,8 +279,7 @@ class Scheduler {
 
   // A sequence whose callback or pass threw ends with the exception.
   void end_with_error(Sequence& s, std::exception_ptr error) {
-    s.request->promise.set_exception(error);
-    s.failed = true;
+    s.error = error;
     finished_.push_back(&s);
   }
 
@@ -279,19 +288,25 @@ class Scheduler {
     remove_finished();
   }
 
-  // Removes queue[i], returns its blocks and fulfils its promise: with the result, its stop
-  // reason overridden by `reason` when given.
+  // Removes queue[i], returns its blocks and keeps its result for settle(): the Generation, its
+  // stop reason overridden by `reason` when given, or its error.
   void end(Queue& queue, size_t i, std::optional<StopReason> reason) {
     std::unique_ptr<Sequence> s = std::move(queue[i]);
     queue.erase(queue.begin() + ptrdiff_t(i));
     blocks_.release_all(s->state.release_blocks());
     ++counters_.finished;
-    if (s->failed) return;
-    Generation g = std::move(s->request->decoding->result());
-    if (reason) g.stop_reason = *reason;
-    g.timings = s->timings;
-    s->request->promise.set_value(std::move(g));
+    Ended& e = ended_.emplace_back(Ended{s->request, {}, s->error});
+    if (e.error) return;
+    e.result = std::move(s->request->decoding->result());
+    if (reason) e.result.stop_reason = *reason;
+    e.result.timings = s->timings;
   }
+
+  struct Ended {
+    std::shared_ptr<RequestState> request;
+    Generation result;
+    std::exception_ptr error;
+  };
 
   const DecoderModel& model_;
   const Tokenizer* tokenizer_;
@@ -305,6 +320,7 @@ class Scheduler {
   std::vector<DecoderState*> states_;
   std::vector<int32_t> ids_;
   std::vector<float> logits_;
+  std::vector<Ended> ended_;  // since the last settle()
   SchedulerCounters counters_;
 };
 

@@ -4,7 +4,8 @@
 // streams a model's weights (sizes in MiB from ZEST_BENCH_READ_MIB, default 64,256,1024: where
 // the L3 holds the buffer, faster than the triad: read/128MiB 49 GB/s on 2 threads of the Intel
 // Xeon against a triad of 28.5, bench/LOG.md, end-to-end); the f32 FMA peak (independent
-// register-resident FMA chains: the GEMM roofline); and the pool's fork/join cost for an empty
+// register-resident FMA chains: the GEMM roofline) and, with AVX-512 VNNI, the int8 vpdpbusd peak
+// (the int8 kernels' roofline); and the pool's fork/join cost for an empty
 // task, beside an OpenMP parallel region's.
 #if defined(_OPENMP)
 #include <omp.h>
@@ -14,6 +15,7 @@
 #include <sstream>
 
 #include "bench_common.hpp"
+#include "zest/kernels/matmul_int8.hpp"
 #include "zest/kernels/simd.hpp"
 
 namespace bench {
@@ -94,6 +96,28 @@ void register_runtime() {
       }
       set_rates(state, 0, 2.0 * kChains * kSteps * zest::detail::kLanes * threads);
     })->UseRealTime()->Unit(benchmark::kMillisecond);
+
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+    // The int8 kernels' limit: vpdpbusd (64 byte products a lane-quad) in independent chains;
+    // FLOP counts 2 per product, as the int8 GEMMs count theirs.
+    benchmark::RegisterBenchmark(("vnni_peak/threads:" + std::to_string(threads)).c_str(), [threads](benchmark::State& state) {
+      constexpr size_t kChains = 12, kSteps = 1 << 16;
+      for (auto _ : state) {
+        pool(threads).run([&](size_t t, size_t) {
+          __m512i acc[kChains];
+          for (size_t c = 0; c < kChains; ++c) acc[c] = _mm512_set1_epi32(int(t + c));
+          const __m512i x = _mm512_set1_epi8(3), w = _mm512_set1_epi8(-2);
+          for (size_t i = 0; i < kSteps; ++i)
+#pragma GCC unroll 12
+            for (size_t c = 0; c < kChains; ++c) acc[c] = zest::detail::dpbusd(acc[c], x, w);
+          int32_t sum = 0;
+          for (size_t c = 0; c < kChains; ++c) sum += _mm512_reduce_add_epi32(acc[c]);
+          benchmark::DoNotOptimize(sum);
+        });
+      }
+      set_rates(state, 0, 2.0 * 64 * kChains * kSteps * threads);
+    })->UseRealTime()->Unit(benchmark::kMillisecond);
+#endif
 
     benchmark::RegisterBenchmark(("fork_join_empty/threads:" + std::to_string(threads)).c_str(), [threads](benchmark::State& state) {
       for (auto _ : state) pool(threads).run([](size_t t, size_t) { benchmark::DoNotOptimize(t); });

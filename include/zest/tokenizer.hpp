@@ -96,7 +96,7 @@ class Tokenizer {
     detail::Encoded e;
     e.with_offsets = true;
     run_encode(text, add_special_tokens, invalid, e);
-    Encoding out{std::move(e.ids), {}};
+    Encoding out{std::move(e.ids), {}, {}};
     out.offsets.reserve(e.offsets.size());
     for (const auto& s : e.offsets) out.offsets.emplace_back(s.begin, s.end);
     return out;

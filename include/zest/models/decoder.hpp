@@ -280,7 +280,7 @@ class DecoderModel {
   // every one, into `logits` unless it is null.
   void run(DecoderState& state, std::span<const int32_t> ids, size_t call_end, float* logits, bool all_positions,
            DecoderScratch& scratch, ThreadPool& pool) const {
-    const PassRows pass{.one = &state, .seq_len = call_end};
+    const PassRows pass{.one = &state, .seq_len = call_end, .many = {}};
     for (size_t done = 0; done < ids.size(); done += kChunk) {
       const size_t m = std::min(kChunk, ids.size() - done);
       const bool last_chunk = done + m == ids.size();

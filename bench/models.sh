@@ -38,3 +38,19 @@ bench_ggufs() {
     done
   done
 }
+
+# peer_tool PEERS TOOL: the path of llama.cpp's TOOL, which the peer kit's setup.sh --all builds
+# beside llama-bench (without AMX on AMX machines); nothing, with a log line saying why, when PEERS
+# is "none" or holds no kit.
+peer_tool() {
+  local peers=$1 tool=$2 path
+  if [ "$peers" = none ]; then
+    log "llama.cpp skipped (peers: none)"
+  elif [ ! -x "$peers/setup.sh" ] || [ ! -f "$peers/to_gguf.py" ]; then
+    log "llama.cpp skipped: no peer kit at $peers (setup.sh, to_gguf.py)"
+  else
+    path=$(dirname "$("$peers/setup.sh" --all | tail -n 1)")/$tool
+    [ -x "$path" ] || die "no $tool beside what $peers/setup.sh --all printed"
+    echo "$path"
+  fi
+}

@@ -39,17 +39,8 @@ gen=$dir/examples/zest-generate/zest-generate
 . bench/models.sh
 bench_models "$dir" "$py" $models
 
-batched=
-if [ "$peers" = none ]; then
-  log "llama.cpp skipped (ZEST_SERVE_PEERS=none)"
-elif [ ! -x "$peers/setup.sh" ] || [ ! -f "$peers/to_gguf.py" ]; then
-  log "llama.cpp skipped: no peer kit at $peers (setup.sh, to_gguf.py)"
-else
-  # --all builds llama-batched-bench beside llama-bench (without AMX on AMX machines).
-  batched=$(dirname "$("$peers/setup.sh" --all | tail -n 1)")/llama-batched-bench
-  [ -x "$batched" ] || die "no llama-batched-bench beside what $peers/setup.sh --all printed"
-  bench_ggufs "$dir" "$py" "$peers" $models
-fi
+batched=$(peer_tool "$peers" llama-batched-bench)
+[ -z "$batched" ] || bench_ggufs "$dir" "$py" "$peers" $models
 
 export ZEST_SERVE_GEN=$gen ZEST_SERVE_PREFIX=$dir/bench/serve/bench_prefix_cache ZEST_SERVE_BATCHED=$batched ZEST_SERVE_ROOT=$root
 export ZEST_SERVE_MODELS_DIR=$dir/models ZEST_SERVE_GGUF_DIR=$dir/gguf ZEST_SERVE_RESULTS=$dir/results

@@ -45,16 +45,8 @@ zest_server=$dir/examples/zest-server/zest-server
 
 . bench/models.sh
 bench_models "$dir" "$py" $models
-llama_server=
-if [ "$peers" = none ]; then
-  log "llama-server skipped (ZEST_SERVE_PEERS=none)"
-elif [ ! -x "$peers/setup.sh" ] || [ ! -f "$peers/to_gguf.py" ]; then
-  log "llama-server skipped: no peer kit at $peers (setup.sh, to_gguf.py)"
-else
-  llama_server=$(dirname "$("$peers/setup.sh" --all | tail -n 1)")/llama-server
-  [ -x "$llama_server" ] || die "no llama-server beside what $peers/setup.sh --all printed"
-  bench_ggufs "$dir" "$py" "$peers" $models
-fi
+llama_server=$(peer_tool "$peers" llama-server)
+[ -z "$llama_server" ] || bench_ggufs "$dir" "$py" "$peers" $models
 
 free_port() { node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'; }
 

@@ -8,7 +8,7 @@
 #   3. the suites with ISA-specific code built for x86-64-v2 (no AVX2/AVX-512), so the portable
 #      fallbacks stay honest
 #   4. consumer projects: FetchContent (SOURCE_DIR and GIT_REPOSITORY) and find_package after install
-#   5. a fuzz smoke: each libFuzzer target for FUZZ_SECONDS (default 30)
+#   5. a fuzz smoke: each libFuzzer target for FUZZ_SECONDS (default 10; longer runs: FUZZ_SECONDS=600)
 # Prints each stage's result and, last, one line "zest: N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ tools/setup.sh || exit 1
 
 jobs=$(nproc)
 stage_start=$SECONDS
-fuzz_seconds=${FUZZ_SECONDS:-30}
+fuzz_seconds=${FUZZ_SECONDS:-10}
 passed=0
 failed=0
 failures=()
@@ -112,31 +112,43 @@ else
 fi
 
 note "4/5 Consumer projects"
-consumer() {  # consumer NAME [cmake args...]: configures, builds and runs tests/consumer.
+# consumer_build NAME [cmake args...]: configures, builds and runs tests/consumer; its log and exit
+# status go to build-consumer/NAME.{log,status}. Each build is one translation unit, so the three run
+# side by side.
+consumer_build() {
   local name=$1 dir=build-consumer/$1
   shift
   rm -rf "$dir"
   cmake -S tests/consumer -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" >"$dir.log" 2>&1 &&
-    cmake --build "$dir" -j"$jobs" >>"$dir.log" 2>&1 &&
+    cmake --build "$dir" >>"$dir.log" 2>&1 &&
     "$dir/hello" "$root/tests/data/fixtures/tiny-llama" | tee -a "$dir.log" | grep -q "^\[40 tokens" &&
     ! ls "$dir"/_deps/zest-build/tests/test_* >/dev/null 2>&1  # a consumer builds none of our tests
-  local status=$?
-  [[ $status -eq 0 ]] && echo "consumer $name: ok" || { cat "$dir.log"; echo "consumer $name: FAILED"; }
-  record "consumer $name" $status
+  echo $? >"$dir.status"
+}
+consumer_result() {  # consumer_result NAME
+  local status
+  status=$(cat "build-consumer/$1.status" 2>/dev/null || echo 1)
+  [[ $status -eq 0 ]] && echo "consumer $1: ok" || { cat "build-consumer/$1.log"; echo "consumer $1: FAILED"; }
+  record "consumer $1" "$status"
 }
 mkdir -p build-consumer
-consumer fetchcontent-source -DZEST_CONSUMER_MODE=fetchcontent -DZEST_SOURCE_DIR="$root"
-if git rev-parse HEAD >/dev/null 2>&1; then
-  consumer fetchcontent-git -DZEST_CONSUMER_MODE=fetchcontent -DZEST_GIT_REPOSITORY="file://$root" \
-    -DZEST_GIT_TAG="$(git rev-parse HEAD)"
-fi
 rm -rf build-consumer/prefix
+consumers=(fetchcontent-source)
+consumer_build fetchcontent-source -DZEST_CONSUMER_MODE=fetchcontent -DZEST_SOURCE_DIR="$root" &
+if git rev-parse HEAD >/dev/null 2>&1; then
+  consumers+=(fetchcontent-git)
+  consumer_build fetchcontent-git -DZEST_CONSUMER_MODE=fetchcontent -DZEST_GIT_REPOSITORY="file://$root" \
+    -DZEST_GIT_TAG="$(git rev-parse HEAD)" &
+fi
 if cmake --install build --prefix build-consumer/prefix >build-consumer/install.log 2>&1; then
-  consumer find_package -DZEST_CONSUMER_MODE=find_package -DCMAKE_PREFIX_PATH="$root/build-consumer/prefix"
+  consumers+=(find_package)
+  consumer_build find_package -DZEST_CONSUMER_MODE=find_package -DCMAKE_PREFIX_PATH="$root/build-consumer/prefix" &
 else
   cat build-consumer/install.log
   record "cmake --install" 1
 fi
+wait
+for name in "${consumers[@]}"; do consumer_result "$name"; done
 # The README's example is examples/hello/main.cpp, word for word.
 if tools/readme_example.sh | diff - examples/hello/main.cpp; then
   echo "README example = examples/hello/main.cpp: ok"

@@ -1,8 +1,8 @@
 // The int8 matmul's dot products (matmul_int8.hpp) over int4-packed weights (layout in
 // packed_matrix.hpp): the nibbles unpack to int8 bytes in registers, and the int8 tiles, decode
 // batches and prefill blocking run unchanged over blocks of half the bytes.
-//   VNNI: (v << 4) & 0xf0 and v & 0xf0 are the two quads as 16 q (two instructions for 256
-//         weights); 1/16 goes into the block's scales.
+//   VNNI: (v << 4) & 0xf0 and v & 0xf0 are the two quads as 16 q (three instructions for a
+//         vector of 128 weights); 1/16 goes into the block's scales.
 //   AVX2: a vpshufb table maps each nibble to q itself (vpsignb, which the AVX2 dot uses, cannot
 //         negate the -128 that 16 * -8 would be).
 #pragma once

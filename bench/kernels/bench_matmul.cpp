@@ -23,7 +23,8 @@ const Shape kShapes[] = {{768, 768}, {768, 3072}, {3072, 768}, {768, 50257}, {20
 std::string shape_name(Shape s) { return std::to_string(s.in) + "x" + std::to_string(s.out); }
 
 // A weight format as the models pack it: int8 is the encoders' scheme, int8r the decoders'
-// (blocks of 32, a residual activation level).
+// (blocks of 32, a residual activation level), int4 the decoders' --dtype int4 (blocks of 32,
+// one level).
 struct Format {
   const char* name;
   zest::detail::WeightFormat weights;
@@ -32,7 +33,8 @@ struct Format {
 };
 using zest::detail::WeightFormat;
 const Format kF32{"f32", WeightFormat::f32}, kBf16{"bf16", WeightFormat::bf16}, kF16{"f16", WeightFormat::f16},
-    kInt8{"int8", WeightFormat::int8}, kInt8r{"int8r", WeightFormat::int8, {32, true}};
+    kInt8{"int8", WeightFormat::int8}, kInt8r{"int8r", WeightFormat::int8, {32, true}},
+    kInt4{"int4", WeightFormat::int4, {32, false}};
 
 // Weights for one shape, built on first use and kept while consecutive benchmarks share them.
 struct Weights {
@@ -110,6 +112,16 @@ void decode_rows(benchmark::State& state, Shape s, size_t m, Format format, size
   state.counters["m"] = double(m);
 }
 
+// Packing at load, one thread: weights per second (`items`).
+void pack(benchmark::State& state, Shape s, Format format) {
+  const auto& raw = weights(s).raw;
+  for (auto _ : state) {
+    zest::detail::PackedMatrix m(raw.data(), s.out, s.in, format.weights, format.int8);
+    benchmark::DoNotOptimize(m.panels());
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * int64_t(s.in * s.out));
+}
+
 void gemv_openblas(benchmark::State& state, Shape s, size_t threads) {
   const auto& mats = raw_copies(s);
   const auto x = random_floats(s.in, 1.f, 3);
@@ -169,7 +181,7 @@ void gemm_eigen(benchmark::State& state, Shape s, size_t m, size_t threads) {
 
 void register_matmul() {
   for (Shape s : kShapes) {
-    for (const Format& f : {kF32, kBf16, kF16, kInt8, kInt8r})
+    for (const Format& f : {kF32, kBf16, kF16, kInt8, kInt8r, kInt4})
       for (size_t t : {1u, 2u})
         benchmark::RegisterBenchmark(("gemv/" + std::string(f.name) + "/" + shape_name(s) + "/threads:" + std::to_string(t)).c_str(),
                                      [=](benchmark::State& st) { gemv(st, s, f, t); })
@@ -179,9 +191,13 @@ void register_matmul() {
                                    [=](benchmark::State& st) { gemv_openblas(st, s, t); })
           ->UseRealTime()->Unit(benchmark::kMicrosecond);
   }
+  for (const Format& f : {kBf16, kInt8r, kInt4})
+    benchmark::RegisterBenchmark(("pack/" + std::string(f.name) + "/2048x2048").c_str(),
+                                 [=](benchmark::State& st) { pack(st, Shape{2048, 2048}, f); })
+        ->UseRealTime()->Unit(benchmark::kMillisecond);
   // Batched decode, gpt2-small's shapes: qkv, MLP up, MLP down, the vocabulary head.
   for (Shape s : {Shape{768, 2304}, Shape{768, 3072}, Shape{3072, 768}, Shape{768, 50257}})
-    for (const Format& f : {kF32, kBf16, kInt8r})
+    for (const Format& f : {kF32, kBf16, kInt8r, kInt4})
       for (size_t m : {1u, 2u, 4u, 8u, 16u, 32u, 64u})
         for (size_t t : {1u, 2u})
           benchmark::RegisterBenchmark(("decode_rows/" + std::string(f.name) + "/" + shape_name(s) + "/m:" +
@@ -192,7 +208,7 @@ void register_matmul() {
     if (s.out > 10000) continue;  // the vocabulary head runs once per sequence, as a GEMV
     for (size_t m : {128u, 512u}) {
       const std::string tail = "/" + shape_name(s) + "/m:" + std::to_string(m);
-      for (const Format& f : {kF32, kBf16, kInt8, kInt8r})
+      for (const Format& f : {kF32, kBf16, kInt8, kInt8r, kInt4})
         for (size_t t : {1u, 2u})
           benchmark::RegisterBenchmark(("gemm/" + std::string(f.name) + tail + "/threads:" + std::to_string(t)).c_str(),
                                        [=](benchmark::State& st) { gemm(st, s, m, f, t); })

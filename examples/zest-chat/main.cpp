@@ -180,7 +180,7 @@ int main(int argc, char** argv) {
   app.add_option("--system", system, "a system message that starts the conversation");
   app.add_option("--chat-template", chat_template, "this Jinja template file instead of the model's");
   app.add_option("--threads", threads, "threads (default: all hardware threads)");
-  app.add_option("--dtype", dtype, "compute dtype of the weights")->check(CLI::IsMember({"f32", "bf16", "f16", "int8"}));
+  app.add_option("--dtype", dtype, "compute dtype of the weights")->check(CLI::IsMember({"f32", "bf16", "f16", "int8", "int4"}));
   sampling.add_to(app);
   CLI11_PARSE(app, argc, argv);
   try {

@@ -1,7 +1,7 @@
 // zest-generate: text generation from a Hugging Face model directory.
 //   zest-generate [--model DIR] (--prompt TEXT | --prompt-file F | --prompt-ids 1,2,3) [--max-new-tokens N]
 //     [--greedy] [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S]
-//     [--stop STR]... [--ignore-eos] [--threads N] [--dtype f32|bf16|f16|int8] [--json]
+//     [--stop STR]... [--ignore-eos] [--threads N] [--dtype f32|bf16|f16|int8|int4] [--json]
 //     [--chat [--system TEXT] [--chat-template FILE]] [--parallel N]
 // Without --model, the embedded demo model. Streams the new text to stdout; with --json prints instead one JSON object as the last line.
 // --parallel N submits N copies of the request at once to one zest::Engine (batched decoding) and
@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   app.add_option("--system", system, "with --chat: a system message before it")->needs(chat_flag);
   app.add_option("--chat-template", chat_template, "with --chat: this Jinja template file instead of the model's")->needs(chat_flag);
   app.add_option("--threads", threads, "threads (default: all hardware threads)");
-  app.add_option("--dtype", dtype, "compute dtype of the weights")->check(CLI::IsMember({"f32", "bf16", "f16", "int8"}));
+  app.add_option("--dtype", dtype, "compute dtype of the weights")->check(CLI::IsMember({"f32", "bf16", "f16", "int8", "int4"}));
   app.add_flag("--json", json, "print one JSON object instead of streaming text");
   app.add_option("--parallel", parallel, "submit N copies of the request at once to one batching Engine")
       ->check(CLI::Range(size_t(1), size_t(4096)));

@@ -1,5 +1,5 @@
 // zest-perplexity: a model's perplexity on a text file.
-//   zest-perplexity [--model DIR] --file F [--ctx N] [--dtype f32|bf16|f16|int8] [--threads N]
+//   zest-perplexity [--model DIR] --file F [--ctx N] [--dtype f32|bf16|f16|int8|int4] [--threads N]
 // Each line of F is encoded with the tokenizer's special tokens (a LLaMA tokenizer's BOS, say) and
 // the ids are scored in non-overlapping windows of ctx tokens (zest/generate/perplexity.hpp).
 // Without --model, the embedded demo model. Prints progress to stderr and, as the last stdout line,
@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   app.add_option("--model", model_dir, "model directory (default: the embedded demo model)");
   app.add_option("--file", file, "text file, one passage per line")->required();
   app.add_option("--ctx", ctx, "tokens per window");
-  app.add_option("--dtype", dtype, "compute dtype of the weights")->check(CLI::IsMember({"f32", "bf16", "f16", "int8"}));
+  app.add_option("--dtype", dtype, "compute dtype of the weights")->check(CLI::IsMember({"f32", "bf16", "f16", "int8", "int4"}));
   app.add_option("--threads", threads, "threads (default: all hardware threads)");
   CLI11_PARSE(app, argc, argv);
 

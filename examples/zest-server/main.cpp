@@ -1,6 +1,6 @@
 // zest-server: an OpenAI-compatible HTTP server over zest::Engine (a decoder directory) or
 // zest::Encoder (an encoder directory's /v1/embeddings).
-//   zest-server [--model DIR] [--host 127.0.0.1] [--port 8080] [--dtype f32|bf16|f16|int8] [--threads N]
+//   zest-server [--model DIR] [--host 127.0.0.1] [--port 8080] [--dtype f32|bf16|f16|int8|int4] [--threads N]
 //     [--max-batch N] [--kv-cache-mib N] [--api-key KEY] [--max-queue N] [--timeout-s S]
 // Without --model, the embedded demo model. --port 0 takes a free port; the port is printed on
 // standard error as "zest-server: listening on http://HOST:PORT". SIGTERM (or SIGINT) stops
@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   app.add_option("--model", model_dir, "model directory (default: the embedded demo model)");
   app.add_option("--host", host, "address to listen on (default 127.0.0.1)");
   app.add_option("--port", port, "port to listen on (default 8080; 0: any free port)")->check(CLI::Range(0, 65535));
-  app.add_option("--dtype", dtype, "compute dtype of the weights")->check(CLI::IsMember({"f32", "bf16", "f16", "int8"}));
+  app.add_option("--dtype", dtype, "compute dtype of the weights")->check(CLI::IsMember({"f32", "bf16", "f16", "int8", "int4"}));
   app.add_option("--threads", threads, "threads (default: all hardware threads)")->check(CLI::PositiveNumber);
   app.add_option("--max-batch", max_batch, "sequences generating at once (default 64)")->check(CLI::Range(size_t(1), size_t(4096)));
   app.add_option("--kv-cache-mib", kv_cache_mib, "KV cache size in MiB (default: 8,192 positions)")->check(CLI::PositiveNumber);

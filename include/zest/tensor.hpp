@@ -22,7 +22,9 @@
 
 namespace zest {
 
-enum class DType : uint8_t { f32, f16, bf16, f64, i8, i16, i32, i64, u8, boolean };
+// i4 names a compute dtype only (LoadOptions: weights quantized to 4 bits at load); no tensor
+// stores 4-bit elements, so its element size is 0.
+enum class DType : uint8_t { f32, f16, bf16, f64, i8, i16, i32, i64, u8, boolean, i4 };
 
 constexpr size_t dtype_size(DType dtype) {
   switch (dtype) {
@@ -36,6 +38,7 @@ constexpr size_t dtype_size(DType dtype) {
     case DType::i8:
     case DType::u8:
     case DType::boolean: return 1;
+    case DType::i4: return 0;
   }
   return 0;
 }
@@ -52,6 +55,7 @@ constexpr std::string_view dtype_name(DType dtype) {
     case DType::i64: return "i64";
     case DType::u8: return "u8";
     case DType::boolean: return "bool";
+    case DType::i4: return "i4";
   }
   return "?";
 }

@@ -12,17 +12,10 @@
 #include "zest/kernels/matmul.hpp"
 #include "zest/kernels/norm_quantize.hpp"
 
+#include "int8_reference.hpp"
 #include "random.hpp"
 
 namespace {
-
-using MatrixD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-MatrixD to_matrix(const std::vector<float>& v, size_t rows, size_t cols) {
-  MatrixD m(rows, cols);
-  for (size_t i = 0; i < rows * cols; ++i) m.data()[i] = v[i];
-  return m;
-}
 
 // The int8 formats as packed_matrix.hpp and matmul_int8.hpp document them (scalar references).
 // Weights: each row's block of `group` values over a scale of max|w| / 127 rounded up to an f16.
@@ -39,32 +32,6 @@ MatrixD dequantize_weights(const std::vector<float>& v, size_t rows, size_t cols
       for (size_t k = k0; k < k1; ++k) m(r, k) = double(d) * std::nearbyint(v[r * cols + k] * inv);
     }
   return m;
-}
-
-// Activations: per row over max|x| / 127, with `levels` = 2 plus the residual level.
-MatrixD dequantize_activations(const std::vector<float>& v, size_t rows, size_t cols, size_t levels) {
-  MatrixD m(rows, cols);
-  for (size_t r = 0; r < rows; ++r) {
-    float amax = 0;
-    for (size_t k = 0; k < cols; ++k) amax = std::max(amax, std::fabs(v[r * cols + k]));
-    const float d = amax / 127.f, inv = amax > 0 ? 127.f / amax : 0.f;
-    for (size_t k = 0; k < cols; ++k) {
-      const float scaled = v[r * cols + k] * inv, q = std::nearbyint(scaled);
-      const double residual = levels == 2 ? std::nearbyint((scaled - q) * 254.f) / 254.0 : 0.0;
-      m(r, k) = double(d) * (q + residual);
-    }
-  }
-  return m;
-}
-
-// Largest |got - want| relative to the largest |want|.
-double relative_error(const std::vector<float>& got, const MatrixD& want) {
-  double err = 0, scale = 0;
-  for (Eigen::Index i = 0; i < want.size(); ++i) {
-    err = std::max(err, std::abs(double(got[i]) - want.data()[i]));
-    scale = std::max(scale, std::abs(want.data()[i]));
-  }
-  return err / std::max(scale, 1e-30);
 }
 
 struct Shape {
@@ -197,7 +164,7 @@ TEST_CASE("the 50257-row vocabulary head, one row, split across threads") {
 }
 
 TEST_CASE("a decode batch: each of M rows gets what the row alone gets") {
-  // Up to kDecodeRows / kInt8DecodeRows rows a matmul is a decode step of M sequences: int8 rows
+  // Up to kDecodeRows / kInt8DecodeRows rows a matmul is a decode step of M sequences: int8 / int4 rows
   // equal the row alone bit for bit (whole panels, integer dot products; AMX's tiles, where they
   // run, sum the levels in another order), float rows within 1e-5 (a batch sums in cache blocks).
   // K = 1030 crosses the float and int8 cache blocks; N = 100 ends on a partial panel.
@@ -210,7 +177,8 @@ TEST_CASE("a decode batch: each of M rows gets what the row alone gets") {
   };
   using zest::detail::WeightFormat;
   for (const Format f : {Format{WeightFormat::f32, {}}, Format{WeightFormat::bf16, {}}, Format{WeightFormat::f16, {}},
-                         Format{WeightFormat::int8, {32, true}}, Format{WeightFormat::int8, {128, false}}})
+                         Format{WeightFormat::int8, {32, true}}, Format{WeightFormat::int8, {128, false}},
+                         Format{WeightFormat::int4, {32, false}}, Format{WeightFormat::int4, {128, true}}})
     for (size_t m : {2u, 3u, 4u, 13u, 16u, 64u}) {
       CAPTURE(zest::detail::to_string(f.format));
       CAPTURE(f.int8.activation_residual);
@@ -219,7 +187,7 @@ TEST_CASE("a decode batch: each of M rows gets what the row alone gets") {
       auto x = random_vector(m * k, 1.f, unsigned(19 + m));
       std::vector<float> y(m * n, NAN), alone(n, NAN);
       zest::detail::matmul(x.data(), m, packed, y.data(), pool, {bias.data(), false});
-      bool exact = f.format == WeightFormat::int8;
+      bool exact = zest::detail::is_quantized(f.format);
 #if defined(ZEST_HAVE_AMX_INT8)
       if (m * zest::detail::int8_levels(packed) >= zest::detail::kAmxRows && zest::detail::amx_int8_usable()) exact = false;
 #endif

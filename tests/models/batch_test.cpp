@@ -34,7 +34,7 @@ TEST_CASE("a batched decode step equals each sequence's own step") {
                         "models/gemma3-text", "models/phi3",         "models/llama-dynamic", "models/mistral-sw",
                         "models/qwen3"};
   for (const char* dir : dirs)
-    for (const auto dtype : {zest::DType::f32, zest::DType::bf16, zest::DType::i8}) {
+    for (const auto dtype : {zest::DType::f32, zest::DType::bf16, zest::DType::i8, zest::DType::i4}) {
       CAPTURE(dir);
       CAPTURE(zest::dtype_name(dtype));
       zest::LoadOptions options;
@@ -76,9 +76,9 @@ TEST_CASE("a batched decode step equals each sequence's own step") {
         }
       }
       // f32: within 1e-5 relative (seen: 1.8e-6; a GEMM of 4 or more rows sums its inputs in
-      // blocks, one row in one pass). int8: exact (integer dot products). bf16: within 2.5e-4
+      // blocks, one row in one pass). int8 and int4: exact (integer dot products). bf16: within 2.5e-4
       // (seen: 1.2e-4 on mistral-sw), as the same 1e-7 differences flip roundings of its f16 KV cache.
-      const double bound = dtype == zest::DType::f32 ? 1e-5 : dtype == zest::DType::i8 ? 0 : 2.5e-4;
+      const double bound = dtype == zest::DType::f32 ? 1e-5 : dtype == zest::DType::i8 || dtype == zest::DType::i4 ? 0 : 2.5e-4;
       CHECK(worst <= bound);
     }
 }

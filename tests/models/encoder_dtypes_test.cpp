@@ -54,3 +54,13 @@ TEST_CASE("bf16, f16 and int8 embeddings are within cosine 0.999 of f32") {
     }
   }
 }
+
+TEST_CASE("int4 is a decoder dtype: an encoder refuses it, naming it") {
+  CHECK(zest::parse_compute_dtype("int4") == zest::DType::i4);
+  CHECK(zest::parse_compute_dtype("i4") == zest::DType::i4);
+  CHECK_THROWS_WITH_AS(zest::parse_compute_dtype("int3"), doctest::Contains("int4"), zest::Error);
+  zest::LoadOptions options;
+  options.dtype = zest::DType::i4;
+  CHECK_THROWS_WITH_AS(zest::Encoder::from_pretrained(test_data("fixtures/tiny-bert"), options), doctest::Contains("i4 (int4)"),
+                       zest::Error);
+}

@@ -76,13 +76,13 @@ void wait_until(Pred pred) {
 
 }  // namespace
 
-// Seven families in three dtypes: its own suite, which the ThreadSanitizer stage skips (the
+// Seven families in four dtypes: its own suite, which the ThreadSanitizer stage skips (the
 // "serve" suite's engines cover the threads).
 TEST_CASE("every request of a mixed batch gets its own greedy generation, in every dtype" * doctest::test_suite("serve_dtypes")) {
   const char* dirs[] = {"fixtures/tiny-llama", "fixtures/tiny-gpt2", "models/gemma2", "models/mistral-sw", "models/phi3",
                         "models/llama-dynamic", "models/qwen3"};
   for (const char* dir : dirs)
-    for (const auto dtype : {zest::DType::f32, zest::DType::bf16, zest::DType::i8}) {
+    for (const auto dtype : {zest::DType::f32, zest::DType::bf16, zest::DType::i8, zest::DType::i4}) {
       CAPTURE(dir);
       CAPTURE(zest::dtype_name(dtype));
       const zest::Pipeline pipeline = load(dir, dtype);

@@ -8,6 +8,7 @@
 
 #include "zest/error.hpp"
 #include "zest/kernels/matmul_float.hpp"
+#include "zest/kernels/matmul_int4.hpp"
 #include "zest/kernels/matmul_int8.hpp"
 #include "zest/kernels/packed_matrix.hpp"
 #include "zest/runtime/thread_pool.hpp"
@@ -19,7 +20,7 @@ struct MatmulOptions {
   bool accumulate = false;      // add to y (a residual connection) instead of overwriting it
 };
 
-// The activation levels int8 weights w multiply: 2 with a residual level, else 1.
+// The activation levels int8 / int4 weights w multiply: 2 with a residual level, else 1.
 inline size_t int8_levels(const PackedMatrix& w) { return w.activation_residual() ? 2 : 1; }
 
 
@@ -28,14 +29,14 @@ inline void check_matmul(const void* x, size_t m, const PackedMatrix& w, const f
   if (m > 0 && (!x || !y)) fail(Error::Kind::input, "matmul: null activation or output pointer");
 }
 
-// Quantized activations (int8 weights only): x.cols must equal w.cols(), x.stride
+// Quantized activations (int8 or int4 weights only): x.cols must equal w.cols(), x.stride
 // w.cols_padded() and x.levels w's, as quantize_rows_int8(x, m, w.cols(), w.cols_padded(),
 // int8_levels(w), q) makes them.
 inline void matmul(const QuantizedRows& x, const PackedMatrix& w, float* y, ThreadPool& pool,
                    MatmulOptions options = {}) {
   detail::check_matmul(x.q.data(), x.rows, w, y);
-  if (w.format() != WeightFormat::int8)
-    detail::fail(Error::Kind::input, "matmul: quantized activations need int8 weights, not ", to_string(w.format()));
+  if (!is_quantized(w.format()))
+    detail::fail(Error::Kind::input, "matmul: quantized activations need int8 or int4 weights, not ", to_string(w.format()));
   if (x.cols != w.cols() || x.stride != w.cols_padded())
     detail::fail(Error::Kind::input, "matmul: activations of ", x.cols, " inputs (stride ", x.stride,
                  ") do not fit weights of ", w.cols(), " inputs (padded ", w.cols_padded(), ")");
@@ -51,10 +52,11 @@ inline void matmul(const QuantizedRows& x, const PackedMatrix& w, float* y, Thre
   if (x.rows * x.levels >= detail::kAmxRows && detail::amx_int8_fits(w) && detail::amx_int8_usable())
     return run(detail::Int8DotAmx{});
 #endif
+  if (w.format() == WeightFormat::int4) return run(detail::Int4Dot{});
   run(detail::Int8Dot{});
 }
 
-// y (m x w.rows()) = x (m x w.cols()) * W^T, rows contiguous; y must not overlap x. int8 weights quantize x per row
+// y (m x w.rows()) = x (m x w.cols()) * W^T, rows contiguous; y must not overlap x. int8 / int4 weights quantize x per row
 // first (into a per-thread buffer; pass QuantizedRows to reuse one quantization); f32, bf16 and
 // f16 weights multiply x as it is. (bf16 activations for vdpbf16ps doubled the next-token KL of
 // a bf16 prefill, past 1e-4, and ran no faster than f32 FMAs on Sapphire Rapids: its tiles about
@@ -63,7 +65,7 @@ inline void matmul(const float* x, size_t m, const PackedMatrix& w, float* y, Th
                    MatmulOptions options = {}) {
   detail::check_matmul(x, m, w, y);
   if (m == 0) return;
-  if (w.format() == WeightFormat::int8) {
+  if (is_quantized(w.format())) {
     thread_local QuantizedRows quantized;
     quantize_rows_int8(x, m, w.cols(), w.cols_padded(), int8_levels(w), quantized);
     matmul(quantized, w, y, pool, options);

@@ -228,7 +228,8 @@ inline void float_matmul_panels(const float* x, size_t m, const PackedMatrix& w,
       return float_matmul_panels<uint16_t>(x, m, w, y, bias, accumulate, p0, p1,
                                            [&](size_t p) { return F16PanelReader{w.half_panel(p)}; },
                                            [&](size_t p) { return w.half_panel(p); });
-    case WeightFormat::int8: break;
+    case WeightFormat::int8:
+    case WeightFormat::int4: break;
   }
 }
 

@@ -1,4 +1,4 @@
-// int8 x int8 -> int32 GEMM / GEMV for int8-packed weights (layout in packed_matrix.hpp).
+// int8 x int8 -> int32 GEMM / GEMV for int8- and int4-packed weights (layouts in packed_matrix.hpp).
 // Activations are quantized per row on the fly: d_x = max|x| / 127, q = round(x / d_x), stored
 // offset to unsigned (q + 128) because AVX-512 VNNI's vpdpbusd multiplies unsigned by signed
 // bytes; the offset's contribution, 128 * sum(q_w) per output row, was precomputed at packing.
@@ -11,11 +11,12 @@
 //   y[r][n] = d_x[r] * (dot(q) + dot(q') / 254),   each dot as above
 //
 // Three implementations of the block dot product (the int32 sums of one weight block against
-// MR activation rows), chosen at compile time and all reachable by the tests:
-//   Int8DotVnni   AVX-512 VNNI vpdpbusd: 64 multiply-adds per instruction
-//   Int8DotAvx2   AVX2 vpmaddubsw on |q_x| and sign-adjusted weights (no offset; |products|
-//                 <= 2 * 127 * 127 never saturate the 16-bit pair sums), then vpmaddwd
-//   Int8DotScalar plain C++
+// MR activation rows), chosen at compile time and all reachable by the tests; each is a template
+// over how the block's weights unpack to int8 quads (Int8Quads here, Int4Quads in matmul_int4.hpp):
+//   DotVnni   AVX-512 VNNI vpdpbusd: 64 multiply-adds per instruction
+//   DotAvx2   AVX2 vpmaddubsw on |q_x| and sign-adjusted weights (no offset; |products|
+//             <= 2 * 127 * 127 never saturate the 16-bit pair sums), then vpmaddwd
+//   DotScalar plain C++
 #pragma once
 
 #include <algorithm>
@@ -72,7 +73,29 @@ struct ScaledFromSums {
   }
 };
 
-struct Int8DotScalar : ScaledFromSums<Int8DotScalar> {
+// How a Dot reads a block's weights: Int8Quads (packed_matrix.hpp's int8 layout) or Int4Quads
+// (its int4 layout, matmul_int4.hpp). kQuads: quads per 128-byte vector, which unpack(vector, w)
+// turns into kQuads quads of int8 weights. weight(q, i, j, b): input 4i + b of panel row j, for
+// the scalar kernel. kVnniScale: the 512-bit unpacking gives kVnniScale^-1 q (the 256-bit one q).
+struct Int8Quads {
+  static constexpr size_t kQuads = 1;
+  static constexpr float kVnniScale = 1.f;
+  static int weight(const int8_t* q, size_t i, size_t j, size_t b) { return q[(i * kPanel + j) * 4 + b]; }
+#if defined(__AVX2__)
+  static void unpack(const int8_t* q, __m256i (&w)[kQuads][4]) {
+    for (int v = 0; v < 4; ++v) w[0][v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + v * 32));
+  }
+#endif
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+  static void unpack(const int8_t* q, __m512i (&w)[kQuads][2]) {
+    w[0][0] = _mm512_loadu_si512(q);
+    w[0][1] = _mm512_loadu_si512(q + 64);
+  }
+#endif
+};
+
+template <typename Quads>
+struct DotScalar : ScaledFromSums<DotScalar<Quads>> {
   static constexpr bool kOffsetActivations = false;
   template <int MR>
   static void block(const uint8_t* a, size_t lda, const int8_t* q, size_t quads, int32_t (*sums)[kPanel]) {
@@ -80,33 +103,36 @@ struct Int8DotScalar : ScaledFromSums<Int8DotScalar> {
       for (size_t j = 0; j < kPanel; ++j) {
         int32_t s = 0;
         for (size_t i = 0; i < quads; ++i)
-          for (size_t b = 0; b < 4; ++b) s += (int32_t(a[r * lda + 4 * i + b]) - 128) * q[(i * kPanel + j) * 4 + b];
+          for (size_t b = 0; b < 4; ++b) s += (int32_t(a[r * lda + 4 * i + b]) - 128) * Quads::weight(q, i, j, b);
         sums[r][j] = s;
       }
   }
 };
 
 #if defined(__AVX2__)
-struct Int8DotAvx2 : ScaledFromSums<Int8DotAvx2> {
+template <typename Quads>
+struct DotAvx2 : ScaledFromSums<DotAvx2<Quads>> {
   static constexpr bool kOffsetActivations = false;
   template <int MR>
   static void block(const uint8_t* a, size_t lda, const int8_t* q, size_t quads, int32_t (*sums)[kPanel]) {
+    constexpr size_t Q = Quads::kQuads;
     __m256i acc[MR][4];
     for (int r = 0; r < MR; ++r)
       for (int v = 0; v < 4; ++v) acc[r][v] = _mm256_setzero_si256();
     const __m256i flip = _mm256_set1_epi8(char(0x80)), ones = _mm256_set1_epi16(1);
-    for (size_t i = 0; i < quads; ++i) {
-      __m256i w[4];
-      for (int v = 0; v < 4; ++v) w[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + i * 128 + v * 32));
+    for (size_t i = 0; i < quads; i += Q) {
+      __m256i w[Q][4];
+      Quads::unpack(q + i * 128 / Q, w);
+      for (size_t h = 0; h < Q; ++h)
 #pragma GCC unroll 16
-      for (int r = 0; r < MR; ++r) {
-        int32_t four;
-        std::memcpy(&four, a + r * lda + 4 * i, 4);
-        const __m256i s = _mm256_xor_si256(_mm256_set1_epi32(four), flip);  // back to signed q_x
-        const __m256i ax = _mm256_abs_epi8(s);
-        for (int v = 0; v < 4; ++v)
-          acc[r][v] = _mm256_add_epi32(acc[r][v], _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(w[v], s)), ones));
-      }
+        for (int r = 0; r < MR; ++r) {
+          int32_t four;
+          std::memcpy(&four, a + r * lda + 4 * (i + h), 4);
+          const __m256i s = _mm256_xor_si256(_mm256_set1_epi32(four), flip);  // back to signed q_x
+          const __m256i ax = _mm256_abs_epi8(s);
+          for (int v = 0; v < 4; ++v)
+            acc[r][v] = _mm256_add_epi32(acc[r][v], _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(w[h][v], s)), ones));
+        }
     }
     for (int r = 0; r < MR; ++r)
       for (int v = 0; v < 4; ++v) _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums[r] + v * 8), acc[r][v]);
@@ -128,11 +154,12 @@ inline __m512i dpbusd(__m512i sum, __m512i x, __m512i w) {
 #endif
 }
 
-struct Int8DotVnni {
+template <typename Quads>
+struct DotVnni {
   static constexpr bool kOffsetActivations = true;
   // The int32 sums stay in registers from the dot products to the scaling. A GEMV's one or two
   // rows would leave each sum a chain of dependent vpdpbusd, a quad per latency, slower than an
-  // L3 delivers weights: consecutive quads go to kChains independent sums, added at the end
+  // L3 delivers weights: consecutive vectors go to kChains independent sums, added at the end
   // (int8r GEMV from L3, 2 threads, bench_kernels gemv/: 34.5 -> 35.2 GB/s, commit 2763ad6).
   template <int MR>
   static constexpr int kChains = MR == 1 ? 4 : MR == 2 ? 2 : 1;
@@ -142,26 +169,31 @@ struct Int8DotVnni {
                            TileSums<MR>& acc) {
     static_assert(kPanelBatches == 2);
     constexpr int C = kChains<MR>;
+    constexpr size_t Q = Quads::kQuads;
     __m512i sum[C][MR][2];
     for (int c = 0; c < C; ++c)
       for (int r = 0; r < MR; ++r) sum[c][r][0] = sum[c][r][1] = _mm512_setzero_si512();
-    auto quad = [&](int c, size_t i) {
-      const __m512i w0 = _mm512_loadu_si512(q + i * 128), w1 = _mm512_loadu_si512(q + i * 128 + 64);
+    auto vector = [&](int c, size_t v) {  // the Q quads of 128-byte vector v
+      __m512i w[Q][2];
+      Quads::unpack(q + v * 128, w);
+      for (size_t h = 0; h < Q; ++h)
 #pragma GCC unroll 16
-      for (int r = 0; r < MR; ++r) {
-        int32_t four;
-        std::memcpy(&four, a + r * lda + 4 * i, 4);
-        const __m512i x = _mm512_set1_epi32(four);
-        sum[c][r][0] = dpbusd(sum[c][r][0], x, w0);
-        sum[c][r][1] = dpbusd(sum[c][r][1], x, w1);
-      }
+        for (int r = 0; r < MR; ++r) {
+          int32_t four;
+          std::memcpy(&four, a + r * lda + 4 * (v * Q + h), 4);
+          const __m512i x = _mm512_set1_epi32(four);
+          sum[c][r][0] = dpbusd(sum[c][r][0], x, w[h][0]);
+          sum[c][r][1] = dpbusd(sum[c][r][1], x, w[h][1]);
+        }
     };
-    size_t i = 0;
-    for (; i + C <= quads; i += C)
+    const size_t vectors = quads / Q;
+    size_t v = 0;
+    for (; v + C <= vectors; v += C)
 #pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) quad(c, i + c);
-    for (; i < quads; ++i) quad(0, i);
-    const __m512 d0 = load_f16_batch(d), d1 = load_f16_batch(d + 16);
+      for (int c = 0; c < C; ++c) vector(c, v + c);
+    for (; v < vectors; ++v) vector(0, v);
+    const __m512 scale = _mm512_set1_ps(Quads::kVnniScale);
+    const __m512 d0 = _mm512_mul_ps(load_f16_batch(d), scale), d1 = _mm512_mul_ps(load_f16_batch(d + 16), scale);
     for (int r = 0; r < MR; ++r) {
       for (int c = 1; c < C; ++c)
         for (int h = 0; h < 2; ++h) sum[0][r][h] = _mm512_add_epi32(sum[0][r][h], sum[c][r][h]);
@@ -170,6 +202,14 @@ struct Int8DotVnni {
     }
   }
 };
+#endif
+
+using Int8DotScalar = DotScalar<Int8Quads>;
+#if defined(__AVX2__)
+using Int8DotAvx2 = DotAvx2<Int8Quads>;
+#endif
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+using Int8DotVnni = DotVnni<Int8Quads>;
 using Int8Dot = Int8DotVnni;
 #if defined(ZEST_HAVE_AMX_INT8)
 // VNNI, with AMX for every whole group of kAmxRows quantized rows: where amx_int8_usable().
@@ -202,7 +242,7 @@ inline void finish_int8_tile(const vfloat (&acc)[Rows][kPanelBatches], const Qua
   vfloat offset[kPanelBatches];
   for (size_t j = 0; j < kPanelBatches; ++j)
     offset[j] = subtract_offset && OffsetActivations
-                    ? vfloat::load_unaligned(w.int8_row_offset(p) + j * kLanes) * vfloat(kOffsetWeight<Levels>)
+                    ? vfloat::load_unaligned(w.row_offset(p) + j * kLanes) * vfloat(kOffsetWeight<Levels>)
                     : vfloat(0.f);
   for (int r = 0; r < Rows; ++r) {
     const vfloat dx(x.scale[r0 + r]);
@@ -225,16 +265,16 @@ inline void int8_tile(const QuantizedRows& x, size_t q0, const PackedMatrix& w, 
                       const char* prefetch = nullptr, size_t prefetch_count = 0) {
   static_assert(MR % Levels == 0);
   const size_t group = w.group();
-  const uint8_t* panel = w.int8_panel(p);
+  const uint8_t* panel = w.quantized_panel(p);
   alignas(64) TileSums<MR> acc = {};
   const size_t per_block = b1 > b0 ? (prefetch_count + (b1 - b0) - 1) / (b1 - b0) : 0;
   for (size_t b = b0; b < b1; ++b) {
     for (size_t l = (b - b0) * per_block, end = std::min(prefetch_count, l + per_block); l < end; ++l)
       __builtin_prefetch(prefetch + l * 64, 0, 2);
-    const uint8_t* block = panel + b * w.int8_block_bytes();
+    const uint8_t* block = panel + b * w.block_bytes();
     Dot::template scaled_block<MR>(x.q.data() + q0 * x.stride + b * group, x.stride,
                                    reinterpret_cast<const int8_t*>(block),
-                                   group / 4, reinterpret_cast<const uint16_t*>(block + group * kPanel), acc);
+                                   group / 4, reinterpret_cast<const uint16_t*>(block + w.block_weight_bytes()), acc);
   }
   vfloat rows[MR / Levels][kPanelBatches];
   for (int r = 0; r < MR / Levels; ++r)
@@ -275,7 +315,7 @@ inline void int8_matmul_levels(const QuantizedRows& x, const PackedMatrix& w, fl
   const size_t blocks_per_step = decode ? blocks : std::max<size_t>(1, kInt8BlockInputs / w.group());
   // Decode batches from kMinRowsToBlock rows: the tiles of a panel share out the prefetch of the
   // next (a GEMV's one stream is left to the hardware prefetchers).
-  const size_t panel_lines = blocks * w.int8_block_bytes() / 64;
+  const size_t panel_lines = blocks * w.block_bytes() / 64;
   size_t tiles_per_panel = 0;
   if (decode && m >= kMinRowsToBlock) {
     size_t rest = quantized_rows;
@@ -289,7 +329,7 @@ inline void int8_matmul_levels(const QuantizedRows& x, const PackedMatrix& w, fl
       if (bias && b0 == 0) std::memcpy(panel_bias, bias + n0, n_valid * sizeof(float));
       const float* tile_bias = bias && b0 == 0 ? panel_bias : nullptr;
       const bool load_y = accumulate || b0 > 0;
-      const char* next_panel = p + 1 < p1 ? reinterpret_cast<const char*>(w.int8_panel(p + 1)) : nullptr;
+      const char* next_panel = p + 1 < p1 ? reinterpret_cast<const char*>(w.quantized_panel(p + 1)) : nullptr;
       const size_t share = next_panel && tiles_per_panel ? (panel_lines + tiles_per_panel - 1) / tiles_per_panel : 0;
       size_t tile = 0;
       auto tiles = [&]<int MR>(size_t& q) {

@@ -37,7 +37,11 @@ inline bool amx_int8_usable() {
 }
 
 // AMX takes blocks of 32 inputs or a multiple of 64 (one tile step); others stay on VNNI.
-inline bool amx_int8_fits(const PackedMatrix& w) { return w.group() == 32 || w.group() % 64 == 0; }
+// int4 stays on VNNI too: AMX has no 4-bit operand, and its tiles would need the nibbles unpacked
+// to memory first (this machine has no AMX to measure that on).
+inline bool amx_int8_fits(const PackedMatrix& w) {
+  return w.format() == WeightFormat::int8 && (w.group() == 32 || w.group() % 64 == 0);
+}
 
 // Tiles 0-3: int32 sums (rows 0-15 / 16-31 x outputs 0-15 / 16-31); 4, 5: the two row tiles of
 // activations, k bytes each; 6, 7: the two output halves of k / 4 weight quads. k = 32 or 64.
@@ -68,10 +72,10 @@ inline void amx_int8_rows(const QuantizedRows& x, size_t q0, const PackedMatrix&
   configure_amx_tiles(k);
   // One level: row tiles of rows 0-15 and 16-31. Two: of the 16 rows' first and residual levels.
   const size_t tile_stride = Levels * x.stride, second_tile = Levels == 2 ? x.stride : 16 * x.stride;
-  const uint8_t* panel = w.int8_panel(p);
+  const uint8_t* panel = w.quantized_panel(p);
   alignas(64) int32_t sums[4][16][16];
   for (size_t b = b0; b < b1; ++b) {
-    const uint8_t* block = panel + b * w.int8_block_bytes();
+    const uint8_t* block = panel + b * w.block_bytes();
     const uint8_t* a = x.q.data() + q0 * x.stride + b * group;
     _tile_zero(0);
     _tile_zero(1);
@@ -92,7 +96,7 @@ inline void amx_int8_rows(const QuantizedRows& x, size_t q0, const PackedMatrix&
     _tile_stored(1, sums[1], 64);
     _tile_stored(2, sums[2], 64);
     _tile_stored(3, sums[3], 64);
-    const auto* d = reinterpret_cast<const uint16_t*>(block + group * kPanel);
+    const auto* d = reinterpret_cast<const uint16_t*>(block + w.block_weight_bytes());
     const vfloat scale[2] = {load_f16_batch(d), load_f16_batch(d + 16)};
     auto sum = [&](size_t tile, size_t row) { return xsimd::to_float(xsimd::batch<int32_t>::load_aligned(sums[tile][row])); };
     for (size_t r = 0; r < kAmxRows / Levels; ++r)

@@ -131,6 +131,24 @@ class DecoderModel {
   // each token's error into the next, and W8A8 per row costs 2-3x the KL target (1e-3) on the
   // sharp test models (tools/reference/int8_simulation.py).
   static constexpr Int8Scheme kInt8{.group = 32, .activation_residual = true};
+  // int4 weights in blocks of 32 inputs with one activation level: the weights' error dominates
+  // (a residual level: demo model KL 1.15e-3 -> 0.98e-3, the sharp models within 2%; blocks of
+  // 64 raised KL up to 27%). Only the MLP goes to int4; attention (q/k/v and output) and the LM
+  // head stay int8, as llama.cpp's Q4_K_M keeps attn_v at 6 bits. Against all layers at int4
+  // (bench/LOG.md, "int4"): attention at int8 costs a 1B LLaMA 15% more bytes (617 -> 701 MB,
+  // int8 1103) and cuts the sharp models' KL 2.2-3.9x (llama-odd-gqa 0.19 -> 0.066, olmo2 0.108
+  // -> 0.028), the demo model's 1.7x, more than down_proj at int8 (+22% bytes, KL -8-34%) or
+  // asymmetric blocks with an f16 minimum (+11%, KL 0-48%); an int4 head multiplied the demo
+  // model's KL by 5.3.
+  static constexpr Int8Scheme kInt4{.group = 32, .activation_residual = false};
+
+  // Where each Linear weight goes for the compute dtype's weight format.
+  static DecoderFormats linear_formats(WeightFormat format) {
+    const LinearFormat same{format, kInt8};
+    if (format != WeightFormat::int4) return {same, same, same, same, same};
+    const LinearFormat int8{WeightFormat::int8, kInt8}, int4{WeightFormat::int4, kInt4};
+    return {.qkv = int8, .out = int8, .up = int4, .down = int4, .head = int8};
+  }
   // Rows per share of the row-wise work (norms, activations) that a prompt's rows split across
   // the pool; a decode step's one row runs inline, where a fork/join (0.6-0.8 us on 2 threads,
   // bench_kernels fork_join_empty) would cost more than it.
@@ -148,8 +166,9 @@ class DecoderModel {
       detail::fail(Error::Kind::unsupported, "model_type ", to_string(config_.model_type), " is an encoder, not a decoder model");
     format_ = detail::weight_format(options.dtype);
     const auto begin = std::chrono::steady_clock::now();
-    w_ = config_.model_type == ModelType::gpt2 ? load_gpt2_weights(weights_, config_, format_, kInt8)
-                                               : load_llama_like_weights(weights_, config_, format_, kInt8);
+    const DecoderFormats formats = linear_formats(format_);
+    w_ = config_.model_type == ModelType::gpt2 ? load_gpt2_weights(weights_, config_, formats)
+                                               : load_llama_like_weights(weights_, config_, formats);
     load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
   }
 

@@ -112,6 +112,10 @@ class EncoderModel {
                    " is not an encoder (supported: bert, roberta, xlm-roberta)");
     if (config_.hidden_act != Activation::gelu_erf && config_.hidden_act != Activation::gelu_tanh)
       detail::fail(Error::Kind::unsupported, "hidden_act of an encoder must be a GELU (gelu, gelu_new, ...)");
+    // 4-bit weights are measured on decoders only (tests/models/decoder_dtypes_test.cpp).
+    if (options.dtype == DType::i4)
+      detail::fail(Error::Kind::unsupported, "compute dtype ", options.dtype,
+                   " (int4) is for decoder models; an encoder takes f32, bf16, f16 or int8");
     format_ = detail::weight_format(options.dtype);
     const auto begin = std::chrono::steady_clock::now();
     load_weights(weights);

@@ -20,20 +20,21 @@ struct Device {
 };
 
 struct LoadOptions {
-  // Weights of the Linear layers: f32, bf16 or f16 (kept in half precision), or i8 (quantized
-  // at load, per-group scales). Norms and embeddings stay f32.
+  // Weights of the Linear layers: f32, bf16 or f16 (kept in half precision), or i8 / i4
+  // (quantized at load, per-group scales). Norms and embeddings stay f32.
   DType dtype = DType::f32;
   int threads = 0;  // 0: one per hardware thread
   Device device = Device::cpu();
 };
 
-// "f32", "bf16", "f16", "int8" (or "i8") as the dtype of LoadOptions.
+// "f32", "bf16", "f16", "int8" (or "i8"), "int4" (or "i4") as the dtype of LoadOptions.
 inline DType parse_compute_dtype(std::string_view name) {
   if (name == "f32" || name == "float32") return DType::f32;
   if (name == "bf16" || name == "bfloat16") return DType::bf16;
   if (name == "f16" || name == "float16") return DType::f16;
   if (name == "int8" || name == "i8") return DType::i8;
-  detail::fail(Error::Kind::input, "unknown compute dtype '", name, "' (choose f32, bf16, f16 or int8)");
+  if (name == "int4" || name == "i4") return DType::i4;
+  detail::fail(Error::Kind::input, "unknown compute dtype '", name, "' (choose f32, bf16, f16, int8 or int4)");
 }
 
 namespace detail {
@@ -44,7 +45,8 @@ inline WeightFormat weight_format(DType dtype) {
     case DType::bf16: return WeightFormat::bf16;
     case DType::f16: return WeightFormat::f16;
     case DType::i8: return WeightFormat::int8;
-    default: fail(Error::Kind::input, "compute dtype ", dtype, " is not one of f32, bf16, f16, int8");
+    case DType::i4: return WeightFormat::int4;
+    default: fail(Error::Kind::input, "compute dtype ", dtype, " is not one of f32, bf16, f16, int8, int4");
   }
 }
 

@@ -56,6 +56,14 @@ class MappedFile {
   std::span<const std::byte> bytes() const { return {data_, size_}; }
   const std::filesystem::path& path() const { return path_; }
 
+  // Unmaps the pages read so far from this process (they stay in the page cache). The mapping is
+  // read-only, so nothing is lost: a later read maps a page again. A model that packs its weights
+  // into its own buffers calls this after loading, so that its resident memory is those buffers
+  // and not also the checkpoint they came from.
+  void release_resident() const {
+    if (data_) ::madvise(const_cast<std::byte*>(data_), size_, MADV_DONTNEED);
+  }
+
  private:
   std::filesystem::path path_;
   const std::byte* data_ = nullptr;

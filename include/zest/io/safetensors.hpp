@@ -156,6 +156,8 @@ class SafetensorsFile {
     const TensorInfo& info = it->second;
     return TensorView(file_->bytes().data() + header_.data_begin + info.begin, info.dtype, info.shape);
   }
+  // See MappedFile::release_resident: views stay valid.
+  void release_resident() const { file_->release_resident(); }
 
  private:
   std::shared_ptr<const detail::MappedFile> file_;  // shared: views outlive copies of this object
@@ -199,6 +201,12 @@ class Weights {
   }
 
   const std::vector<SafetensorsFile>& files() const { return files_; }
+
+  // Drops the pages read so far from this process's resident memory; views stay valid (see
+  // MappedFile::release_resident).
+  void release_resident() const {
+    for (const SafetensorsFile& file : files_) file.release_resident();
+  }
 
  private:
   std::string description() const {

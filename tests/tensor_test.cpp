@@ -16,6 +16,10 @@ TEST_CASE("dtype sizes and names") {
   CHECK(zest::dtype_size(DType::i64) == 8);
   CHECK(zest::dtype_size(DType::i8) == 1);
   CHECK(zest::dtype_name(DType::f16) == "f16");
+  // i4 names how weights are quantized at load; no tensor holds it.
+  const uint8_t byte = 0;
+  CHECK_THROWS_WITH_AS(Tensor(DType::i4, Shape{2}), "dtype i4 is a compute dtype; no tensor stores it", zest::Error);
+  CHECK_THROWS_AS(TensorView(&byte, DType::i4, Shape{2}), zest::Error);
 }
 
 TEST_CASE("shape") {

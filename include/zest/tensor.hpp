@@ -76,6 +76,11 @@ constexpr bool dtype_matches(DType d) {
   else if constexpr (std::is_same_v<T, uint8_t>) return d == DType::u8 || d == DType::boolean;
   else static_assert(sizeof(T) == 0, "no zest dtype stores this element type");
 }
+
+// A tensor of i4 (a compute dtype only, element size 0) would divide by its element size.
+inline void check_storable(DType dtype) {
+  if (dtype_size(dtype) == 0) fail(Error::Kind::input, "dtype ", dtype, " is a compute dtype; no tensor stores it");
+}
 }  // namespace detail
 
 // Dimensions of a tensor, at most kMaxRank of them.
@@ -121,6 +126,7 @@ class TensorView {
  public:
   TensorView() = default;
   TensorView(const void* data, DType dtype, Shape shape) : data_(data), dtype_(dtype), shape_(shape) {
+    detail::check_storable(dtype);
     int64_t stride = 1;
     for (int i = shape.rank() - 1; i >= 0; --i) {
       strides_[size_t(i)] = stride;
@@ -192,6 +198,7 @@ class Tensor {
   Tensor() = default;
   // Uninitialised storage for the given dtype and shape.
   Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(shape) {
+    detail::check_storable(dtype);
     const size_t bytes = (nbytes() + kAlignment - 1) / kAlignment * kAlignment;
     if (bytes > 0) storage_.reset(static_cast<std::byte*>(::operator new[](bytes, std::align_val_t{kAlignment})));
   }

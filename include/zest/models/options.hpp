@@ -7,10 +7,13 @@
 #include "zest/error.hpp"
 #include "zest/kernels/packed_matrix.hpp"
 #include "zest/tensor.hpp"
+#ifdef ZEST_WITH_CUDA
+#include "zest/backend/cuda/device.hpp"
+#endif
 
 namespace zest {
 
-// Where a model runs. CUDA needs a build with ZEST_CUDA; this build runs on the CPU only.
+// Where a model runs. CUDA needs a build with ZEST_CUDA (which defines ZEST_WITH_CUDA).
 struct Device {
   enum class Kind { cpu, cuda } kind = Kind::cpu;
   int index = 0;
@@ -51,8 +54,20 @@ inline WeightFormat weight_format(DType dtype) {
 }
 
 inline void check_device(const Device& device) {
+  if (device.kind != Device::Kind::cuda) return;
+#ifdef ZEST_WITH_CUDA
+  check_cuda_device(device.index);
+#else
+  fail(Error::Kind::device, "Device::cuda(", device.index, ") was asked for, but this zest was built without ZEST_CUDA");
+#endif
+}
+
+// For the CPU models (DecoderModel, EncoderModel): Device::cuda is the CUDA backend's to run
+// (Pipeline dispatches to it), never a CPU run under another name.
+inline void check_cpu_device(const Device& device, const char* what) {
+  check_device(device);
   if (device.kind == Device::Kind::cuda)
-    fail(Error::Kind::device, "Device::cuda(", device.index, ") was asked for, but this zest was built without ZEST_CUDA");
+    fail(Error::Kind::unsupported, what, " runs on the CPU only, not on Device::cuda(", device.index, ")");
 }
 
 }  // namespace detail

@@ -129,9 +129,4 @@ void argmax(const float* logits, int n, int32_t* out, cudaStream_t stream) {
   ZEST_CUDA_CHECK(cudaGetLastError());
 }
 
-void advance(int32_t* pos, int by, cudaStream_t stream) {
-  device::advance<<<1, 1, 0, stream>>>(pos, by);
-  ZEST_CUDA_CHECK(cudaGetLastError());
-}
-
 }  // namespace zest::cuda

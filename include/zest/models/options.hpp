@@ -40,6 +40,16 @@ inline DType parse_compute_dtype(std::string_view name) {
   detail::fail(Error::Kind::input, "unknown compute dtype '", name, "' (choose f32, bf16, f16, int8 or int4)");
 }
 
+// "cpu", "cuda" (GPU 0) or "cuda:N" as a Device.
+inline Device parse_device(std::string_view name) {
+  if (name == "cpu") return Device::cpu();
+  if (name == "cuda") return Device::cuda(0);
+  if (name.starts_with("cuda:") && name.size() > 5 && name.size() <= 9 &&
+      name.substr(5).find_first_not_of("0123456789") == std::string_view::npos)
+    return Device::cuda(std::stoi(std::string(name.substr(5))));
+  detail::fail(Error::Kind::input, "unknown device '", name, "' (choose cpu, cuda or cuda:N)");
+}
+
 namespace detail {
 
 inline WeightFormat weight_format(DType dtype) {

@@ -1,4 +1,4 @@
-// The MLP's activation, greedy argmax over the logits, and the position counter of a captured step.
+// The MLP's activation, and greedy argmax over the logits.
 #pragma once
 
 #include <cstdint>
@@ -50,7 +50,5 @@ __global__ void argmax(const float* __restrict__ logits, int n, int32_t* __restr
   }
   if (threadIdx.x == 0) *out = at[0];
 }
-
-__global__ void advance(int32_t* pos, int by) { *pos += by; }
 
 }  // namespace zest::cuda::device

@@ -70,7 +70,4 @@ void activate(const float* u, float* out, int m, int n, Act act, bool gated, cud
 // *out = the index of the largest of n logits (the first of equals).
 void argmax(const float* logits, int n, int32_t* out, cudaStream_t stream);
 
-// *pos += by: a captured decode step moves its own position.
-void advance(int32_t* pos, int by, cudaStream_t stream);
-
 }  // namespace zest::cuda

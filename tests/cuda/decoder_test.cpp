@@ -164,7 +164,7 @@ TEST_CASE("Pipeline on Device::cuda: generation, streaming, and what it refuses"
   bad = kGpu, bad.dtype = zest::DType::i8;
   CHECK_THROWS_WITH_AS(zest::Pipeline::from_pretrained(dir, bad), doctest::Contains("not built yet"), zest::Error);
   CHECK_THROWS_WITH_AS(gpu.start_session(), doctest::Contains("does not run on Device::cuda"), zest::Error);
-  CHECK_THROWS_WITH_AS(zest::Engine(gpu), doctest::Contains("does not run on Device::cuda"), zest::Error);
+  CHECK_THROWS_WITH_AS(zest::Engine{gpu}, doctest::Contains("does not run on Device::cuda"), zest::Error);
 }
 
 TEST_SUITE_END();

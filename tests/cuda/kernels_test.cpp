@@ -56,7 +56,9 @@ TEST_CASE("gemv_bf16: vector and scalar paths, bias, accumulate") {
     const auto w = to_bf16(random_floats(size_t(rows) * cols, 1));
     const auto x = random_floats(size_t(m) * cols, 2), bias = random_floats(size_t(rows), 3), y0 = random_floats(size_t(m) * rows, 4);
     for (const bool accumulate : {false, true}) {
-      DeviceBuffer dw(w), dbias(bias), dy(y0);
+      DeviceBuffer dw(w);
+      DeviceBuffer dbias(bias);
+      DeviceBuffer dy(y0);
       DeviceBuffer dx(x);
       zest::cuda::gemv_bf16(dw.get(), dx.get(), dbias.get(), dy.get(), m, rows, cols, accumulate, nullptr);
       std::vector<double> want(size_t(m) * rows);
@@ -77,8 +79,11 @@ TEST_CASE("gemm_bf16 through cuBLASLt, and to_bf16 and add_bias around it") {
   const auto x = random_floats(size_t(m) * k, 5), w = random_floats(size_t(n) * k, 6), bias = random_floats(size_t(n), 7);
   const auto y0 = random_floats(size_t(m) * n, 8);
   const auto wb = to_bf16(w);
-  DeviceBuffer dx(x), dy(y0), dbias(bias);
-  DeviceBuffer dw(wb), dxb(std::vector<uint16_t>(x.size()));
+  DeviceBuffer dx(x);
+  DeviceBuffer dy(y0);
+  DeviceBuffer dbias(bias);
+  DeviceBuffer dw(wb);
+  DeviceBuffer dxb(std::vector<uint16_t>(x.size()));
   auto workspace = zest::detail::device_alloc(32 << 20);
   auto handle = zest::detail::make_cublaslt();
   zest::cuda::to_bf16(dx.get(), dxb.get(), x.size(), nullptr);
@@ -101,7 +106,10 @@ TEST_CASE("norm: RMSNorm and LayerNorm") {
   const int m = 3, d = 77;
   const auto x = random_floats(size_t(m) * d, 9, 3), w = random_floats(size_t(d), 10), b = random_floats(size_t(d), 11);
   for (const bool layer : {false, true}) {
-    DeviceBuffer dx(x), dw(w), db(b), dy(std::vector<float>(x.size()));
+    DeviceBuffer dx(x);
+    DeviceBuffer dw(w);
+    DeviceBuffer db(b);
+    DeviceBuffer dy(std::vector<float>(x.size()));
     zest::cuda::norm(dx.get(), dw.get(), layer ? db.get() : nullptr, dy.get(), m, d, 1e-5f, nullptr);
     std::vector<double> want(x.size());
     for (int r = 0; r < m; ++r) {
@@ -123,7 +131,10 @@ TEST_CASE("embed: rows of a bf16 table plus learned positions") {
   const int vocab = 11, d = 13, m = 3, pos0 = 4;
   const auto table = to_bf16(random_floats(size_t(vocab) * d, 12)), positions = to_bf16(random_floats(size_t(10) * d, 13));
   const std::vector<int32_t> staging = {pos0, 7, 0, 10};
-  DeviceBuffer dt(table), dp(positions), ds(staging), dx(std::vector<float>(size_t(m) * d));
+  DeviceBuffer dt(table);
+  DeviceBuffer dp(positions);
+  DeviceBuffer ds(staging);
+  DeviceBuffer dx(std::vector<float>(size_t(m) * d));
   zest::cuda::embed(dt.get(), dp.get(), ds.get() + 1, ds.get(), dx.get(), m, d, nullptr);
   std::vector<double> want(size_t(m) * d);
   for (int r = 0; r < m; ++r)
@@ -137,7 +148,9 @@ TEST_CASE("rope: rotate_half of q and k heads, partial rotary, scaled") {
   const int m = 2, heads = 3, kv_heads = 1, hd = 10, rot = 8, stride = (heads + 2 * kv_heads) * hd + 3, pos0 = 5;
   const float scaling = 1.25f;
   const auto qkv = random_floats(size_t(m) * stride, 14), inv_freq = random_floats(size_t(rot / 2), 15);
-  DeviceBuffer dq(qkv), df(inv_freq), dp(std::vector<int32_t>{pos0});
+  DeviceBuffer dq(qkv);
+  DeviceBuffer df(inv_freq);
+  DeviceBuffer dp(std::vector<int32_t>{pos0});
   zest::cuda::rope(dq.get(), df.get(), dp.get(), m, stride, heads, kv_heads, hd, rot, scaling, nullptr);
   std::vector<double> want(qkv.begin(), qkv.end());
   for (int r = 0; r < m; ++r)
@@ -161,11 +174,14 @@ TEST_CASE("attention: split-K over the cache, GQA, causal rows") {
   const int splits = (capacity + zest::cuda::kAttentionSplit - 1) / zest::cuda::kAttentionSplit;
   const int length = 530;  // positions written
   const auto rows = random_floats(size_t(length) * stride, 16, 2);
-  DeviceBuffer dk(std::vector<float>(size_t(kv_heads) * capacity * hd)), dv(std::vector<float>(size_t(kv_heads) * capacity * hd));
-  DeviceBuffer drows(rows), dpos(std::vector<int32_t>{0});
+  DeviceBuffer dk(std::vector<float>(size_t(kv_heads) * capacity * hd));
+  DeviceBuffer dv(std::vector<float>(size_t(kv_heads) * capacity * hd));
+  DeviceBuffer drows(rows);
+  DeviceBuffer dpos(std::vector<int32_t>{0});
   zest::cuda::store_kv(drows.get(), dk.get(), dv.get(), dpos.get(), length, stride, qd, kv_heads, hd, capacity, nullptr);
-  for (const auto [pos0, m] : {std::pair{250, 9}, std::pair{length - 1, 1}, std::pair{0, 3}}) {
-    DeviceBuffer dp(std::vector<int32_t>{pos0}), partial(std::vector<float>(size_t(m) * heads * splits * (hd + 2)));
+  for (const auto& [pos0, m] : {std::pair{250, 9}, std::pair{length - 1, 1}, std::pair{0, 3}}) {
+    DeviceBuffer dp(std::vector<int32_t>{pos0});
+    DeviceBuffer partial(std::vector<float>(size_t(m) * heads * splits * (hd + 2)));
     DeviceBuffer dout(std::vector<float>(size_t(m) * qd));
     const float* q = drows.get() + size_t(pos0) * stride;
     zest::cuda::attention(q, stride, dk.get(), dv.get(), dp.get(), m, heads, kv_heads, hd, capacity, scale, partial.get(),
@@ -175,7 +191,7 @@ TEST_CASE("attention: split-K over the cache, GQA, causal rows") {
       for (int h = 0; h < heads; ++h) {
         const int kvh = h / (heads / kv_heads), n = pos0 + r + 1;
         const float* qr = rows.data() + size_t(pos0 + r) * stride + size_t(h) * hd;
-        std::vector<double> p(size_t(n));
+        std::vector<double> p(static_cast<size_t>(n));
         double mx = -1e300, sum = 0;
         for (int t = 0; t < n; ++t) {
           const float* k = rows.data() + size_t(t) * stride + qd + size_t(kvh) * hd;
@@ -197,9 +213,10 @@ TEST_CASE("attention: split-K over the cache, GQA, causal rows") {
 TEST_CASE("activate: gated silu and gelu_tanh, plain gelu_erf and relu") {
   const int m = 3, n = 29;
   const auto u = random_floats(size_t(m) * 2 * n, 17, 4);
-  for (const auto [act, gated] : {std::pair{zest::cuda::Act::silu, true}, std::pair{zest::cuda::Act::gelu_tanh, true},
+  for (const auto& [act, gated] : {std::pair{zest::cuda::Act::silu, true}, std::pair{zest::cuda::Act::gelu_tanh, true},
                                   std::pair{zest::cuda::Act::gelu_erf, false}, std::pair{zest::cuda::Act::relu, false}}) {
-    DeviceBuffer du(u), dout(std::vector<float>(size_t(m) * n));
+    DeviceBuffer du(u);
+    DeviceBuffer dout(std::vector<float>(size_t(m) * n));
     zest::cuda::activate(du.get(), dout.get(), m, n, act, gated, nullptr);
     auto f = [&](double x) {
       switch (act) {
@@ -221,7 +238,8 @@ TEST_CASE("activate: gated silu and gelu_tanh, plain gelu_erf and relu") {
 TEST_CASE("argmax: the first of equal maxima") {
   auto logits = random_floats(5003, 18);
   logits[4000] = 7, logits[1234] = 7;
-  DeviceBuffer dl(logits), dout(std::vector<int32_t>{-1});
+  DeviceBuffer dl(logits);
+  DeviceBuffer dout(std::vector<int32_t>{-1});
   zest::cuda::argmax(dl.get(), int(logits.size()), dout.get(), nullptr);
   CHECK(dout.read()[0] == 1234);
 }

@@ -114,10 +114,11 @@ void check_parity(const std::string& dir, size_t prompt_length, size_t steps) {
 TEST_SUITE_BEGIN("cuda_decoder");
 
 TEST_CASE("the fixtures on the GPU match the CPU f32 path") {
-  // 250 + 20: the prompt in two chunks (128 rows each), the decode steps across a split (256).
+  // 750 + 20: the prompt in two passes (512 rows, then 238), the decode steps across the
+  // attention split at 768 (3 x 256).
   for (const char* dir : {"fixtures/tiny-llama", "fixtures/tiny-gpt2", "fixtures/tiny-qwen2"}) {
     CAPTURE(dir);
-    check_parity(test_data(dir), 250, 20);
+    check_parity(test_data(dir), 750, 20);
   }
 }
 

@@ -59,7 +59,7 @@ double prefill_error(const std::string& dir, int64_t layers, const std::vector<i
 std::string first_divergence(const std::string& dir, const std::vector<int32_t>& ids, zest::detail::ThreadPool& pool) {
   const int64_t layers = zest::detail::load_model_config(dir).num_hidden_layers;
   std::ostringstream out;
-  for (int64_t k = 0; k <= layers; ++k) {
+  for (int64_t k = 1; k <= layers; ++k) {
     const double e = prefill_error(dir, k, ids, pool);
     out << " [" << k << " layers: " << e << "]";
     if (e > kTolerance) return "first diverges with " + std::to_string(k) + " of " + std::to_string(layers) + " layers:" + out.str();

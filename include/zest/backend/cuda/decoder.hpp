@@ -261,7 +261,6 @@ class CudaState {
   size_t length() const { return length_; }
   size_t capacity() const { return capacity_; }
   std::span<const int32_t> ids() const { return std::span(ids_).first(length_); }
-  void reset() { length_ = 0; }
 
  private:
   friend class CudaDecoder;

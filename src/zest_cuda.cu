@@ -55,6 +55,16 @@ void gemv_bf16(const uint16_t* w, const float* x, const float* bias, float* y, i
   ZEST_CUDA_CHECK(cudaGetLastError());
 }
 
+void gemv_int8(const int8_t* w, const float* scales, const float* x, const float* bias, float* y, int m, int rows, int cols,
+               bool accumulate, cudaStream_t stream) {
+  if (cols % kInt8Group != 0 || !aligned16(w) || !aligned16(x))
+    detail::fail(Error::Kind::unsupported, "gemv_int8: ", cols, " inputs (a multiple of ", kInt8Group,
+                 " wanted) or rows not 16-byte aligned");
+  const dim3 grid((rows + device::kGemvWarps - 1) / device::kGemvWarps, m);
+  device::gemv_int8<<<grid, 32 * device::kGemvWarps, 0, stream>>>(w, scales, x, bias, y, rows, cols, accumulate);
+  ZEST_CUDA_CHECK(cudaGetLastError());
+}
+
 void to_bf16(const float* x, uint16_t* y, size_t n, cudaStream_t stream) {
   device::to_bf16<<<blocks_for(n), kThreads, 0, stream>>>(x, y, n);
   ZEST_CUDA_CHECK(cudaGetLastError());

@@ -1,4 +1,4 @@
-// The CUDA decoder (bf16 weights) against the CPU f32 path on the fixtures and the reference
+// The CUDA decoder (bf16 weights, and int8 on the fixtures) against the CPU f32 path on the fixtures and the reference
 // models: logits within relative 2e-2 (max |gpu - cpu| / max |cpu|) after the prompt and at every
 // decode step (both fed the CPU's greedy id), greedy ids equal up to the first step whose CPU top-1
 // margin is below 0.05. A mismatch says where it starts: the first truncation of the model to
@@ -22,6 +22,7 @@ namespace {
 constexpr double kTolerance = 2e-2, kMargin = 0.05;
 
 const zest::LoadOptions kGpu{.dtype = zest::DType::bf16, .threads = 1, .device = zest::Device::cuda(0)};
+const zest::LoadOptions kGpuInt8{.dtype = zest::DType::i8, .threads = 1, .device = zest::Device::cuda(0)};
 const zest::LoadOptions kCpu{.dtype = zest::DType::f32, .threads = 1, .device = zest::Device::cpu()};
 
 double relative_error(const std::vector<float>& gpu, const std::vector<float>& cpu) {
@@ -44,9 +45,10 @@ zest::detail::ModelConfig truncated(const std::string& dir, int64_t layers) {
 }
 
 // Prefill logits of `ids` on both paths, the model cut to its first `layers` layers.
-double prefill_error(const std::string& dir, int64_t layers, const std::vector<int32_t>& ids, zest::detail::ThreadPool& pool) {
+double prefill_error(const std::string& dir, const zest::LoadOptions& options, int64_t layers, const std::vector<int32_t>& ids,
+                     zest::detail::ThreadPool& pool) {
   const zest::detail::DecoderModel cpu(truncated(dir, layers), zest::detail::Weights::open(dir), kCpu);
-  const zest::detail::CudaDecoder gpu(truncated(dir, layers), zest::detail::Weights::open(dir), kGpu);
+  const zest::detail::CudaDecoder gpu(truncated(dir, layers), zest::detail::Weights::open(dir), options);
   zest::detail::DecoderState cs(cpu, ids.size());
   zest::detail::CudaState gs(gpu, ids.size());
   std::vector<float> lc(cpu.vocab_size()), lg(gpu.vocab_size());
@@ -56,11 +58,12 @@ double prefill_error(const std::string& dir, int64_t layers, const std::vector<i
 }
 
 // Where the prefill logits first diverge: the fewest layers whose logits exceed the tolerance.
-std::string first_divergence(const std::string& dir, const std::vector<int32_t>& ids, zest::detail::ThreadPool& pool) {
+std::string first_divergence(const std::string& dir, const zest::LoadOptions& options, const std::vector<int32_t>& ids,
+                             zest::detail::ThreadPool& pool) {
   const int64_t layers = zest::detail::load_model_config(dir).num_hidden_layers;
   std::ostringstream out;
   for (int64_t k = 1; k <= layers; ++k) {
-    const double e = prefill_error(dir, k, ids, pool);
+    const double e = prefill_error(dir, options, k, ids, pool);
     out << " [" << k << " layers: " << e << "]";
     if (e > kTolerance) return "first diverges with " + std::to_string(k) + " of " + std::to_string(layers) + " layers:" + out.str();
   }
@@ -68,10 +71,10 @@ std::string first_divergence(const std::string& dir, const std::vector<int32_t>&
 }
 
 // Prefill of `prompt` then `steps` decode steps, compared as the header says.
-void check_parity(const std::string& dir, size_t prompt_length, size_t steps) {
+void check_parity(const std::string& dir, size_t prompt_length, size_t steps, const zest::LoadOptions& options = kGpu) {
   zest::detail::ThreadPool pool(1);
   const zest::detail::DecoderModel cpu = zest::detail::DecoderModel::load(dir, kCpu);
-  const zest::detail::CudaDecoder gpu = zest::detail::CudaDecoder::load(dir, kGpu);
+  const zest::detail::CudaDecoder gpu = zest::detail::CudaDecoder::load(dir, options);
   prompt_length = std::min(prompt_length, cpu.config().max_sequence_length() - steps);
   std::vector<int32_t> ids = prompt_ids(prompt_length, cpu.config().vocab_size);
   const size_t capacity = prompt_length + steps;
@@ -82,7 +85,8 @@ void check_parity(const std::string& dir, size_t prompt_length, size_t steps) {
   gpu.forward(gs, ids, lg, pool);
   const double prefill = relative_error(lg, lc);
   if (prefill > kTolerance)
-    FAIL(dir << ": prefill of " << ids.size() << " ids: logits differ by " << prefill << "; " << first_divergence(dir, ids, pool));
+    FAIL(dir << ": prefill of " << ids.size() << " ids: logits differ by " << prefill << "; "
+             << first_divergence(dir, options, ids, pool));
   bool ids_compared = true;
   for (size_t step = 0; step < steps; ++step) {
     std::vector<float> sorted = lc;
@@ -105,7 +109,7 @@ void check_parity(const std::string& dir, size_t prompt_length, size_t steps) {
                << " and from the GPU decode step by " << relative_error(lg, prefilled));
     }
   }
-  MESSAGE(dir << ": prefill " << prompt_length << " ids within " << prefill << ", " << steps << " decode steps within "
+  MESSAGE(dir << " (" << options.dtype << "): prefill " << prompt_length << " ids within " << prefill << ", " << steps << " decode steps within "
               << kTolerance << (ids_compared ? ", greedy ids equal" : ", greedy ids equal up to a near tie"));
 }
 
@@ -119,6 +123,13 @@ TEST_CASE("the fixtures on the GPU match the CPU f32 path") {
   for (const char* dir : {"fixtures/tiny-llama", "fixtures/tiny-gpt2", "fixtures/tiny-qwen2"}) {
     CAPTURE(dir);
     check_parity(test_data(dir), 750, 20);
+  }
+}
+
+TEST_CASE("the fixtures with int8 weights on the GPU match the CPU f32 path") {
+  for (const char* dir : {"fixtures/tiny-llama", "fixtures/tiny-gpt2", "fixtures/tiny-qwen2"}) {
+    CAPTURE(dir);
+    check_parity(test_data(dir), 750, 20, kGpuInt8);
   }
 }
 
@@ -161,9 +172,10 @@ TEST_CASE("Pipeline on Device::cuda: generation, streaming, and what it refuses"
   bad.device = zest::Device::cuda(1 << 20);
   CHECK_THROWS_WITH_AS(zest::Pipeline::from_pretrained(dir, bad), doctest::Contains("out of range"), zest::Error);
   bad = kGpu, bad.dtype = zest::DType::f32;
-  CHECK_THROWS_WITH_AS(zest::Pipeline::from_pretrained(dir, bad), doctest::Contains("bf16"), zest::Error);
-  bad = kGpu, bad.dtype = zest::DType::i8;
-  CHECK_THROWS_WITH_AS(zest::Pipeline::from_pretrained(dir, bad), doctest::Contains("not built yet"), zest::Error);
+  CHECK_THROWS_WITH_AS(zest::Pipeline::from_pretrained(dir, bad), doctest::Contains("bf16 or int8"), zest::Error);
+  bad = kGpuInt8;  // intermediate_size 48: down_proj not in whole groups of 32
+  CHECK_THROWS_WITH_AS(zest::Pipeline::from_pretrained(test_data("models/qwen2-v5"), bad), doctest::Contains("multiple of 32"),
+                       zest::Error);
   CHECK_THROWS_WITH_AS(gpu.start_session(), doctest::Contains("does not run on Device::cuda"), zest::Error);
   CHECK_THROWS_WITH_AS(zest::Engine{gpu}, doctest::Contains("does not run on Device::cuda"), zest::Error);
 }

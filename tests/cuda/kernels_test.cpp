@@ -74,6 +74,27 @@ TEST_CASE("gemv_bf16: vector and scalar paths, bias, accumulate") {
   }
 }
 
+TEST_CASE("gemv_int8: per-group scales, bias, accumulate") {
+  const int rows = 19, cols = 96, m = 2, groups = cols / zest::cuda::kInt8Group;
+  std::vector<int8_t> w(size_t(rows) * cols);
+  std::mt19937 rng(20);
+  for (int8_t& q : w) q = int8_t(int(rng() % 255) - 127);
+  const auto scales = random_floats(size_t(rows) * groups, 21), x = random_floats(size_t(m) * cols, 22);
+  const auto bias = random_floats(size_t(rows), 23), y0 = random_floats(size_t(m) * rows, 24);
+  DeviceBuffer dw(w);
+  DeviceBuffer ds(scales), dx(x), dbias(bias), dy(y0);
+  zest::cuda::gemv_int8(dw.get(), ds.get(), dx.get(), dbias.get(), dy.get(), m, rows, cols, /*accumulate=*/true, nullptr);
+  std::vector<double> want(size_t(m) * rows);
+  for (int r = 0; r < m; ++r)
+    for (int o = 0; o < rows; ++o) {
+      double s = y0[size_t(r) * rows + o] + bias[size_t(o)];
+      for (int k = 0; k < cols; ++k)
+        s += double(scales[size_t(o) * groups + k / zest::cuda::kInt8Group]) * w[size_t(o) * cols + k] * x[size_t(r) * cols + k];
+      want[size_t(r) * rows + o] = s;
+    }
+  check_close("gemv_int8 19x96", dy.read(), want, 1e-4);
+}
+
 TEST_CASE("gemm_bf16 through cuBLASLt, and to_bf16 and add_bias around it") {
   const int m = 5, n = 33, k = 48;
   const auto x = random_floats(size_t(m) * k, 5), w = random_floats(size_t(n) * k, 6), bias = random_floats(size_t(n), 7);

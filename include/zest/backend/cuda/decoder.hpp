@@ -1,6 +1,7 @@
 // The decoder on a GPU (LoadOptions::device = Device::cuda(i)): the CPU path's loading (config,
 // tensors by their Hugging Face names, the families' layouts) packs the weights to bf16, which
-// are unpacked to row-major and copied to one device allocation. Per sequence a CudaState holds
+// are unpacked to row-major (and with dtype i8 quantized: int8 weight-only, an f32 scale per 32
+// inputs of a row) and copied to one device allocation. Per sequence a CudaState holds
 // the KV cache (f32, [layer][k|v][kv_head][capacity][head_dim]) and the activations of up to
 // kChunk rows, all in device memory. The forward follows DecoderModel::run_chunk (decoder.hpp):
 //
@@ -11,12 +12,14 @@
 //   logits = final_norm(x_last) Wlm
 //
 // Linear layers: a prompt's rows through cuBLASLt (bf16 in, f32 accumulate and out), a decode
-// step's one row through zest's GEMV. A decode step is captured once per sequence as a CUDA graph
+// step's one row through zest's GEMV; int8 weights through the int8 GEMV for every row (prompts
+// too, for now: correct, not fast). A decode step is captured once per sequence as a CUDA graph
 // (its position and id are read from pinned memory), so a token costs one graph launch.
 // Features of the families this path does not implement fail at load (fail closed).
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -57,10 +60,10 @@ class CudaDecoder {
     if (options.device.kind != Device::Kind::cuda) fail(Error::Kind::input, "CudaDecoder: the device is not Device::cuda");
     device_ = options.device.index;
     ZEST_CUDA_CHECK(cudaSetDevice(device_));
-    if (options.dtype == DType::i8)
-      fail(Error::Kind::unsupported, "int8 weights on Device::cuda are not built yet: load with dtype bf16");
-    if (options.dtype != DType::bf16)
-      fail(Error::Kind::unsupported, "Device::cuda keeps the weights in bf16: load with dtype bf16, not ", options.dtype);
+    if (options.dtype != DType::bf16 && options.dtype != DType::i8)
+      fail(Error::Kind::unsupported, "Device::cuda keeps the weights in bf16 or int8: load with dtype bf16 or int8, not ",
+           options.dtype);
+    int8_ = options.dtype == DType::i8;
     check_supported();
     const LinearFormat bf16{WeightFormat::bf16, {}};
     const DecoderFormats formats{bf16, bf16, bf16, bf16, bf16};
@@ -77,7 +80,7 @@ class CudaDecoder {
   size_t kv_dim() const { return size_t(config_.num_key_value_heads * config_.head_dim); }
   size_t inter() const { return size_t(config_.intermediate_size); }
   bool gated() const { return config_.model_type != ModelType::gpt2; }
-  // Bytes of weights a decode step streams (the Linear layers and the LM head, bf16).
+  // Bytes of weights a decode step streams (the Linear layers and the LM head, with int8's scales).
   size_t weight_bytes() const { return weight_bytes_; }
   // Bytes of KV cache a decode step reads per cached position (f32 keys and values, every layer).
   size_t kv_bytes_per_position() const { return size_t(config_.num_hidden_layers) * 2 * kv_dim() * sizeof(float); }
@@ -89,9 +92,14 @@ class CudaDecoder {
 
  private:
   friend class CudaState;
+  // A Linear weight, rows x cols row-major: bf16, or int8 with scales (rows x cols / kInt8Group f32).
+  struct Matrix {
+    size_t weights = kNone, scales = kNone;
+    size_t rows = 0, cols = 0;
+  };
   struct Layer {
     size_t attn_in_w = kNone, attn_in_b = kNone, mlp_in_w = kNone, mlp_in_b = kNone;
-    size_t qkv = kNone, out = kNone, up = kNone, down = kNone;
+    Matrix qkv, out, up, down;
     size_t qkv_bias = kNone, out_bias = kNone, up_bias = kNone, down_bias = kNone;
     float attn_scale = 0;
     bool rope = false;
@@ -135,6 +143,22 @@ class CudaDecoder {
     return out;
   }
 
+  // Symmetric int8 per group of kInt8Group inputs: scale = max |w| / 127, q = round(w / scale).
+  static void quantize_int8(const std::vector<uint16_t>& bf16, size_t rows, size_t cols, std::vector<int8_t>& q,
+                            std::vector<float>& scales) {
+    constexpr size_t group = cuda::kInt8Group;
+    q.assign(rows * cols, 0);
+    scales.assign(rows * cols / group, 0.0f);
+    for (size_t g = 0; g < rows * cols / group; ++g) {
+      float amax = 0;
+      for (size_t i = 0; i < group; ++i) amax = std::max(amax, std::abs(bf16_to_f32(bf16[g * group + i])));
+      if (amax == 0) continue;
+      scales[g] = amax / 127;
+      for (size_t i = 0; i < group; ++i)
+        q[g * group + i] = int8_t(std::clamp(std::nearbyint(bf16_to_f32(bf16[g * group + i]) / scales[g]), -127.0f, 127.0f));
+    }
+  }
+
   // A [rows x hidden] table of the checkpoint's dtype as bf16.
   std::vector<uint16_t> bf16_table(const TensorView& t) const {
     const size_t n = size_t(t.shape().numel());
@@ -167,9 +191,23 @@ class CudaDecoder {
     };
     auto add_floats = [&](const std::vector<float>& v) { return add(v.data(), v.size() * sizeof(float)); };
     auto add_matrix = [&](const PackedMatrix& p) {
-      weight_bytes_ += p.rows() * p.cols() * 2;
-      const std::vector<uint16_t> m = row_major(p);
-      return add(m.data(), m.size() * 2);
+      Matrix m{.rows = p.rows(), .cols = p.cols()};
+      const std::vector<uint16_t> bf16 = row_major(p);
+      if (!int8_) {
+        weight_bytes_ += bf16.size() * 2;
+        m.weights = add(bf16.data(), bf16.size() * 2);
+        return m;
+      }
+      if (m.cols % cuda::kInt8Group != 0)
+        fail(Error::Kind::unsupported, "int8 weights on Device::cuda need in-features a multiple of ", cuda::kInt8Group,
+             "; a ", m.rows, " x ", m.cols, " weight has not");
+      std::vector<int8_t> q;
+      std::vector<float> scales;
+      quantize_int8(bf16, m.rows, m.cols, q, scales);
+      weight_bytes_ += q.size() + scales.size() * sizeof(float);
+      m.weights = add(q.data(), q.size());
+      m.scales = add(scales.data(), scales.size() * sizeof(float));
+      return m;
     };
     {
       const std::vector<uint16_t> e = bf16_table(w.embed);
@@ -207,8 +245,7 @@ class CudaDecoder {
   const T* at(size_t offset) const { return offset == kNone ? nullptr : arena_.at<const T>(offset); }
 
   // Y (+)= X W^T + bias over m rows of activations (f32) in `x`.
-  void linear(const CudaState& s, const float* x, size_t m, size_t w, size_t bias, float* y, size_t n, size_t k,
-              bool accumulate) const;
+  void linear(const CudaState& s, const float* x, size_t m, const Matrix& w, size_t bias, float* y, bool accumulate) const;
   // One pass over m <= kChunk rows at positions [state.length(), +m), whose ids and position the
   // state's device staging holds; attention over `splits` splits of the cache; with `logits`, the
   // last row's into the state's pinned logits.
@@ -217,7 +254,9 @@ class CudaDecoder {
   ModelConfig config_;
   int device_ = 0;
   DeviceArena arena_;
-  size_t embed_ = kNone, positions_ = kNone, final_w_ = kNone, final_b_ = kNone, head_ = kNone, inv_freq_ = kNone;
+  bool int8_ = false;
+  size_t embed_ = kNone, positions_ = kNone, final_w_ = kNone, final_b_ = kNone, inv_freq_ = kNone;
+  Matrix head_;
   std::vector<Layer> layers_;
   size_t rotary_dim_ = 0;
   float rope_scaling_ = 1;
@@ -287,18 +326,23 @@ class CudaState {
   std::vector<int32_t> ids_;
 };
 
-inline void CudaDecoder::linear(const CudaState& s, const float* x, size_t m, size_t w, size_t bias, float* y, size_t n,
-                                size_t k, bool accumulate) const {
+inline void CudaDecoder::linear(const CudaState& s, const float* x, size_t m, const Matrix& w, size_t bias, float* y,
+                                bool accumulate) const {
   cudaStream_t stream = s.stream_.get();
+  const int n = int(w.rows), k = int(w.cols);
+  if (w.scales != kNone) {
+    cuda::gemv_int8(at<int8_t>(w.weights), at<float>(w.scales), x, at<float>(bias), y, int(m), n, k, accumulate, stream);
+    return;
+  }
   if (m == 1) {
-    cuda::gemv_bf16(at<uint16_t>(w), x, at<float>(bias), y, 1, int(n), int(k), accumulate, stream);
+    cuda::gemv_bf16(at<uint16_t>(w.weights), x, at<float>(bias), y, 1, n, k, accumulate, stream);
     return;
   }
   uint16_t* xb = s.at<uint16_t>(s.bf16_);
-  cuda::to_bf16(x, xb, m * k, stream);
-  cuda::gemm_bf16(s.cublas_.get(), xb, at<uint16_t>(w), y, int(m), int(n), int(k), accumulate, s.at<void>(s.workspace_),
+  cuda::to_bf16(x, xb, m * w.cols, stream);
+  cuda::gemm_bf16(s.cublas_.get(), xb, at<uint16_t>(w.weights), y, int(m), n, k, accumulate, s.at<void>(s.workspace_),
                   kWorkspaceBytes, stream);
-  if (bias != kNone) cuda::add_bias(y, at<float>(bias), int(m), int(n), stream);
+  if (bias != kNone) cuda::add_bias(y, at<float>(bias), int(m), n, stream);
 }
 
 inline void CudaDecoder::run_chunk(const CudaState& s, size_t m, int splits, bool logits) const {
@@ -318,22 +362,22 @@ inline void CudaDecoder::run_chunk(const CudaState& s, size_t m, int splits, boo
   for (size_t li = 0; li < layers_.size(); ++li) {
     const Layer& l = layers_[li];
     cuda::norm(x, at<float>(l.attn_in_w), at<float>(l.attn_in_b), h, rows, d, eps, stream);
-    linear(s, h, m, l.qkv, l.qkv_bias, qkv, size_t(qkv_cols), size_t(d), false);
+    linear(s, h, m, l.qkv, l.qkv_bias, qkv, false);
     if (l.rope)
       cuda::rope(qkv, at<float>(inv_freq_), s.pos0(), rows, qkv_cols, heads, kv_heads, hd, int(rotary_dim_), rope_scaling_,
                  stream);
     cuda::store_kv(qkv, s.keys(li), s.values(li), s.pos0(), rows, qkv_cols, qd, kv_heads, hd, capacity, stream);
     cuda::attention(qkv, qkv_cols, s.keys(li), s.values(li), s.pos0(), rows, heads, kv_heads, hd, capacity, l.attn_scale,
                     s.at<float>(s.partial_), splits, attn, qd, stream);
-    linear(s, attn, m, l.out, l.out_bias, x, size_t(d), size_t(qd), true);
+    linear(s, attn, m, l.out, l.out_bias, x, true);
     cuda::norm(x, at<float>(l.mlp_in_w), at<float>(l.mlp_in_b), h, rows, d, eps, stream);
-    linear(s, h, m, l.up, l.up_bias, u, (gated() ? 2 : 1) * inter(), size_t(d), false);
+    linear(s, h, m, l.up, l.up_bias, u, false);
     cuda::activate(u, act, rows, n_inter, kind, gated(), stream);
-    linear(s, act, m, l.down, l.down_bias, x, size_t(d), inter(), true);
+    linear(s, act, m, l.down, l.down_bias, x, true);
   }
   if (!logits) return;
   cuda::norm(x + (m - 1) * size_t(d), at<float>(final_w_), at<float>(final_b_), h, 1, d, eps, stream);
-  cuda::gemv_bf16(at<uint16_t>(head_), h, nullptr, s.at<float>(s.logits_), 1, int(vocab_size()), d, false, stream);
+  linear(s, h, 1, head_, kNone, s.at<float>(s.logits_), false);
   ZEST_CUDA_CHECK(cudaMemcpyAsync(s.host_logits(), s.at<float>(s.logits_), vocab_size() * 4, cudaMemcpyDeviceToHost, stream));
 }
 

@@ -31,6 +31,13 @@ void norm(const float* x, const float* w, const float* bias, float* y, int m, in
 void gemv_bf16(const uint16_t* w, const float* x, const float* bias, float* y, int m, int rows, int cols,
                bool accumulate, cudaStream_t stream);
 
+// The same over int8 weights with one f32 scale per kInt8Group inputs of a row (scales: rows x
+// cols / kInt8Group): W[o][k] = scales[o][k / kInt8Group] * w[o][k]. cols % kInt8Group == 0, w
+// and x 16-byte aligned.
+inline constexpr int kInt8Group = 32;
+void gemv_int8(const int8_t* w, const float* scales, const float* x, const float* bias, float* y, int m, int rows, int cols,
+               bool accumulate, cudaStream_t stream);
+
 // f32 -> bf16 (round to nearest even), n values.
 void to_bf16(const float* x, uint16_t* y, size_t n, cudaStream_t stream);
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "zest/backend/cuda/common.cuh"
+#include "zest/backend/cuda/kernels.hpp"
 
 namespace zest::cuda::device {
 
@@ -32,6 +33,37 @@ __global__ void gemv_bf16(const uint16_t* __restrict__ w, const float* __restric
     }
   } else {
     for (int i = lane; i < cols; i += 32) acc += bf16(wr[i]) * xr[i];
+  }
+  acc = warp_sum(acc);
+  if (lane == 0) {
+    if (bias) acc += bias[row];
+    float* out = y + size_t(r) * rows + row;
+    *out = accumulate ? *out + acc : acc;
+  }
+}
+
+// int8 weight-only: W[row][k] = scales[row][k / kInt8Group] * q[row][k]. One warp per output row;
+// each lane takes 16 weights (one 16-byte load, half a group) and 16 activations at a time.
+// cols % kInt8Group == 0 and 16-byte aligned rows (the loader guarantees both).
+__global__ void gemv_int8(const int8_t* __restrict__ w, const float* __restrict__ scales, const float* __restrict__ x,
+                          const float* __restrict__ bias, float* __restrict__ y, int rows, int cols, bool accumulate) {
+  const int lane = threadIdx.x % 32, row = blockIdx.x * kGemvWarps + threadIdx.x / 32, r = blockIdx.y;
+  if (row >= rows) return;
+  const int4* w16 = reinterpret_cast<const int4*>(w + size_t(row) * cols);
+  const float* sr = scales + size_t(row) * (cols / kInt8Group);
+  const float4* x4 = reinterpret_cast<const float4*>(x + size_t(r) * cols);
+  float acc = 0;
+  for (int i = lane; i < cols / 16; i += 32) {
+    const int4 q = __ldg(w16 + i);
+    float part = 0;
+    const int words[4] = {q.x, q.y, q.z, q.w};
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const float4 a = x4[4 * i + j];
+      part += float(int8_t(words[j])) * a.x + float(int8_t(words[j] >> 8)) * a.y + float(int8_t(words[j] >> 16)) * a.z +
+              float(int8_t(words[j] >> 24)) * a.w;
+    }
+    acc += part * sr[i * 16 / kInt8Group];
   }
   acc = warp_sum(acc);
   if (lane == 0) {

@@ -4,7 +4,7 @@
 //     [--stop STR]... [--ignore-eos] [--threads N] [--dtype f32|bf16|f16|int8|int4] [--device cpu|cuda|cuda:N] [--json]
 //     [--chat [--system TEXT] [--chat-template FILE]] [--parallel N]
 // Without --model, the embedded demo model. --device cuda (a ZEST_CUDA build) generates on GPU 0
-// (cuda:N on GPU N) with --dtype bf16. Streams the new text to stdout; with --json prints instead one JSON object as the last line.
+// (cuda:N on GPU N) with --dtype bf16 or int8. Streams the new text to stdout; with --json prints instead one JSON object as the last line.
 // --parallel N submits N copies of the request at once to one zest::Engine (batched decoding) and
 // adds the serving figures to the JSON (examples/zest-generate/parallel.hpp); the text and the
 // usual fields are the first stream's.

@@ -25,6 +25,7 @@ __global__ void gemv_bf16(const uint16_t* __restrict__ w, const float* __restric
   if constexpr (kVector) {
     const uint4* w8 = reinterpret_cast<const uint4*>(wr);
     const float4* x4 = reinterpret_cast<const float4*>(xr);
+#pragma unroll 4  // several 16-byte loads in flight per lane
     for (int i = lane; i < cols / 8; i += 32) {
       const uint4 q = __ldg(w8 + i);
       const float4 a = x4[2 * i], b = x4[2 * i + 1];
@@ -53,6 +54,7 @@ __global__ void gemv_int8(const int8_t* __restrict__ w, const float* __restrict_
   const float* sr = scales + size_t(row) * (cols / kInt8Group);
   const float4* x4 = reinterpret_cast<const float4*>(x + size_t(r) * cols);
   float acc = 0;
+#pragma unroll 2
   for (int i = lane; i < cols / 16; i += 32) {
     const int4 q = __ldg(w16 + i);
     float part = 0;

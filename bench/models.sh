@@ -39,6 +39,24 @@ bench_ggufs() {
   done
 }
 
+# bench_quantized DIR QUANTIZE MODEL...: DIR/gguf/MODEL-{q4_0,q4_k_m}.gguf for each, quantized by
+# llama.cpp's own llama-quantize (at QUANTIZE) from the F32 GGUF that bench_ggufs made, as llama.cpp
+# users make the 4-bit files they run.
+bench_quantized() {
+  local dir=$1 quantize=$2 m t g
+  shift 2
+  for m in "$@"; do
+    for t in q4_0 q4_k_m; do
+      g=$dir/gguf/$m-$t.gguf
+      if [ ! -f "$g" ] || [ "$dir/gguf/$m-f32.gguf" -nt "$g" ]; then
+        log "quantizing $m to $g"
+        "$quantize" "$dir/gguf/$m-f32.gguf" "$g.tmp" "${t^^}" >&2 || die "llama-quantize $m $t failed"
+        mv "$g.tmp" "$g"
+      fi
+    done
+  done
+}
+
 # peer_tool PEERS TOOL: the path of llama.cpp's TOOL, which the peer kit's setup.sh --all builds
 # beside llama-bench (without AMX on AMX machines); nothing, with a log line saying why, when PEERS
 # is "none" or holds no kit.

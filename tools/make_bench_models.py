@@ -7,6 +7,9 @@ downloading anything.
   llama-small  LlamaForCausalLM  12 layers x 768, 12 query heads sharing 4 KV heads (GQA), SwiGLU
                                  MLP of 2048, vocab 32000, untied LM head (125 M parameters,
                                  100 M of them outside the token embedding)
+  llama-1b     LlamaForCausalLM  16 layers x 2048, 32 query heads sharing 8 KV heads, SwiGLU MLP of
+                                 8192, vocab 32000, untied (1.1 B parameters: TinyLlama's shape, a
+                                 model larger than a CPU's L3 and the CUDA benchmark's decode model)
 
 Each directory gets config.json, generation_config.json, model.safetensors and a tokenizer.json
 (zest's Pipeline loads one; the benchmark itself passes token ids). The tokenizers are synthetic:
@@ -17,7 +20,7 @@ Initialisation as transformers does it: Linear and embedding weights N(0, 0.02) 
 projections c_proj N(0, 0.02 / sqrt(2 n_layer))), biases zero, norm weights one.
 The weights are drawn in float32 from a seeded torch generator and stored in --dtype.
 
-usage: make_bench_models.py {gpt2-small,llama-small,all} --out DIR [--dtype f32|f16|bf16] [--seed N]
+usage: make_bench_models.py {gpt2-small,llama-small,llama-1b,all} --out DIR [--dtype f32|f16|bf16] [--seed N]
 With "all", DIR receives one subdirectory per model.
 """
 import argparse
@@ -55,6 +58,11 @@ def llama_config():
         "attention_dropout": 0.0, "mlp_bias": False, "tie_word_embeddings": False, "initializer_range": STD,
         "pretraining_tp": 1, "bos_token_id": 1, "eos_token_id": 2, "use_cache": True,
     }
+
+
+def llama_1b_config():
+    return {**llama_config(), "num_hidden_layers": 16, "hidden_size": 2048, "num_attention_heads": 32,
+            "num_key_value_heads": 8, "intermediate_size": 8192}
 
 
 class Init:
@@ -190,6 +198,7 @@ def llama_tokenizer(vocab_size):
 MODELS = {
     "gpt2-small": (gpt2_config, gpt2_weights, gpt2_tokenizer),
     "llama-small": (llama_config, llama_weights, llama_tokenizer),
+    "llama-1b": (llama_1b_config, llama_weights, llama_tokenizer),
 }
 
 

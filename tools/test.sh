@@ -29,13 +29,16 @@ record() {  # record NAME STATUS
   if [[ $2 -eq 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$1"); fi
 }
 
-# configure_build DIR [cmake args...]: configure and build everything in DIR.
-configure_build() {
+# configure DIR [cmake args...]: configures DIR, printing the log only when that fails.
+configure() {
   local dir=$1
   shift
   mkdir -p "$dir"
   cmake -S . -B "$dir" -G Ninja "$@" >"$dir/configure.log" 2>&1 || { cat "$dir/configure.log"; return 1; }
-  cmake --build "$dir" -j"$jobs"
+}
+# configure_build DIR [cmake args...]: configure and build everything in DIR.
+configure_build() {
+  configure "$@" && cmake --build "$1" -j"$jobs"
 }
 
 # run_ctest NAME DIR: runs ctest in DIR and adds its counts to the totals.
@@ -60,40 +63,49 @@ run_ctest() {
 note "1/6 Release build and tests"
 if configure_build build -DCMAKE_BUILD_TYPE=Release; then run_ctest release build; else record "release build" 1; fi
 
-note "2/6 AddressSanitizer + UndefinedBehaviorSanitizer"
-# -g1: line tables for the sanitizers' stack traces, without the full debug info that would make
-# these builds a third slower to compile.
-if configure_build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
-    -DZEST_SANITIZE=address,undefined -DZEST_BUILD_EXAMPLES=OFF -DZEST_BUILD_BENCH=OFF; then
+note "2/6 AddressSanitizer + UndefinedBehaviorSanitizer, ThreadSanitizer"
+# Three builds: the tests under ASan + UBSan; zest-server under them (its openai client suite and
+# fault cases; the reference programs are stage 1's); the suites of threads sharing one Pipeline,
+# Encoder, Tokenizer or Engine under TSan. The two one-target builds run beside the tests' build,
+# whose last large units would otherwise leave a core idle. -g1: line tables for the sanitizers'
+# stack traces, without the full debug info that would make these builds a third slower.
+sanitized=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DZEST_BUILD_BENCH=OFF)
+tsan_targets=(test_models test_encoder test_tokenizer test_serve) tsan_tests=(pipeline encoder tokenizer serve)
+background_build() {  # background_build DIR TARGET... (configured already): status in DIR/build.status
+  local dir=$1
+  shift
+  (nice cmake --build "$dir" -j1 --target "$@" >"$dir/build.log" 2>&1; echo $? >"$dir/build.status") &
+}
+if configure build-asan-server "${sanitized[@]}" -DZEST_SANITIZE=address,undefined -DZEST_BUILD_TESTS=OFF; then
+  background_build build-asan-server zest-server
+else
+  echo 1 >build-asan-server/build.status
+fi
+if configure build-tsan "${sanitized[@]}" -DZEST_SANITIZE=thread -DZEST_BUILD_EXAMPLES=OFF; then
+  background_build build-tsan "${tsan_targets[@]}"
+else
+  echo 1 >build-tsan/build.status
+fi
+if configure_build build-asan "${sanitized[@]}" -DZEST_SANITIZE=address,undefined -DZEST_BUILD_EXAMPLES=OFF; then
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_ctest asan build-asan
 else
   record "sanitizer build" 1
 fi
-# zest-server under the same sanitizers while the openai client suite and its fault cases run (the
-# build above has no examples: this one builds the server alone; the reference programs are
-# stage 1's).
-mkdir -p build-asan-server
-if cmake -S . -B build-asan-server -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
-    -DZEST_SANITIZE=address,undefined -DZEST_BUILD_TESTS=OFF -DZEST_BUILD_BENCH=OFF >build-asan-server/configure.log 2>&1 &&
-    cmake --build build-asan-server -j"$jobs" --target zest-server; then
+wait
+if [[ $(cat build-asan-server/build.status) -eq 0 ]]; then
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 node tests/server/client_test.mjs \
     --server build-asan-server/examples/zest-server/zest-server --generate build/examples/zest-generate/zest-generate \
     --embed build/examples/zest-embed/zest-embed --encoder tests/data/models/st-bert-mean
   record "zest-server under asan" $?
 else
-  cat build-asan-server/configure.log
+  tail -40 build-asan-server/build.log
   record "zest-server sanitizer build" 1
 fi
-
-tsan_targets=(test_models test_encoder test_tokenizer test_serve) tsan_tests=(pipeline encoder tokenizer serve)
-mkdir -p build-tsan build-fuzz
-if cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
-    -DZEST_SANITIZE=thread -DZEST_BUILD_EXAMPLES=OFF -DZEST_BUILD_BENCH=OFF >build-tsan/configure.log 2>&1 &&
-    cmake --build build-tsan -j"$jobs" --target "${tsan_targets[@]}"; then
+if [[ $(cat build-tsan/build.status) -eq 0 ]]; then
   (cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -R "^($(IFS='|'; echo "${tsan_tests[*]}"))\$")
   record "tsan" $?
 else
-  cat build-tsan/configure.log
+  tail -40 build-tsan/build.log
   record "tsan build" 1
 fi
 
@@ -102,28 +114,22 @@ note "3/6 Portable build (-march=x86-64-v2)"
 # the tokenizer's scanner and cache keys).
 portable_targets=(test_tensor test_kernels test_runtime test_models test_encoder test_tokenizer)
 portable_tests=(tensor kernels runtime decoder dtypes encoder tokenizer)
-mkdir -p build-v2
-if cmake -S . -B build-v2 -G Ninja -DCMAKE_BUILD_TYPE=Release -DZEST_ARCH=x86-64-v2 -DZEST_BUILD_EXAMPLES=OFF \
-    -DZEST_BUILD_BENCH=OFF >build-v2/configure.log 2>&1 &&
+if configure build-v2 -DCMAKE_BUILD_TYPE=Release -DZEST_ARCH=x86-64-v2 -DZEST_BUILD_EXAMPLES=OFF -DZEST_BUILD_BENCH=OFF &&
     cmake --build build-v2 -j"$jobs" --target "${portable_targets[@]}"; then
   (cd build-v2 && ctest --output-on-failure -j"$jobs" -R "^($(IFS='|'; echo "${portable_tests[*]}"))\$")
   record "x86-64-v2" $?
 else
-  cat build-v2/configure.log
   record "x86-64-v2 build" 1
 fi
 
 note "4/6 CUDA backend (ZEST_CUDA=ON)"
 # Its one nvcc translation unit and the tests that drive it; ctest reports the tests as skipped
 # (exit 77) on a machine without a GPU, which counts as a pass; a build failure fails.
-mkdir -p build-cuda
-if cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DZEST_CUDA=ON -DZEST_CUDA_ARCHITECTURES="90;80" \
-    -DZEST_BUILD_BENCH=OFF >build-cuda/configure.log 2>&1 &&
+if configure build-cuda -DCMAKE_BUILD_TYPE=Release -DZEST_CUDA=ON -DZEST_CUDA_ARCHITECTURES="90;80" -DZEST_BUILD_BENCH=OFF &&
     cmake --build build-cuda -j"$jobs" --target test_cuda zest-generate; then
   (cd build-cuda && ctest --output-on-failure -R "^cuda\$")
   record "cuda" $?
 else
-  cat build-cuda/configure.log
   record "cuda build" 1
 fi
 
@@ -175,10 +181,9 @@ else
 fi
 
 note "6/6 Fuzz smoke (${fuzz_seconds}s per target)"
-if cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+if configure_build build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only" -DZEST_FUZZ=ON \
-    -DZEST_BUILD_TESTS=OFF -DZEST_BUILD_EXAMPLES=OFF -DZEST_BUILD_BENCH=OFF >build-fuzz/configure.log 2>&1 &&
-    cmake --build build-fuzz -j"$jobs"; then
+    -DZEST_BUILD_TESTS=OFF -DZEST_BUILD_EXAMPLES=OFF -DZEST_BUILD_BENCH=OFF; then
   for source in tests/fuzz/fuzz_*.cpp; do
     target=$(basename "$source" .cpp)
     name=${target#fuzz_}
@@ -196,7 +201,6 @@ if cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_
     fi
   done
 else
-  cat build-fuzz/configure.log
   record "fuzz build" 1
 fi
 

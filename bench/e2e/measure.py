@@ -8,7 +8,8 @@ files and sets the ZEST_E2E_* variables this reads). Runs, in one go:
      threads: read/128MiB 49 GB/s, triad 28.5; bench/LOG.md, end-to-end);
   2. zest-generate --json for every model x dtype x thread count, the configurations interleaved
      within each repetition so that a change of machine load spreads over all of them;
-  3. llama.cpp's llama-bench on the same weights (F32 / F16 / Q8_0 GGUF), when run.sh found it;
+  3. llama.cpp's llama-bench on the same weights (F32 / F16 / Q8_0 GGUF, Q4_0 / Q4_K_M from its
+     llama-quantize), when run.sh found it;
   4. PyTorch eager greedy generation on gpt2-small with and without a KV cache.
 
 Prints the markdown report on stdout and writes every raw figure to results/e2e-<UTC time>.json.
@@ -33,10 +34,11 @@ TORCH_REPS = int(ENV.get("ZEST_E2E_TORCH_REPS", str(REPS)))
 PROMPT = int(ENV.get("ZEST_E2E_PROMPT", "128"))
 NEW = int(ENV.get("ZEST_E2E_NEW", "128"))
 THREADS = [int(t) for t in ENV.get("ZEST_E2E_THREADS", "1 2").split()]
-DTYPES = ENV.get("ZEST_E2E_DTYPES", "f32 bf16 f16 int8").split()
+DTYPES = ENV.get("ZEST_E2E_DTYPES", "f32 bf16 f16 int8 int4").split()
 TORCH = ENV.get("ZEST_E2E_TORCH", "1") == "1"
-# zest dtype -> the llama.cpp file type it is compared with (bf16 and f16 both read 2 bytes a weight).
-PEER_TYPE = {"f32": "f32", "bf16": "f16", "f16": "f16", "int8": "q8_0"}
+# zest dtype -> the llama.cpp file types it is compared with (bf16 and f16 both read 2 bytes a
+# weight; int4 beside the two 4-bit formats people download most).
+PEER_TYPES = {"f32": ["f32"], "bf16": ["f16"], "f16": ["f16"], "int8": ["q8_0"], "int4": ["q4_0", "q4_k_m"]}
 
 
 def log(*args):
@@ -213,7 +215,7 @@ def main():
     peers, peer_note = {}, None
     if LLAMA_BENCH:
         for m in MODELS:
-            for ptype in sorted(set(PEER_TYPE[d] for d in DTYPES), key=["f32", "f16", "q8_0"].index):
+            for ptype in dict.fromkeys(p for d in DTYPES for p in PEER_TYPES[d]):
                 for t in THREADS:
                     gguf = os.path.join(GGUF_DIR, f"{m}-{ptype}.gguf")
                     log(f"llama-bench: {m} {ptype} threads {t}")
@@ -295,7 +297,8 @@ def main():
       "(bench_kernels read/<MiB>MiB, GB/s column): where the L3 holds the model it beats the triad, whose "
       "roofline is the triad column. "
       "TTFT = prompt tokens / prefill tok/s (load excluded). llama.cpp: llama-bench on the same weights "
-      f"(bf16 and f16 beside its F16, int8 beside Q8_0), pp{PROMPT} from an empty cache and tg{NEW} at depth {PROMPT}.\n")
+      f"(bf16 and f16 beside its F16, int8 beside Q8_0, int4 beside Q4_0 and Q4_K_M), pp{PROMPT} from an empty "
+      f"cache and tg{NEW} at depth {PROMPT}.\n")
     if peer_note:
         p(peer_note + "\n")
     for m in MODELS:
@@ -305,9 +308,8 @@ def main():
           "llama.cpp | prefill tok/s | decode tok/s | zest / llama.cpp prefill | zest / llama.cpp decode |")
         p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for d in DTYPES:
-            for t in THREADS:
+            for t, pt in ((t, pt) for t in THREADS for pt in PEER_TYPES[d]):
                 r = rows[(m, d, t)]
-                pt = PEER_TYPE[d]
                 v = peers.get((m, pt, t))
                 lp, ld = (v[0], v[1]) if v else (None, None)
                 peer = pt.upper() if LLAMA_BENCH else "-"

@@ -2,8 +2,9 @@
 # End-to-end generation benchmark: zest-generate on random-weight gpt2-small and llama-small
 # (tools/make_bench_models.py), 128-token prompt, 128 new tokens, greedy, every compute dtype on 1
 # and 2 threads, with the decode roofline (bytes read per token / triad bandwidth measured in the
-# same run) and the peers on the same weights: llama.cpp's llama-bench (F32 / F16 / Q8_0 GGUF,
-# when the kit in ../shared/peers is there) and PyTorch eager (bench/peers/pytorch/generate.py).
+# same run) and the peers on the same weights: llama.cpp's llama-bench (F32 / F16 / Q8_0 GGUF, and
+# Q4_0 / Q4_K_M made by its llama-quantize, when the kit in ../shared/peers is there) and PyTorch
+# eager (bench/peers/pytorch/generate.py).
 # Prints a markdown report on stdout; progress and logs go to stderr; raw JSON to $DIR/results/.
 #
 # Usage: bench/e2e/run.sh          (run nothing else meanwhile; a full run takes about 20 minutes, most of it PyTorch without a cache)
@@ -11,8 +12,8 @@
 #   ZEST_E2E_DIR      build folder, models, GGUF files and results [build-e2e]
 #   ZEST_E2E_REPS     runs per configuration, medians reported [5]
 #   ZEST_E2E_PROMPT   prompt tokens [128]        ZEST_E2E_NEW  new tokens [128]
-#   ZEST_E2E_THREADS  thread counts [1 2]        ZEST_E2E_DTYPES  zest dtypes [f32 bf16 f16 int8]
-#   ZEST_E2E_MODELS   [gpt2-small llama-small]
+#   ZEST_E2E_THREADS  thread counts [1 2]        ZEST_E2E_DTYPES  zest dtypes [f32 bf16 f16 int8 int4]
+#   ZEST_E2E_MODELS   [gpt2-small llama-small]; llama-1b (4.4 GB of f32) is the model larger than the L3
 #   ZEST_E2E_PEERS    the peer kit [../shared/peers, beside the repository]; "none" skips llama.cpp
 #   ZEST_E2E_TORCH    1 runs the PyTorch peer on gpt2-small, 0 skips it [1]
 #   ZEST_E2E_TORCH_REPS  runs per PyTorch configuration [ZEST_E2E_REPS]
@@ -69,6 +70,9 @@ else
     llama_bench=$src/build-noamx/bin/llama-bench
   fi
   bench_ggufs "$dir" "$py" "$peers" $models
+  case " ${ZEST_E2E_DTYPES:-int4} " in
+    *" int4 "*) bench_quantized "$dir" "$(peer_tool "$peers" llama-quantize)" $models ;;
+  esac
 fi
 
 export ZEST_E2E_GEN=$gen ZEST_E2E_KERNELS=$kernels ZEST_E2E_LLAMA_BENCH=$llama_bench ZEST_E2E_ROOT=$root

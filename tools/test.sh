@@ -7,8 +7,10 @@
 #      under ThreadSanitizer
 #   3. the suites with ISA-specific code built for x86-64-v2 (no AVX2/AVX-512), so the portable
 #      fallbacks stay honest
-#   4. consumer projects: FetchContent (SOURCE_DIR and GIT_REPOSITORY) and find_package after install
-#   5. a fuzz smoke: each libFuzzer target for FUZZ_SECONDS (default 10; longer runs: FUZZ_SECONDS=600)
+#   4. the CUDA backend (ZEST_CUDA=ON, sm_90 and sm_80) builds, and its tests run where there is a
+#      GPU (skipped, and counted as passed, where there is none)
+#   5. consumer projects: FetchContent (SOURCE_DIR and GIT_REPOSITORY) and find_package after install
+#   6. a fuzz smoke: each libFuzzer target for FUZZ_SECONDS (default 10; longer runs: FUZZ_SECONDS=600)
 # Prints each stage's result and, last, one line "zest: N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -58,10 +60,10 @@ run_ctest() {
   [[ $bad -eq 0 ]] || failures+=("$name: $bad of $total tests")
 }
 
-note "1/5 Release build and tests"
+note "1/6 Release build and tests"
 if configure_build build -DCMAKE_BUILD_TYPE=Release; then run_ctest release build; else record "release build" 1; fi
 
-note "2/5 AddressSanitizer + UndefinedBehaviorSanitizer, ThreadSanitizer"
+note "2/6 AddressSanitizer + UndefinedBehaviorSanitizer, ThreadSanitizer"
 # Three builds: the tests under ASan + UBSan; zest-server under them (its openai client suite and
 # fault cases; the reference programs are stage 1's); the suites of threads sharing one Pipeline,
 # Encoder, Tokenizer or Engine under TSan. The two one-target builds run beside the tests' build,
@@ -107,7 +109,7 @@ else
   record "tsan build" 1
 fi
 
-note "3/5 Portable build (-march=x86-64-v2)"
+note "3/6 Portable build (-march=x86-64-v2)"
 # The suites whose code has ISA-specific paths (half conversion, kernels, the models over them,
 # the tokenizer's scanner and cache keys).
 portable_targets=(test_tensor test_kernels test_runtime test_models test_encoder test_tokenizer)
@@ -120,7 +122,18 @@ else
   record "x86-64-v2 build" 1
 fi
 
-note "4/5 Consumer projects"
+note "4/6 CUDA backend (ZEST_CUDA=ON)"
+# Its one nvcc translation unit and the tests that drive it; ctest reports the tests as skipped
+# (exit 77) on a machine without a GPU, which counts as a pass; a build failure fails.
+if configure build-cuda -DCMAKE_BUILD_TYPE=Release -DZEST_CUDA=ON -DZEST_CUDA_ARCHITECTURES="90;80" -DZEST_BUILD_BENCH=OFF &&
+    cmake --build build-cuda -j"$jobs" --target test_cuda zest-generate; then
+  (cd build-cuda && ctest --output-on-failure -R "^cuda\$")
+  record "cuda" $?
+else
+  record "cuda build" 1
+fi
+
+note "5/6 Consumer projects"
 # consumer_build NAME [cmake args...]: configures, builds and runs tests/consumer; its log and exit
 # status go to build-consumer/NAME.{log,status}. Each build is one translation unit, so the three run
 # side by side.
@@ -167,7 +180,7 @@ else
   record readme 1
 fi
 
-note "5/5 Fuzz smoke (${fuzz_seconds}s per target)"
+note "6/6 Fuzz smoke (${fuzz_seconds}s per target)"
 if configure_build build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only" -DZEST_FUZZ=ON \
     -DZEST_BUILD_TESTS=OFF -DZEST_BUILD_EXAMPLES=OFF -DZEST_BUILD_BENCH=OFF; then

@@ -1,9 +1,10 @@
 // zest-generate: text generation from a Hugging Face model directory.
 //   zest-generate [--model DIR] (--prompt TEXT | --prompt-file F | --prompt-ids 1,2,3) [--max-new-tokens N]
 //     [--greedy] [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S]
-//     [--stop STR]... [--ignore-eos] [--threads N] [--dtype f32|bf16|f16|int8|int4] [--json]
+//     [--stop STR]... [--ignore-eos] [--threads N] [--dtype f32|bf16|f16|int8|int4] [--device cpu|cuda|cuda:N] [--json]
 //     [--chat [--system TEXT] [--chat-template FILE]] [--parallel N]
-// Without --model, the embedded demo model. Streams the new text to stdout; with --json prints instead one JSON object as the last line.
+// Without --model, the embedded demo model. --device cuda (a ZEST_CUDA build) generates on GPU 0
+// (cuda:N on GPU N) with --dtype bf16 or int8. Streams the new text to stdout; with --json prints instead one JSON object as the last line.
 // --parallel N submits N copies of the request at once to one zest::Engine (batched decoding) and
 // adds the serving figures to the JSON (examples/zest-generate/parallel.hpp); the text and the
 // usual fields are the first stream's.
@@ -50,7 +51,7 @@ std::vector<int32_t> parse_ids(const std::string& text) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Generate text with a Hugging Face model directory"};
-  std::string model_dir, prompt, prompt_file, prompt_ids, dtype = "f32", system, chat_template;
+  std::string model_dir, prompt, prompt_file, prompt_ids, dtype = "f32", device = "cpu", system, chat_template;
   std::optional<int> threads;
   std::optional<size_t> parallel;
   examples::SamplingFlags sampling;
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
   app.add_option("--chat-template", chat_template, "with --chat: this Jinja template file instead of the model's")->needs(chat_flag);
   app.add_option("--threads", threads, "threads (default: all hardware threads)");
   app.add_option("--dtype", dtype, "compute dtype of the weights")->check(CLI::IsMember({"f32", "bf16", "f16", "int8", "int4"}));
+  app.add_option("--device", device, "where the model runs: cpu, cuda (GPU 0) or cuda:N");
   app.add_flag("--json", json, "print one JSON object instead of streaming text");
   app.add_option("--parallel", parallel, "submit N copies of the request at once to one batching Engine")
       ->check(CLI::Range(size_t(1), size_t(4096)));
@@ -79,6 +81,7 @@ int main(int argc, char** argv) {
     zest::LoadOptions options;
     options.dtype = zest::parse_compute_dtype(dtype);
     options.threads = threads.value_or(0);
+    options.device = zest::parse_device(device);
     if (chat && !prompt_ids.empty()) throw zest::Error(zest::Error::Kind::input, "--chat takes --prompt or --prompt-file, not ids");
     zest::Pipeline pipeline =
         zest::Pipeline::from_pretrained(model_dir.empty() ? zest::default_model_dir() : std::filesystem::path(model_dir), options);

@@ -61,7 +61,7 @@ class Encoder {
   // modules.json. Texts longer than max_length() are truncated as the tokenizer says.
   static Encoder from_pretrained(const std::filesystem::path& dir, const LoadOptions& options = {}) {
     const auto begin = std::chrono::steady_clock::now();
-    detail::check_device(options.device);
+    detail::check_cpu_device(options.device, "the encoder");
     const detail::ModelConfig config = detail::load_model_config(dir);
     if (!config.is_encoder())
       detail::fail(Error::Kind::unsupported, dir.string(), " holds a decoder model (", detail::to_string(config.model_type),

@@ -27,6 +27,9 @@
 #include "zest/models/options.hpp"
 #include "zest/runtime/thread_pool.hpp"
 #include "zest/tokenizer.hpp"
+#ifdef ZEST_WITH_CUDA
+#include "zest/backend/cuda/decoder.hpp"
+#endif
 
 namespace zest {
 
@@ -45,6 +48,8 @@ class Pipeline {
   // `dir`: config.json, model.safetensors (or shards), tokenizer files, optionally
   // generation_config.json. A directory without tokenizer files works on ids alone
   // (generate_ids, no stop strings). Encoder directories (bert) are for zest::Encoder.
+  // options.device = Device::cuda(i) (a ZEST_CUDA build) generates on that GPU, bf16 weights;
+  // sessions, perplexity and the Engine are the CPU's for now.
   static Pipeline from_pretrained(const std::filesystem::path& dir = default_model_dir(), const LoadOptions& options = {}) {
     const auto begin = std::chrono::steady_clock::now();
     detail::check_device(options.device);
@@ -52,9 +57,13 @@ class Pipeline {
       detail::fail(Error::Kind::unsupported, dir.string(), " holds an encoder model (", detail::to_string(config.model_type),
                    "), not a decoder: load it with zest::Encoder");
     Pipeline p;
-    p.model_ = std::make_shared<const detail::DecoderModel>(detail::DecoderModel::load(dir, options));
+#ifdef ZEST_WITH_CUDA
+    if (options.device.kind == Device::Kind::cuda)
+      p.cuda_ = std::make_shared<const detail::CudaDecoder>(detail::CudaDecoder::load(dir, options));
+#endif
+    if (!p.on_cuda()) p.model_ = std::make_shared<const detail::DecoderModel>(detail::DecoderModel::load(dir, options));
     if (Tokenizer::found_in(dir)) p.tokenizer_ = std::make_shared<const Tokenizer>(Tokenizer::from_file(dir));
-    p.generation_config_ = detail::load_generation_config(dir, p.model_->config());
+    p.generation_config_ = detail::load_generation_config(dir, p.config());
     p.default_params_ = detail::default_params(p.generation_config_);
     p.chat_format_ = std::make_shared<const ChatFormat>(ChatFormat::from_pretrained(dir));
     p.find_end_of_turn();
@@ -72,11 +81,11 @@ class Pipeline {
   Generation generate(std::string_view prompt) const { return generate(prompt, default_params_); }
 
   Generation generate_ids(std::span<const int32_t> prompt, const GenerateParams& params) const {
-    return detail::generate(*model_, tokenizer_.get(), prompt, params, generation_config_.eos_token_ids, *pool_);
+    return run(prompt, params, generation_config_.eos_token_ids);
   }
 
   // A sequence whose KV cache lives between calls (see zest/generate/session.hpp).
-  Session start_session() const { return Session(model_); }
+  Session start_session() const { return Session(cpu_model_ptr("a Session")); }
   // Continues `session` with `text` (with the tokenizer's special tokens when the session is
   // empty) or `ids`, and generates; only what the cache lacks is prefilled. Empty ids continue the
   // generation where the last call stopped.
@@ -96,7 +105,7 @@ class Pipeline {
   // the template's end-of-turn token (Llama 3's <|eot_id|>, ChatML's <|im_end|>).
   Generation chat(const nlohmann::ordered_json& messages, const GenerateParams& params, const ChatOptions& options = {}) const {
     const auto ids = tokenizer().encode(apply_chat_template(messages, options));
-    return detail::generate(*model_, tokenizer_.get(), ids, params, chat_eos_ids_, *pool_);
+    return run(ids, params, chat_eos_ids_);
   }
   Generation chat(const nlohmann::ordered_json& messages) const { return chat(messages, default_params_); }
   // The same in `session`: the part of the rendered prompt that the session already holds (the
@@ -123,7 +132,7 @@ class Pipeline {
   // `progress`, if given, sees the running result after each window.
   Perplexity perplexity(std::span<const int32_t> ids, size_t ctx,
                         const std::function<void(const Perplexity&)>& progress = {}) const {
-    return detail::perplexity(*model_, ids, ctx, *pool_, progress);
+    return detail::perplexity(*cpu_model_ptr("perplexity"), ids, ctx, *pool_, progress);
   }
 
   bool has_tokenizer() const { return tokenizer_ != nullptr; }
@@ -136,15 +145,56 @@ class Pipeline {
   const GenerateParams& default_params() const { return default_params_; }
 
   // What one decode step reads of the weights, and of the KV cache per cached position.
-  size_t weight_bytes() const { return model_->weight_bytes(); }
-  size_t kv_bytes_per_position() const { return model_->kv_bytes_per_position(); }
+  size_t weight_bytes() const {
+#ifdef ZEST_WITH_CUDA
+    if (cuda_) return cuda_->weight_bytes();
+#endif
+    return model_->weight_bytes();
+  }
+  size_t kv_bytes_per_position() const {
+#ifdef ZEST_WITH_CUDA
+    if (cuda_) return cuda_->kv_bytes_per_position();
+#endif
+    return model_->kv_bytes_per_position();
+  }
   // The longest sequence (prompt and new tokens) the model takes.
-  size_t max_length() const { return model_->config().max_sequence_length(); }
+  size_t max_length() const { return config().max_sequence_length(); }
+  // Whether the model runs on a GPU (LoadOptions::device = Device::cuda(i)).
+  bool on_cuda() const {
+#ifdef ZEST_WITH_CUDA
+    if (cuda_) return true;
+#endif
+    return false;
+  }
   double load_seconds() const { return load_seconds_; }
 
  private:
   friend class Engine;  // runs the model, tokenizer and pool for many requests at once
   Pipeline() = default;
+
+  const detail::ModelConfig& config() const {
+#ifdef ZEST_WITH_CUDA
+    if (cuda_) return cuda_->config();
+#endif
+    return model_->config();
+  }
+  // The CPU model, for what runs on the CPU only; `what` names it in the error of a GPU pipeline.
+  const std::shared_ptr<const detail::DecoderModel>& cpu_model_ptr(const char* what) const {
+    if (!model_) detail::fail(Error::Kind::unsupported, what, " does not run on Device::cuda yet");
+    return model_;
+  }
+
+  // One generation from a fresh KV cache sized for the prompt and max_new_tokens, on the model's device.
+  Generation run(std::span<const int32_t> prompt, const GenerateParams& params, std::span<const int32_t> eos_ids) const {
+#ifdef ZEST_WITH_CUDA
+    if (cuda_) {
+      detail::validate(params);
+      detail::CudaState state(*cuda_, std::min(max_length(), prompt.size() + size_t(params.max_new_tokens)));
+      return detail::generate(*cuda_, tokenizer_.get(), state, prompt, params, eos_ids, *pool_);
+    }
+#endif
+    return detail::generate(*model_, tokenizer_.get(), prompt, params, eos_ids, *pool_);
+  }
 
   // Appends `ids` to the session, prefills what its cache lacks and generates. A call that brings
   // nothing new re-runs the last position, whose logits the cache does not keep.
@@ -192,7 +242,10 @@ class Pipeline {
       chat_eos_ids_.push_back(after.front());
   }
 
-  std::shared_ptr<const detail::DecoderModel> model_;
+  std::shared_ptr<const detail::DecoderModel> model_;  // null on a GPU
+#ifdef ZEST_WITH_CUDA
+  std::shared_ptr<const detail::CudaDecoder> cuda_;
+#endif
   std::shared_ptr<const Tokenizer> tokenizer_;
   detail::GenerationConfig generation_config_;
   GenerateParams default_params_;

@@ -18,10 +18,11 @@
 namespace zest::detail {
 
 // Runs one generation continuing `state` (empty for a fresh one) with `prompt`, the new ids to
-// prefill. `tokenizer` may be null (ids only: no text, no stop strings).
-inline Generation generate(const DecoderModel& model, const Tokenizer* tokenizer, DecoderState& state,
-                           std::span<const int32_t> prompt, const GenerateParams& params,
-                           std::span<const int32_t> eos_ids, ThreadPool& pool) {
+// prefill. `tokenizer` may be null (ids only: no text, no stop strings). Model and State: a
+// DecoderModel and its DecoderState, or the CUDA backend's CudaDecoder and CudaState.
+template <typename Model, typename State>
+Generation generate(const Model& model, const Tokenizer* tokenizer, State& state, std::span<const int32_t> prompt,
+                    const GenerateParams& params, std::span<const int32_t> eos_ids, ThreadPool& pool) {
   using clock = std::chrono::steady_clock;
   validate(params);
   if (prompt.empty()) fail(Error::Kind::input, "the prompt has no tokens");

@@ -161,7 +161,7 @@ class DecoderModel {
 
   DecoderModel(ModelConfig config, Weights weights, const LoadOptions& options)
       : config_(std::move(config)), weights_(std::move(weights)) {
-    detail::check_device(options.device);
+    detail::check_cpu_device(options.device, "DecoderModel");
     if (config_.is_encoder())
       detail::fail(Error::Kind::unsupported, "model_type ", to_string(config_.model_type), " is an encoder, not a decoder model");
     format_ = detail::weight_format(options.dtype);

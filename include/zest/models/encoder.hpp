@@ -106,7 +106,7 @@ class EncoderModel {
   }
 
   EncoderModel(ModelConfig config, Weights weights, const LoadOptions& options) : config_(std::move(config)) {
-    detail::check_device(options.device);
+    detail::check_cpu_device(options.device, "the encoder");
     if (!config_.is_encoder())
       detail::fail(Error::Kind::unsupported, "model_type ", to_string(config_.model_type),
                    " is not an encoder (supported: bert, roberta, xlm-roberta)");

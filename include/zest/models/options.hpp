@@ -7,10 +7,13 @@
 #include "zest/error.hpp"
 #include "zest/kernels/packed_matrix.hpp"
 #include "zest/tensor.hpp"
+#ifdef ZEST_WITH_CUDA
+#include "zest/backend/cuda/device.hpp"
+#endif
 
 namespace zest {
 
-// Where a model runs. CUDA needs a build with ZEST_CUDA; this build runs on the CPU only.
+// Where a model runs. CUDA needs a build with ZEST_CUDA (which defines ZEST_WITH_CUDA).
 struct Device {
   enum class Kind { cpu, cuda } kind = Kind::cpu;
   int index = 0;
@@ -37,6 +40,16 @@ inline DType parse_compute_dtype(std::string_view name) {
   detail::fail(Error::Kind::input, "unknown compute dtype '", name, "' (choose f32, bf16, f16, int8 or int4)");
 }
 
+// "cpu", "cuda" (GPU 0) or "cuda:N" as a Device.
+inline Device parse_device(std::string_view name) {
+  if (name == "cpu") return Device::cpu();
+  if (name == "cuda") return Device::cuda(0);
+  if (name.starts_with("cuda:") && name.size() > 5 && name.size() <= 9 &&
+      name.substr(5).find_first_not_of("0123456789") == std::string_view::npos)
+    return Device::cuda(std::stoi(std::string(name.substr(5))));
+  detail::fail(Error::Kind::input, "unknown device '", name, "' (choose cpu, cuda or cuda:N)");
+}
+
 namespace detail {
 
 inline WeightFormat weight_format(DType dtype) {
@@ -51,8 +64,20 @@ inline WeightFormat weight_format(DType dtype) {
 }
 
 inline void check_device(const Device& device) {
+  if (device.kind != Device::Kind::cuda) return;
+#ifdef ZEST_WITH_CUDA
+  check_cuda_device(device.index);
+#else
+  fail(Error::Kind::device, "Device::cuda(", device.index, ") was asked for, but this zest was built without ZEST_CUDA");
+#endif
+}
+
+// For the CPU models (DecoderModel, EncoderModel): Device::cuda is the CUDA backend's to run
+// (Pipeline dispatches to it), never a CPU run under another name.
+inline void check_cpu_device(const Device& device, const char* what) {
+  check_device(device);
   if (device.kind == Device::Kind::cuda)
-    fail(Error::Kind::device, "Device::cuda(", device.index, ") was asked for, but this zest was built without ZEST_CUDA");
+    fail(Error::Kind::unsupported, what, " runs on the CPU only, not on Device::cuda(", device.index, ")");
 }
 
 }  // namespace detail

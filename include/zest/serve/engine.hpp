@@ -72,7 +72,7 @@ class Engine {
  public:
   explicit Engine(const Pipeline& pipeline, const EngineOptions& options = {})
       : pipeline_(pipeline), options_(options) {
-    const auto& model = *pipeline_.model_;
+    const auto& model = *pipeline_.cpu_model_ptr("the batching Engine");
     if (options.max_batch == 0) detail::fail(Error::Kind::input, "EngineOptions::max_batch must be > 0");
     if (options.prefill_chunk == 0) detail::fail(Error::Kind::input, "EngineOptions::prefill_chunk must be > 0");
     const size_t block_bytes = model.kv_bytes_per_position() * detail::kKvBlock;

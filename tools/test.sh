@@ -124,7 +124,9 @@ fi
 
 note "4/6 CUDA backend (ZEST_CUDA=ON)"
 # Its one nvcc translation unit and the tests that drive it; ctest reports the tests as skipped
-# (exit 77) on a machine without a GPU, which counts as a pass; a build failure fails.
+# (exit 77) on a machine without a GPU, which counts as a pass; a build failure fails. The
+# toolkit's default place need not be on PATH.
+[[ -x /usr/local/cuda/bin/nvcc ]] && export PATH=$PATH:/usr/local/cuda/bin
 if configure build-cuda -DCMAKE_BUILD_TYPE=Release -DZEST_CUDA=ON -DZEST_CUDA_ARCHITECTURES="90;80" -DZEST_BUILD_BENCH=OFF &&
     cmake --build build-cuda -j"$jobs" --target test_cuda zest-generate; then
   (cd build-cuda && ctest --output-on-failure -R "^cuda\$")
